@@ -1,0 +1,477 @@
+"""Image intake and output: whatever a phone (or a stranger) sends -> upright sRGB RGB.
+
+``load_image`` is the single entry point for untrusted pictures.  It either
+returns a fully decoded, upright ``RGB`` :class:`PIL.Image.Image` or raises
+:class:`nst.errors.ImageError` with a friendly ``user_message`` and one of the
+codes ``empty``, ``not_image``, ``corrupt``, ``too_big``, ``too_small``,
+``bad_ratio`` (or ``unreadable`` when a path cannot be opened at all).
+Nothing else escapes from decoding.
+
+``encode_image`` writes JPEG / PNG / WebP from a brand-new image, so no
+EXIF, GPS, XMP, ICC or comment of the input can ever leak into the output.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import threading
+import warnings
+from typing import IO, Union
+
+import numpy as np
+from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+
+from .errors import ImageError
+
+log = logging.getLogger(__name__)
+
+MAX_PIXELS = 50_000_000
+MIN_SIDE = 32
+MAX_RATIO = 20
+
+# Embedded ICC profiles larger than this are ignored (treated as untagged):
+# real display profiles (sRGB, Display P3) are a few KB; multi-MB blobs are
+# either print LUT profiles or junk, and not worth the parse time on a request.
+MAX_ICC_BYTES = 1 << 20
+
+Source = Union[bytes, bytearray, memoryview, str, os.PathLike]
+
+# Formats we are willing to parse.  Everything else (EPS -> Ghostscript, PSD,
+# TGA with its magic-less header, ICO, PDF …) is "not an image" for us.
+_WANTED_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "HEIF", "AVIF", "BMP", "TIFF")
+_JPEG_FORMATS = ("JPEG", "MPO")
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE = {  # the same table ImageOps.exif_transpose uses
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+_WHITE = (255, 255, 255)
+
+_MESSAGES = {
+    "empty": "That file is empty. Please send the picture again.",
+    "not_image": "That doesn't look like a picture. Please send a photo (JPEG, PNG, WebP or HEIC).",
+    "corrupt": "That picture seems to be damaged or incomplete. Please send it again or try another one.",
+    "too_small": f"That picture is too small. Please send one at least {MIN_SIDE} pixels on each side.",
+    "bad_ratio": (
+        f"That picture is too long and thin. Please send one that is at most {MAX_RATIO} times "
+        "longer than it is wide."
+    ),
+    "unreadable": "I couldn't read that file. Please check it and try again.",
+}
+
+# --------------------------------------------------------------------------- #
+# One-time plugin registration
+# --------------------------------------------------------------------------- #
+
+_register_lock = threading.Lock()
+_open_formats: tuple[str, ...] | None = None
+
+
+def _formats() -> tuple[str, ...]:
+    """Register pillow-heif (once, thread safe) and return the formats to try."""
+    global _open_formats
+    formats = _open_formats
+    if formats is not None:
+        return formats
+    with _register_lock:
+        if _open_formats is None:
+            try:
+                import pillow_heif
+
+                pillow_heif.register_heif_opener()
+            except Exception:  # pragma: no cover - pillow-heif is a hard requirement
+                log.warning("pillow-heif unavailable; HEIC photos will be rejected", exc_info=True)
+            Image.init()
+            _open_formats = tuple(f for f in _WANTED_FORMATS if f in Image.OPEN)
+        return _open_formats
+
+
+# DecompressionBombWarning is turned into an error around Image.open (the
+# header parse, where Pillow runs its check); other warnings there and in the
+# EXIF parse are muted: header junk is the sender's problem, not a log line,
+# and must not turn into an error under ``-W error``.  warnings.catch_warnings
+# swaps process-global state, so our own callers take turns (both sections
+# only parse headers).  The global Image.MAX_IMAGE_PIXELS is never touched.
+_warnings_lock = threading.Lock()
+
+
+def _open(fp: IO[bytes]) -> ImageFile.ImageFile:
+    formats = _formats()
+    with _warnings_lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(fp, formats=formats)
+
+
+def _read_exif_orientation(img: Image.Image) -> object:
+    with _warnings_lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return img.getexif().get(_EXIF_ORIENTATION, 1)
+
+
+# --------------------------------------------------------------------------- #
+# Public API
+# --------------------------------------------------------------------------- #
+
+
+def load_image(
+    source: Source,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    draft_side: int | None = None,
+) -> Image.Image:
+    """Decode untrusted picture bytes (or a file path) into an upright RGB image.
+
+    * size is checked from the header before any pixel is decoded;
+    * only the first frame of animations / multi-image files is used;
+    * ``draft_side``: for JPEGs let libjpeg decode at 1/2, 1/4 or 1/8 scale while
+      the long side stays >= ``draft_side`` (fast path for big phone photos);
+    * EXIF orientation is applied (bogus values and broken EXIF = upright);
+    * every mode becomes RGB: alpha is composited on white, 16-bit / 32-bit
+      greyscale is scaled (not clipped) to 8 bits, CMYK is converted;
+    * an embedded ICC profile (e.g. Display P3) is converted to sRGB; broken or
+      huge profiles are ignored.
+
+    Raises :class:`ImageError` (and nothing else) for any bad input.
+    """
+    if draft_side is not None and draft_side < 1:
+        raise ValueError("draft_side must be a positive number of pixels or None")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source) if isinstance(source, memoryview) else source
+        if not data:
+            raise ImageError(_MESSAGES["empty"], code="empty", detail="0 bytes")
+        return _load_from(io.BytesIO(data), bytes(data[:32]), max_pixels, draft_side)
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            fp = open(source, "rb")
+        except OSError as exc:
+            raise ImageError(_MESSAGES["unreadable"], code="unreadable", detail=str(exc)) from exc
+        with fp:
+            try:
+                prefix = fp.read(32)
+                fp.seek(0)
+            except OSError as exc:
+                raise ImageError(_MESSAGES["unreadable"], code="unreadable", detail=str(exc)) from exc
+            if not prefix:
+                raise ImageError(_MESSAGES["empty"], code="empty", detail=f"{os.fspath(source)}: 0 bytes")
+            return _load_from(fp, prefix, max_pixels, draft_side)
+    raise TypeError(f"load_image() needs bytes or a path, not {type(source).__name__}")
+
+
+def fit_max_side(img: Image.Image, max_side: int) -> Image.Image:
+    """Downscale so the long side is ``max_side`` (aspect kept); never upscales.
+
+    Returns ``img`` itself when it already fits.
+    """
+    if max_side < 1:
+        raise ValueError("max_side must be >= 1")
+    w, h = img.size
+    long_side = max(w, h)
+    if long_side <= max_side:
+        return img
+    scale = max_side / long_side
+    if w >= h:
+        size = (max_side, max(1, round(h * scale)))
+    else:
+        size = (max(1, round(w * scale)), max_side)
+    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+_EXTENSIONS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
+_FORMAT_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
+
+
+def format_for_path(path: str | os.PathLike[str]) -> str:
+    """Output format for a file name: "JPEG", "PNG" or "WEBP" (by extension)."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    try:
+        return _EXTENSIONS[ext]
+    except KeyError:
+        allowed = ", ".join(_EXTENSIONS)
+        shown = ext or "(none)"
+        raise ImageError(
+            f"Can't save as '{shown}'. Please use one of these file extensions: {allowed}.",
+            code="unsupported",
+            detail=os.fspath(path),
+        ) from None
+
+
+def encode_image(img: Image.Image, fmt: str = "JPEG", quality: int = 90) -> bytes:
+    """Encode to JPEG (default), PNG or WebP bytes without any input metadata.
+
+    The pixels are copied into a brand-new image first, so EXIF / GPS / XMP /
+    ICC / comments in ``img.info`` can never be written out.
+    """
+    key = str(fmt).upper().lstrip(".")
+    out_fmt = _FORMAT_ALIASES.get(key)
+    if out_fmt is None:
+        raise ImageError(
+            f"Can't save pictures as {fmt!r}. Please use JPEG, PNG or WebP.",
+            code="unsupported",
+            detail=f"format {fmt!r}",
+        )
+    if out_fmt == "JPEG":
+        src = img if img.mode in ("RGB", "L") else _flatten_on_white(_to_rgb_or_rgba(img))
+    elif out_fmt == "PNG" and img.mode in ("RGB", "RGBA", "L", "LA"):
+        src = img
+    else:
+        src = _to_rgb_or_rgba(img)
+    clean = Image.new(src.mode, src.size)  # fresh: empty info, no cached EXIF
+    clean.paste(src, (0, 0))
+    buf = io.BytesIO()
+    if out_fmt == "JPEG":
+        clean.save(buf, "JPEG", quality=quality, optimize=False, progressive=False, subsampling=2)
+    elif out_fmt == "PNG":
+        clean.save(buf, "PNG", compress_level=6)
+    else:
+        clean.save(buf, "WEBP", quality=quality, method=4)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- #
+# Decoding pipeline
+# --------------------------------------------------------------------------- #
+
+
+def _load_from(fp: IO[bytes], prefix: bytes, max_pixels: int, draft_side: int | None) -> Image.Image:
+    try:
+        img = _open(fp)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_big(None, max_pixels, str(exc)) from exc
+    except UnidentifiedImageError as exc:
+        if _looks_like_image(prefix):
+            raise ImageError(_MESSAGES["corrupt"], code="corrupt", detail=str(exc)) from exc
+        raise ImageError(_MESSAGES["not_image"], code="not_image", detail=str(exc)) from exc
+    except MemoryError as exc:
+        raise _too_big(None, max_pixels, "out of memory while reading the header") from exc
+    except Exception as exc:
+        raise ImageError(_MESSAGES["corrupt"], code="corrupt", detail=f"open: {exc!r}") from exc
+
+    try:
+        _check_size(img.size, max_pixels)
+        return _decode(img, draft_side)
+    except ImageError:
+        raise
+    except (MemoryError, Image.DecompressionBombError) as exc:
+        raise _too_big(img.size, max_pixels, repr(exc)) from exc
+    except Exception as exc:  # anything Pillow / a codec throws while decoding
+        raise ImageError(
+            _MESSAGES["corrupt"], code="corrupt", detail=f"{img.format} decode: {exc!r}"
+        ) from exc
+    finally:
+        img.close()
+
+
+def _too_big(size: tuple[int, int] | None, max_pixels: int, detail: str) -> ImageError:
+    limit = max(1, round(max_pixels / 1_000_000))
+    what = f" ({size[0]}×{size[1]})" if size else ""
+    return ImageError(
+        f"That picture is too large{what}. Please send one under {limit} megapixels.",
+        code="too_big",
+        detail=detail,
+    )
+
+
+def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+    w, h = size
+    if w * h > max_pixels:
+        raise _too_big(size, max_pixels, f"{w}x{h} > {max_pixels} pixels")
+    if min(w, h) < MIN_SIDE:
+        raise ImageError(_MESSAGES["too_small"], code="too_small", detail=f"{w}x{h}")
+    if max(w, h) > MAX_RATIO * min(w, h):
+        raise ImageError(_MESSAGES["bad_ratio"], code="bad_ratio", detail=f"{w}x{h}")
+
+
+def _looks_like_image(prefix: bytes) -> bool:
+    """Magic numbers of the formats we read: used to tell "corrupt" from "not_image"."""
+    if prefix.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")):
+        return True
+    if prefix.startswith((b"II*\x00", b"MM\x00*")):
+        return True
+    if prefix[:4] == b"RIFF" and prefix[8:12] == b"WEBP":
+        return True
+    if prefix[:2] == b"BM" and len(prefix) >= 18:
+        return int.from_bytes(prefix[14:18], "little") in (12, 40, 52, 56, 64, 108, 124)
+    if prefix[4:8] == b"ftyp":
+        return prefix[8:12] in (
+            b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs",
+            b"mif1", b"msf1", b"avif", b"avis",
+        )
+    return False
+
+
+def _decode(img: ImageFile.ImageFile, draft_side: int | None) -> Image.Image:
+    if draft_side and img.format in _JPEG_FORMATS:
+        _draft(img, draft_side)
+    img.load()  # first frame only; raises on truncated / corrupt data
+    out: Image.Image = img
+
+    method = _TRANSPOSE.get(_orientation(img))
+    if method is not None:
+        out = out.transpose(method)
+
+    out = _cmyk_polarity(out, img)
+    out = _normalize_mode(out)
+    out = _to_srgb(out, img.info.get("icc_profile"))
+    out = _flatten_on_white(out)
+    if out.mode != "RGB":
+        out = out.convert("RGB")
+    if out is img:  # untouched decoder object: hand back a plain in-memory copy
+        out = img.copy()
+    out.info = {}
+    return out
+
+
+def _draft(img: ImageFile.ImageFile, draft_side: int) -> None:
+    """JPEG DCT scaling: smallest 1/2^n decode whose long side is still >= draft_side."""
+    w, h = img.size
+    long_side = max(w, h)
+    if draft_side >= long_side:
+        return
+    scale = draft_side / long_side
+    # The short side must not drop under MIN_SIDE either.
+    req_w = min(w, max(math.ceil(w * scale), MIN_SIDE, 1))
+    req_h = min(h, max(math.ceil(h * scale), MIN_SIDE, 1))
+    img.draft("RGB", (req_w, req_h))
+
+
+def _orientation(img: Image.Image) -> int:
+    """EXIF/XMP orientation 1..8; anything bogus, missing or unparsable is 1."""
+    try:
+        value = _read_exif_orientation(img)
+    except Exception:  # corrupt EXIF block: treat the picture as upright
+        log.debug("unreadable EXIF, assuming upright", exc_info=True)
+        return 1
+    if isinstance(value, int) and value in _TRANSPOSE:
+        return value
+    return 1
+
+
+def _cmyk_polarity(out: Image.Image, src: Image.Image) -> Image.Image:
+    """Pillow always reads CMYK JPEGs with Adobe (inverted) polarity.
+
+    That is right for files with an Adobe APP14 marker (Photoshop & co.); a
+    CMYK JPEG without that marker stores plain CMYK, which Pillow would turn
+    into a negative, so undo the inversion for those.
+    """
+    if out.mode == "CMYK" and src.format in _JPEG_FORMATS and "adobe" not in src.info:
+        return out.point(lambda v: 255 - v)
+    return out
+
+
+def _normalize_mode(img: Image.Image) -> Image.Image:
+    """Bring any decoded mode to one of L, RGB, RGBA, CMYK (ICC-friendly)."""
+    mode = img.mode
+    if mode in ("RGB", "L"):
+        return img.convert("RGBA") if "transparency" in img.info else img
+    if mode in ("RGBA", "CMYK"):
+        return img
+    if mode == "1":
+        return img.convert("L")
+    if mode in ("P", "PA"):
+        return img.convert("RGBA") if img.has_transparency_data else img.convert("RGB")
+    if mode in ("LA", "La", "RGBa"):
+        return img.convert("RGBA")
+    if mode.startswith("I") or mode == "F":
+        return _normalize_mode(_high_depth_to_l(img))
+    return img.convert("RGB")  # RGBX, YCbCr, LAB, HSV, …
+
+
+def _high_depth_to_l(img: Image.Image) -> Image.Image:
+    """16-bit / 32-bit integer and float greyscale -> 8-bit L, scaled, not clipped."""
+    arr = np.asarray(img)
+    mode = img.mode
+    data = arr.astype(np.float32)
+    if mode.startswith("I;16"):
+        data = data / 257.0
+    else:
+        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+        lo = float(data.min()) if data.size else 0.0
+        hi = float(data.max()) if data.size else 0.0
+        if mode == "F" and lo >= 0.0 and hi <= 1.0:
+            data = data * 255.0
+        elif lo >= 0.0 and hi <= 255.0:
+            pass
+        elif lo >= 0.0 and hi <= 65535.0:
+            data = data / 257.0
+        elif hi > lo:
+            data = (data - lo) * (255.0 / (hi - lo))
+        else:
+            data = np.zeros_like(data)
+    grey = Image.fromarray(np.clip(data + 0.5, 0, 255).astype(np.uint8))
+    transparency = img.info.get("transparency")
+    if isinstance(transparency, int) and mode.startswith("I"):
+        alpha = Image.fromarray(np.where(arr == transparency, 0, 255).astype(np.uint8))
+        return Image.merge("LA", (grey, alpha))
+    return grey
+
+
+_ICC_SPACE_FOR_MODE = {"RGB": b"RGB ", "RGBA": b"RGB ", "CMYK": b"CMYK", "L": b"GRAY"}
+
+
+def _to_srgb(img: Image.Image, icc: object) -> Image.Image:
+    """Convert from an embedded ICC profile to sRGB; any problem = keep as is."""
+    if not isinstance(icc, (bytes, bytearray)) or not 128 < len(icc) <= MAX_ICC_BYTES:
+        return img
+    if icc[36:40] != b"acsp" or _ICC_SPACE_FOR_MODE.get(img.mode) != icc[16:20]:
+        return img
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(bytes(icc)))
+        if img.mode in ("RGB", "RGBA"):
+            description = (profile.profile.profile_description or "").strip().lower()
+            if description.startswith("srgb"):
+                return img
+        out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
+        transform = ImageCms.buildTransform(
+            profile,
+            ImageCms.createProfile("sRGB"),
+            img.mode,
+            out_mode,
+            renderingIntent=ImageCms.Intent.PERCEPTUAL,
+        )
+        converted = ImageCms.applyTransform(img, transform)
+        return converted if converted is not None else img
+    except Exception:  # broken / unsupported profile: treat as untagged
+        log.debug("ignoring unusable ICC profile (%d bytes)", len(icc), exc_info=True)
+        return img
+
+
+def _to_rgb_or_rgba(img: Image.Image) -> Image.Image:
+    if img.mode in ("RGB", "RGBA"):
+        return img
+    if img.has_transparency_data:
+        return img.convert("RGBA")
+    if img.mode.startswith("I") or img.mode == "F":
+        return _high_depth_to_l(img).convert("RGB")
+    return img.convert("RGB")
+
+
+def _flatten_on_white(img: Image.Image) -> Image.Image:
+    """RGBA/LA -> RGB over a white background (transparent = white, not black)."""
+    if img.mode not in ("RGBA", "LA"):
+        return img
+    rgba = img.convert("RGBA") if img.mode != "RGBA" else img
+    background = Image.new("RGB", rgba.size, _WHITE)
+    background.paste(rgba, (0, 0), rgba.getchannel("A"))
+    return background
+
+
+__all__ = [
+    "MAX_PIXELS",
+    "MIN_SIDE",
+    "MAX_RATIO",
+    "MAX_ICC_BYTES",
+    "load_image",
+    "fit_max_side",
+    "encode_image",
+    "format_for_path",
+]
