@@ -1,0 +1,397 @@
+"""webhook_app over HTTP: Flask's test client, the real bot (bot.app), the fake Bot API,
+real SQLite / GCS-emulator stores and the real lite engine.
+
+The helpers at the top are shared with tests/test_gunicorn.py, which drives the same
+flows through real gunicorn processes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from flask import Flask
+
+from bot import texts
+from bot.config import BotConfig
+from bot.runtime import NS, UpdateLedger
+from bot.store import open_store
+from nst.config import EngineConfig
+from tests.bot_harness import button, content_jpeg, decode
+from tests.conftest import MODEL_DIR
+from tests.fake_telegram import Call, FakeTelegram, serve
+from tests.gcs_emulator import gcs_emulator  # noqa: F401  (fixture)
+from webhook_app import MAX_BODY, SECRET_HEADER, create_app
+
+SECRET = "test-secret_0123456789"
+HEADERS = {SECRET_HEADER: SECRET}
+Post = Callable[[dict], tuple[int, str]]   # one update in, (HTTP status, body) out
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> int:
+    """GET `url` until it answers at all; returns the status. Fails early if `proc` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode} before answering")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def http_post(url: str, update: dict, timeout: float = 60) -> tuple[int, str]:
+    """POST one update the way Telegram does (JSON + secret header)."""
+    req = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", **HEADERS})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def answered(fake: FakeTelegram, method: str) -> list[Call]:
+    """Calls to `method` once the fake has finished recording their answers."""
+    count = len(fake.calls_to(method))
+    return fake.wait_for(method, count, timeout=10) if count else []
+
+
+def images_to(fake: FakeTelegram, chat_id: int) -> list[Call]:
+    """Paintings the user received (successful sendPhoto calls to the chat)."""
+    return [c for c in answered(fake, "sendPhoto") if c.ok and c.params.get("chat_id") == chat_id]
+
+
+def ask_for_painting(post: Post, fake: FakeTelegram, user_id: int,
+                     image: bytes | None = None) -> dict:
+    """Send a photo (default: 160 px) as `user_id`; returns the update of pressing preset
+    "1." on the keyboard the bot answers with."""
+    photo = fake.send_photo_from_user(None, user_id, image or content_jpeg(side=160))
+    assert post(photo) == (200, "done")
+    offers = [c for c in answered(fake, "sendMessage")
+              if c.ok and c.params.get("chat_id") == user_id and c.params.get("reply_markup")]
+    assert offers, f"no preset keyboard; calls: {[c.method for c in fake.calls]}"
+    keyboard = offers[-1].result
+    return fake.callback_update(None, user_id, keyboard, button(keyboard, "1."))
+
+
+def assert_one_painting(fake: FakeTelegram, user_id: int, source_side: int = 160) -> None:
+    sent = images_to(fake, user_id)
+    assert len(sent) == 1, f"{len(sent)} images delivered"
+    image = decode(sent[0].files["photo"])
+    assert image.format == "JPEG" and max(image.size) == source_side
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    yield from serve()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, fake: FakeTelegram) -> Iterator[Callable[..., Flask]]:
+    """create_app() on a config for the fake and a SQLite store in tmp_path; every app
+    made shares that store, like the workers of one deployment."""
+    apps: list[Flask] = []
+    base = BotConfig(token=fake.token, api_base=fake.api_base, webhook_secret=SECRET,
+                     store_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+                     engine=EngineConfig.from_env(), workers=2, update_timeout=60)
+
+    def make(**changes: Any) -> Flask:
+        app = create_app(replace(base, **changes))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["bot_runtime"].close()
+
+
+def poster(app: Flask) -> Post:
+    client = app.test_client()
+
+    def post(update: dict) -> tuple[int, str]:
+        resp = client.post("/webhook", json=update, headers=HEADERS)
+        return resp.status_code, resp.get_data(as_text=True)
+
+    return post
+
+
+# --------------------------------------------------------------------------- who may call
+
+@pytest.mark.parametrize("headers", [{}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: SECRET + "x"},
+                                     {SECRET_HEADER: SECRET.upper()}])
+def test_wrong_or_missing_secret_is_refused(make_app, fake, headers) -> None:
+    client = make_app().test_client()
+    resp = client.post("/webhook", json=fake.text_update(None, 11, "/start"), headers=headers)
+    assert resp.status_code == 403
+    assert fake.calls == [], "nothing may reach the bot or the Bot API"
+
+
+def test_empty_configured_secret_refuses_all_and_logs_once(make_app, fake, caplog) -> None:
+    client = make_app(webhook_secret="").test_client()
+    with caplog.at_level(logging.ERROR, logger="webhook_app"):
+        for headers in ({}, {SECRET_HEADER: ""}, {SECRET_HEADER: "anything"}):
+            resp = client.post("/webhook", json=fake.text_update(None, 12, "/start"),
+                               headers=headers)
+            assert resp.status_code == 403
+    errors = [r for r in caplog.records if "WEBHOOK_SECRET" in r.getMessage()]
+    assert len(errors) == 1 and errors[0].levelno == logging.ERROR
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"not json", 400),
+    (b"\xff\xfe", 400),
+    (b"[1, 2]", 400),
+    (b"null", 400),
+    (b'{"message": {"text": "hi"}}', 400),
+    (b'{"update_id": "7"}', 400),
+    (b'{"update_id": true}', 400),
+    (b'{"update_id": 1.5}', 400),
+    (b'{"update_id": 1, "pad": "' + b"x" * MAX_BODY + b'"}', 413),
+])
+def test_bad_bodies_are_rejected(make_app, fake, body, status) -> None:
+    client = make_app().test_client()
+    resp = client.post("/webhook", data=body, headers=HEADERS, content_type="application/json")
+    assert resp.status_code == status
+    assert fake.calls == []
+
+
+def test_only_the_documented_routes_exist(make_app, fake) -> None:
+    client = make_app().test_client()
+    assert client.get("/webhook").status_code == 405
+    assert client.get("/").status_code == 404
+    assert client.post("/_ah/warmup").status_code == 405
+    assert fake.calls == []
+
+
+# --------------------------------------------------------------------------- the conversation
+
+def test_photo_preset_image_flow(make_app, fake, tmp_path) -> None:
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 21)
+    assert post(press) == (200, "done")
+    assert_one_painting(fake, 21)
+    claim = open_store(f"sqlite:///{tmp_path / 'bot.sqlite3'}").get(NS, str(press["update_id"]))
+    assert claim["state"] == "done"
+
+
+def test_duplicate_update_is_processed_once(make_app, fake) -> None:
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 22)
+    assert post(press) == (200, "done")
+    calls = len(fake.calls)
+    assert post(press) == (200, "duplicate")
+    assert len(fake.calls) == calls, "a duplicate must not reach the Bot API"
+    assert_one_painting(fake, 22)
+
+
+def test_same_update_from_eight_threads_at_once(make_app, fake) -> None:
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 23)
+    barrier = threading.Barrier(8)
+    results: list[tuple[int, str]] = []
+
+    def send() -> None:
+        barrier.wait()
+        results.append(post(press))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == [(200, "done")] + [(200, "duplicate")] * 7
+    assert_one_painting(fake, 23)
+
+
+def test_two_workers_sharing_a_store_process_an_update_once(make_app, fake) -> None:
+    """Two runtimes (like two gunicorn workers) on one SQLite file get the same update."""
+    first, second = poster(make_app()), poster(make_app())
+    press = ask_for_painting(first, fake, 24)
+    results: list[tuple[int, str]] = []
+    threads = [threading.Thread(target=lambda p=p: results.append(p(press)))
+               for p in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == [(200, "done"), (200, "duplicate")]
+    assert_one_painting(fake, 24)
+
+
+def test_send_photo_5xx_and_429_are_retried(make_app, fake) -> None:
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 25)
+    fake.fail_next("sendPhoto", status=502)
+    fake.fail_next("sendPhoto", status=429, retry_after=1)
+    assert post(press) == (200, "done")
+    attempts = [c.status for c in answered(fake, "sendPhoto")]
+    assert attempts == [502, 429, 200]
+    assert_one_painting(fake, 25)
+
+
+def test_flow_on_the_gcs_store(make_app, fake, gcs_emulator) -> None:
+    url = f"gs://{gcs_emulator.new_bucket('webhook')}/bot"
+    post = poster(make_app(store_url=url))
+    press = ask_for_painting(post, fake, 26)
+    assert post(press) == (200, "done")
+    assert post(press) == (200, "duplicate")
+    assert_one_painting(fake, 26)
+    assert open_store(url).get(NS, str(press["update_id"]))["state"] == "done"
+
+
+def test_poison_update_is_answered_200_and_not_retried(make_app, fake, caplog) -> None:
+    post = poster(make_app())
+    poison = {"update_id": 777, "message": {"message_id": "not a message"}}
+    with caplog.at_level(logging.ERROR, logger="bot.runtime"):
+        assert post(poison) == (200, "error")
+    assert any("processing failed" in r.getMessage() for r in caplog.records)
+    assert post(poison) == (200, "duplicate")
+
+
+def test_bot_that_cannot_start_gets_5xx_and_the_resend_works(make_app, fake) -> None:
+    post = poster(make_app())
+    update = fake.text_update(None, 27, "/start")
+    fake.fail_next("getMe", status=401, description="Unauthorized")
+    status, _ = post(update)
+    assert status == 503, "not claimed, so Telegram must send it again"
+    assert post(update) == (200, "done")
+    assert [c.params["chat_id"] for c in answered(fake, "sendMessage")] == [27]
+
+
+def test_slow_update_answers_in_time_and_still_delivers_once(make_app, fake) -> None:
+    post = poster(make_app(update_timeout=1))
+    press = ask_for_painting(post, fake, 28)
+    fake.delay_next("file", 3)
+    assert post(press) == (200, "timeout")
+    assert post(press) == (200, "duplicate"), "still being painted"
+    fake.wait_for("sendPhoto", 1, timeout=30)
+    assert_one_painting(fake, 28)
+
+
+# --------------------------------------------------------------------------- resends after a crash
+
+def dead_pid() -> int:
+    """The pid of a process that has certainly exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def orphan_claim(store_url: str, update_id: int, owner: str, **extra: Any) -> None:
+    """The claim a worker leaves behind when it is killed mid-request."""
+    open_store(store_url).put(NS, str(update_id), {
+        "state": "processing", "owner": owner, "since": None, "claim": "old",
+        "lease_until": time.time() + 600, **extra}, ttl=3600)
+
+
+def test_resend_after_a_killed_worker_is_processed_once(make_app, fake, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 31)
+    orphan_claim(url, press["update_id"], f"{socket.gethostname()}:{dead_pid()}")
+    assert post(press) == (200, "done")
+    assert post(press) == (200, "duplicate")
+    assert_one_painting(fake, 31)
+    assert open_store(url).get(NS, str(press["update_id"]))["state"] == "done"
+
+
+def test_resend_after_a_worker_killed_after_sending_sends_nothing(make_app, fake, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 32)
+    orphan_claim(url, press["update_id"], f"{socket.gethostname()}:{dead_pid()}", sent=True)
+    assert post(press) == (200, "duplicate")
+    assert images_to(fake, 32) == []
+
+
+def test_claims_of_other_instances_are_taken_over_after_their_lease(make_app, fake,
+                                                                    tmp_path) -> None:
+    """Another instance's claim: it may be alive, so Telegram is asked to resend (503)
+    until the lease runs out; then the update is taken over and painted once."""
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 33)
+    orphan_claim(url, press["update_id"], "other-instance:7", lease_until=time.time() + 600)
+    assert post(press) == (503, "busy")
+    assert post(press) == (503, "busy"), "a busy answer must not be remembered as seen"
+    orphan_claim(url, press["update_id"], "other-instance:7", lease_until=time.time() - 1)
+    assert post(press) == (200, "done")
+    assert post(press) == (200, "duplicate")
+    assert_one_painting(fake, 33)
+
+
+def test_store_outage_falls_back_to_in_process_dedupe(gcs_emulator, caplog) -> None:
+    from bot.store.gcs import GcsStore
+
+    store = GcsStore(gcs_emulator.new_bucket("down"), "bot", timeout=1, retry_deadline=0.5)
+    ledger = UpdateLedger(store, lease=60)
+    with gcs_emulator.stopped(), caplog.at_level(logging.WARNING, logger="bot.runtime"):
+        assert ledger.claim(991) == "new", "the update must still be processed"
+        assert ledger.claim(991) == "duplicate"
+        ledger.finish(991, "done")
+    assert any("store unavailable" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records)
+    assert ledger.claim(992) == "new" and store.get(NS, "992")["state"] == "processing"
+
+
+# --------------------------------------------------------------------------- warmup, cron, health
+
+def test_warmup_cron_and_health(make_app, fake) -> None:
+    client = make_app().test_client()
+    assert client.get("/healthz").get_json() == {"ok": True}
+    assert fake.calls == [], "health needs neither Telegram nor the bot"
+    warm = client.get("/_ah/warmup")
+    assert (warm.status_code, warm.get_data(as_text=True)) == (200, "ready")
+    assert client.get("/cron/keep-warm").status_code == 403
+    assert client.get("/cron/keep-warm", headers={"X-Appengine-Cron": "false"}).status_code == 403
+    tick = client.get("/cron/keep-warm", headers={"X-Appengine-Cron": "true"})
+    assert tick.status_code == 200 and tick.get_json() == {"ok": True, "cleaned": 0}
+    again = client.get("/cron/keep-warm", headers={"X-Appengine-Cron": "true"}).get_json()
+    assert again == {"ok": True, "cleaned": None}, "cleanup runs at most every N minutes"
+
+
+def test_corrupt_model_fails_health_but_users_get_an_apology(make_app, fake, tmp_path) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(MODEL_DIR, models)
+    victim = models / "style_predict_quantized_256.tflite"
+    os.chmod(victim, 0o644)
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF                    # same size, different bytes
+    victim.write_bytes(bytes(data))
+    app = make_app(engine=replace(EngineConfig.from_env(), model_dir=models))
+    client = app.test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json()["ok"] is False
+    assert "style_predict_quantized_256" in health.get_json()["reason"]
+    assert client.get("/_ah/warmup").status_code == 503
+
+    post = poster(app)
+    press = ask_for_painting(post, fake, 41)
+    assert post(press) == (200, "done")
+    assert images_to(fake, 41) == []
+    said = [c.params.get("text") for c in answered(fake, "sendMessage")
+            if c.params.get("chat_id") == 41]
+    assert said[-1] == texts.MODEL_FAILED
