@@ -237,8 +237,14 @@ class SqliteStore(Store):
             return cur.rowcount
 
     def close(self) -> None:
+        # Only connections no other live thread can be using are closed here: closing a
+        # connection while another thread runs a statement on it can crash the
+        # interpreter. The others are dropped and closed when garbage collected; their
+        # threads get StoreError("the store is closed") on their next call.
+        me = threading.current_thread()
         with self._conns_lock:
-            conns, self._conns = [c for _, c in self._conns], []
+            conns = [c for t, c in self._conns if t is me or not t.is_alive()]
+            self._conns = []
             self._closed = True
             forked = os.getpid() != self._pid
         for conn in conns:

@@ -1,0 +1,114 @@
+"""Application factory for the Telegram conversation (webhook and polling alike)."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from telegram import BotCommand
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.config import BotConfig
+from bot.handlers import COMMANDS, register
+from bot.jobs import RenderQueue
+from bot.state import State
+from bot.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+# Loggers whose lines can contain request URLs (and so the token): httpx at INFO,
+# PTB at DEBUG (File objects carry the full download URL).
+TOKEN_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application",
+                 "telegram.ext.Updater", "telegram.request.BaseRequest",
+                 "telegram.request.HTTPXRequest")
+
+
+def build_application(config: BotConfig, *, engine: Any | None = None,
+                      store: Store | None = None, polling: bool = False) -> Application:
+    """The bot with every handler registered and its services in ``bot_data``.
+
+    Cheap: no model is loaded and nothing goes over the network here (the engine
+    loads its models on first use or warmup; the render threads start on first job).
+    Without `polling` there is no Updater: the webhook feeds ``process_update``.
+    """
+    if engine is None:
+        from nst import Engine
+
+        engine = Engine.from_config(config.engine)
+    owns_store = store is None
+    if store is None:
+        store = open_store(config.store_url)
+    builder = (
+        Application.builder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .base_file_url(config.base_file_url)
+        # One user's painting must not hold up everybody else's buttons.
+        .concurrent_updates(True)
+        .media_write_timeout(60)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if not polling:
+        builder = builder.updater(None)
+    application = builder.build()
+    queue = RenderQueue(config.workers, config.max_pending_per_user)
+    application.bot_data.update(
+        config=config,
+        engine=engine,
+        store=store,
+        owns_store=owns_store,
+        queue=queue,
+        state=State(store, input_ttl=config.input_ttl, rate_per_minute=config.rate_per_minute),
+    )
+    register(application)
+    for name in TOKEN_LOGGERS:
+        install_log_redaction(config.token, logging.getLogger(name))
+    return application
+
+
+async def publish_commands(application: Application) -> None:
+    """The command menu Telegram shows next to the input field."""
+    try:
+        await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+    except TelegramError as exc:  # cosmetic: the bot works without the menu
+        log.warning("setMyCommands failed: %s", exc)
+
+
+async def _post_init(application: Application) -> None:
+    """Polling start (run_polling): publish the command menu."""
+    await publish_commands(application)
+
+
+async def _post_shutdown(application: Application) -> None:
+    """Polling stop: finish the render threads and close the store we opened."""
+    application.bot_data["queue"].shutdown()
+    if application.bot_data.get("owns_store"):
+        application.bot_data["store"].close()
+
+
+class RedactToken(logging.Filter):
+    """Keeps the bot token out of every log line (httpx logs request URLs)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        # download URLs carry it URL-quoted ("123%3AABC")
+        self.forms = [f for f in {token, quote(token, safe="")} if f]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Format now: PTB mutates the dicts it logged (adding the download URL) afterwards.
+        message = record.getMessage()
+        for form in self.forms:
+            message = message.replace(form, "<token>")
+        record.msg, record.args = message, None
+        return True
+
+
+def install_log_redaction(token: str, logger: logging.Logger | None = None) -> None:
+    """Attach RedactToken to `logger`, or to every root handler (after logging is set up)."""
+    targets = [logger] if logger is not None else logging.getLogger().handlers
+    for target in targets:
+        if not any(isinstance(f, RedactToken) and f.token == token for f in target.filters):
+            target.addFilter(RedactToken(token))

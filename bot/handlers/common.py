@@ -1,0 +1,127 @@
+"""Helpers every handler shares: the services in bot_data, photo references, replies."""
+from __future__ import annotations
+
+import logging
+from html import escape
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import MaybeInaccessibleMessage, Message, Update
+from telegram.error import TelegramError
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot import keyboards, texts
+from bot.config import BotConfig
+from bot.jobs import RenderQueue
+from bot.state import State
+from bot.telegram_io import reply_text
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff", "gif",
+                    "avif"}
+
+
+@dataclass(frozen=True)
+class Services:
+    """What build_application put into bot_data."""
+
+    config: BotConfig
+    engine: Any
+    state: State
+    queue: RenderQueue
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    data = context.application.bot_data
+    return Services(data["config"], data["engine"], data["state"], data["queue"])
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def image_ref(message: Message | None) -> dict[str, Any] | None:
+    """The Telegram file reference of a photo or image document (never its bytes)."""
+    if message is None:
+        return None
+    if message.photo:
+        p = message.photo[-1]  # the largest size Telegram kept
+        return {"file_id": p.file_id, "file_unique_id": p.file_unique_id,
+                "file_size": p.file_size, "kind": "photo"}
+    doc = message.document
+    if doc is None:
+        return None
+    mime = (doc.mime_type or "").lower()
+    ext = (doc.file_name or "").rsplit(".", 1)[-1].lower() if "." in (doc.file_name or "") else ""
+    if mime.startswith("image/") or ext in IMAGE_EXTENSIONS:
+        return {"file_id": doc.file_id, "file_unique_id": doc.file_unique_id,
+                "file_size": doc.file_size, "kind": "document"}
+    return None
+
+
+def presets(context: ContextTypes.DEFAULT_TYPE) -> list[Any]:
+    return list(services(context).engine.catalog.presets())
+
+
+def preset_title(context: ContextTypes.DEFAULT_TYPE, preset_id: str | None) -> str:
+    for p in presets(context):
+        if p.id == preset_id:
+            return p.title
+    return texts.OWN_STYLE_TITLE
+
+
+async def say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
+              reply_to: int | None = None, **kwargs: Any) -> Message | None:
+    """Send a short message; if even that fails, log it (there is nobody else to tell)."""
+    try:
+        return await reply_text(context.bot, chat_id, text, reply_to, **kwargs)
+    except Exception:
+        log.exception("could not send a message to chat %s", chat_id)
+        return None
+
+
+async def offer_presets(context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, user_id: int,
+                        ctx: dict[str, Any], reply_to: int | None, page: int = 0,
+                        edit: MaybeInaccessibleMessage | None = None) -> None:
+    """Show (or page) the painting keyboard; `ctx` says what a pick applies to."""
+    svc = services(context)
+    all_presets = presets(context)
+    mixing = "base" in ctx
+    rows = keyboards.preset_rows(all_presets, page, own_style=not mixing)
+    token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
+    total = keyboards.pages(len(all_presets))
+    if mixing:
+        text = texts.CHOOSE_MIX.format(title=escape(ctx.get("base_title", texts.OWN_STYLE_TITLE)))
+    elif total > 1:
+        text = texts.CHOOSE_STYLE_PAGE.format(page=page % total + 1, pages=total)
+    else:
+        text = texts.CHOOSE_STYLE
+    markup = keyboards.markup(rows, token)
+    if edit is not None:  # by ids: an old message may come back "inaccessible"
+        await context.bot.edit_message_text(text, chat_id=edit.chat.id, message_id=edit.message_id,
+                                            parse_mode="HTML", reply_markup=markup)
+    else:
+        await reply_text(context.bot, chat_id, text, reply_to, reply_markup=markup)
+
+
+async def new_content(context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, user_id: int,
+                      ref: dict[str, Any], reply_to: int, ask_id: int) -> None:
+    """A photo to paint: remember it for "next photo is the style", show the paintings."""
+    ctx = {"content": ref, "reply_to": reply_to, "ask": ask_id}
+    await services(context).state.set_session(chat_id, user_id, {**ctx, "styled": False})
+    await offer_presets(context, chat_id=chat_id, user_id=user_id, ctx=ctx, reply_to=ask_id)
+
+
+async def answer(update: Update, text: str | None = None) -> None:
+    """Stop the button's spinner (with an optional short notice).
+
+    Never fatal: Telegram refuses to answer a query twice or after ~15 minutes
+    ("query is too old"), which is exactly what a resent webhook update carries —
+    the work behind the button must still happen.
+    """
+    try:
+        await update.callback_query.answer(text)
+    except TelegramError as exc:
+        log.info("could not answer callback query: %s", exc)

@@ -1,0 +1,33 @@
+"""The safety net: anything no handler foresaw."""
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.handlers.common import is_private, say
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The user gets one friendly sentence (never a traceback); the log gets the traceback."""
+    update_id = getattr(update, "update_id", None)
+    log.error("unhandled error in update %s", update_id, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    text = texts.TELEGRAM_FAILED if isinstance(context.error, TelegramError) else texts.UNEXPECTED
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text)
+            return
+        if update.inline_query is not None:
+            return  # nowhere to write; the user simply sees no results
+    except TelegramError:
+        pass  # already answered, or too late: fall back to a message
+    chat = update.effective_chat
+    if chat is not None and (is_private(update) or update.callback_query is not None):
+        await say(context, chat.id, text)

@@ -1,0 +1,164 @@
+"""The render queue: CPU work off the event loop, fair across users.
+
+Stylization takes a second or more of CPU, so it runs on a small thread pool
+(``config.workers``) while the event loop keeps answering buttons. When every
+worker is busy, jobs wait in a FairScheduler: users take turns (round robin),
+so one user's burst of ten photos cannot starve everybody else. Each waiting
+job knows its place in line so the conversation can show "You're #2 in line".
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Generic, Hashable, TypeVar
+
+from bot import texts
+from bot.state import UserError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class QueueFull(UserError):
+    """The user already has as many jobs pending as allowed."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(texts.TOO_MANY_PENDING)
+        self.count = count
+
+
+class FairScheduler(Generic[T]):
+    """FIFO per user; users take turns, the one served longest ago goes first."""
+
+    def __init__(self) -> None:
+        self._queues: dict[Hashable, deque[tuple[int, T]]] = {}
+        self._last_served: dict[Hashable, int] = {}
+        self._seq = itertools.count()
+        self._turn = 0
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def push(self, user: Hashable, item: T) -> None:
+        self._queues.setdefault(user, deque()).append((next(self._seq), item))
+
+    def _next_user(self, queues: dict[Hashable, deque], last: dict[Hashable, int]) -> Hashable:
+        # Never served (-1) beats served; ties go to the oldest waiting job.
+        return min(queues, key=lambda u: (last.get(u, -1), queues[u][0][0]))
+
+    def pop(self) -> T | None:
+        """The next job to run, or None when nothing waits."""
+        if not self._queues:
+            return None
+        user = self._next_user(self._queues, self._last_served)
+        _, item = self._queues[user].popleft()
+        if not self._queues[user]:
+            del self._queues[user]
+        self._turn += 1
+        self._last_served[user] = self._turn
+        if not self._queues and len(self._last_served) > 10_000:
+            self._last_served.clear()  # bound memory; fairness only matters while busy
+        return item
+
+    def order(self) -> list[T]:
+        """Waiting jobs in the order pop() would return them."""
+        queues = {u: deque(q) for u, q in self._queues.items()}
+        last = dict(self._last_served)
+        turn, out = self._turn, []
+        while queues:
+            user = self._next_user(queues, last)
+            out.append(queues[user].popleft()[1])
+            if not queues[user]:
+                del queues[user]
+            turn += 1
+            last[user] = turn
+        return out
+
+
+class Ticket:
+    """One submitted job: await it for the result; watch `position` while it waits."""
+
+    def __init__(self, user: Hashable, fn: Callable[[], Any], future: asyncio.Future) -> None:
+        self.user = user
+        self.fn = fn
+        self.future = future
+        self.position = 0                  # 0 = running, N = N-th in line
+        self.changed = asyncio.Event()     # set whenever `position` changes
+
+    def _move(self, position: int) -> None:
+        if position != self.position:
+            self.position = position
+            self.changed.set()
+
+    def __await__(self):
+        return asyncio.shield(self.future).__await__()
+
+
+class RenderQueue:
+    """Runs callables on `workers` threads, at most `max_pending` per user at a time."""
+
+    def __init__(self, workers: int, max_pending: int) -> None:
+        self.workers = max(1, workers)
+        self.max_pending = max(1, max_pending)
+        self._pool: ThreadPoolExecutor | None = None
+        self._waiting: FairScheduler[Ticket] = FairScheduler()
+        self._running = 0
+        self._pending: dict[Hashable, int] = {}
+
+    def pending(self, user: Hashable) -> int:
+        """Jobs of this user waiting or running."""
+        return self._pending.get(user, 0)
+
+    def check(self, user: Hashable) -> None:
+        """Raise QueueFull before doing any work for a user who is at the limit."""
+        if self.pending(user) >= self.max_pending:
+            raise QueueFull(self.pending(user))
+
+    def submit(self, user: Hashable, fn: Callable[[], Any]) -> Ticket:
+        """Queue `fn`; call from the event loop. Raises QueueFull."""
+        self.check(user)
+        if self._pool is None:  # created on first use: building the app stays cheap
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="render")
+        ticket = Ticket(user, fn, asyncio.get_running_loop().create_future())
+        ticket.position = -1  # so the first _move always reports
+        self._pending[user] = self.pending(user) + 1
+        self._waiting.push(user, ticket)
+        self._dispatch()
+        return ticket
+
+    def _dispatch(self) -> None:
+        while self._running < self.workers:
+            ticket = self._waiting.pop()
+            if ticket is None:
+                break
+            self._running += 1
+            ticket._move(0)
+            loop = asyncio.get_running_loop()
+            job = loop.run_in_executor(self._pool, ticket.fn)
+            job.add_done_callback(lambda done, t=ticket: self._finished(t, done))
+        for place, ticket in enumerate(self._waiting.order(), start=1):
+            ticket._move(place)
+
+    def _finished(self, ticket: Ticket, done: asyncio.Future) -> None:
+        self._running -= 1
+        left = self.pending(ticket.user) - 1
+        if left > 0:
+            self._pending[ticket.user] = left
+        else:
+            self._pending.pop(ticket.user, None)
+        if not ticket.future.done():
+            if done.cancelled():
+                ticket.future.cancel()
+            elif done.exception() is not None:
+                ticket.future.set_exception(done.exception())
+            else:
+                ticket.future.set_result(done.result())
+        self._dispatch()
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,105 @@
+"""Inline keyboards.
+
+A keyboard is first described as rows of `Button`s; `State.issue` stores the
+buttons' actions under one random token and `markup` turns the rows into
+Telegram buttons whose callback_data is ``"{token}.{n}"`` — opaque, short
+(≤ 64 bytes) and checked against the store when it comes back.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+
+PER_PAGE = 8
+LABEL_CHARS = 26   # two buttons per row stay readable on a phone
+STRENGTHS = (25, 50, 75, 100)
+
+# Actions (first element of a stored button).
+PICK, PAGE, RANDOM, OWN = "pick", "page", "random", "own"
+STRENGTH, COLORS, ANOTHER, MIX, HD = "strength", "colors", "another", "mix", "hd"
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    action: list[Any] | None = None      # [name, arg] stored behind the token
+    switch_inline: str | None = None     # opens inline mode in a chat the user picks
+
+
+Rows = list[list[Button]]
+
+
+def pages(count: int) -> int:
+    return max(1, math.ceil(count / PER_PAGE))
+
+
+def short(title: str) -> str:
+    """Cut long titles ("The Wreck of a Transport Ship (also known as …)") for buttons."""
+    title = title.split(" (")[0]
+    return title if len(title) <= LABEL_CHARS else title[:LABEL_CHARS - 1].rstrip() + "…"
+
+
+def preset_rows(presets: Sequence[Any], page: int, *, own_style: bool = True) -> Rows:
+    """Numbered presets (numbers match the /styles collage), two per row, paged."""
+    total = pages(len(presets))
+    page %= total
+    start = page * PER_PAGE
+    rows: Rows = []
+    row: list[Button] = []
+    for number, preset in enumerate(presets[start:start + PER_PAGE], start=start + 1):
+        row.append(Button(f"{number}. {short(preset.title)}", [PICK, preset.id]))
+        if len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    if total > 1:
+        rows.append([Button(texts.BTN_PREV, [PAGE, (page - 1) % total]),
+                     Button(texts.BTN_NEXT, [PAGE, (page + 1) % total])])
+    extra = [Button(texts.BTN_RANDOM, [RANDOM, None])]
+    if own_style:
+        extra.append(Button(texts.BTN_OWN_STYLE, [OWN, None]))
+    rows.append(extra)
+    return rows
+
+
+def result_rows(strength: int, keep_colors: bool, share_query: str) -> Rows:
+    """Under a result: strength, colours, another style, mix, HD, share."""
+    strengths = [
+        Button((texts.BTN_STRENGTH_CURRENT if pct == strength else texts.BTN_STRENGTH)
+               .format(pct=pct), [STRENGTH, pct])
+        for pct in STRENGTHS
+    ]
+    colors = texts.BTN_KEEP_COLORS_ON if keep_colors else texts.BTN_KEEP_COLORS_OFF
+    return [
+        strengths,
+        [Button(colors, [COLORS, not keep_colors])],
+        [Button(texts.BTN_ANOTHER, [ANOTHER, None]), Button(texts.BTN_MIX, [MIX, None])],
+        [Button(texts.BTN_HD, [HD, None]), Button(texts.BTN_SHARE, switch_inline=share_query)],
+    ]
+
+
+def actions(rows: Rows) -> list[list[Any]]:
+    """The stored side: the action of every callback button, in order."""
+    return [b.action for row in rows for b in row if b.action is not None]
+
+
+def markup(rows: Rows, token: str) -> InlineKeyboardMarkup:
+    """The Telegram side: callback buttons numbered in the same order as `actions`."""
+    index = 0
+    keyboard = []
+    for row in rows:
+        buttons = []
+        for b in row:
+            if b.action is None:
+                buttons.append(InlineKeyboardButton(b.text, switch_inline_query=b.switch_inline))
+            else:
+                buttons.append(InlineKeyboardButton(b.text, callback_data=f"{token}.{index}"))
+                index += 1
+        keyboard.append(buttons)
+    return InlineKeyboardMarkup(keyboard)

@@ -1,0 +1,210 @@
+"""What the conversation remembers, on top of the Store.
+
+Namespaces and keys (everything about a user starts with ``u{user_id}:`` so
+/forget is one ``delete_prefix`` per namespace):
+
+    sessions  u{user}:c{chat}        the last photo in a chat, "next photo is the style"
+    tokens    u{user}:{random}       one inline keyboard: owner, chat, context, buttons
+    renders   u{user}:{rid}          inputs (Telegram file_ids) + settings of one result
+    results   u{user}:{time}{rand}   delivered images (file_ids) for inline mode
+    albums    u{user}:g{group}       pairing the two photos of an album
+    rate      u{user}:m{minute}      images started in that minute
+    cache     anything               bot-wide values (the /styles collage file_id)
+
+Store calls are synchronous (SQLite, GCS over HTTP), so every method here runs
+them on a worker thread to keep the event loop responsive.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import time
+from typing import Any, Callable
+
+from bot.store import Doc, Store
+
+SESSIONS, TOKENS, RENDERS, RESULTS = "sessions", "tokens", "renders", "results"
+ALBUMS, RATE, CACHE = "albums", "rate", "cache"
+USER_NAMESPACES = (SESSIONS, TOKENS, RENDERS, RESULTS, ALBUMS, RATE)
+
+RESULTS_TTL = 7 * 24 * 3600.0   # outputs (not inputs) stay shareable for a week
+RESULTS_KEPT = 20               # inline mode shows at most this many
+ALBUM_TTL = 600.0
+MAX_CALLBACK_BYTES = 64
+# callback_data = "u{user}:{token}.{button}" — validated before any lookup.
+_CALLBACK_RE = re.compile(r"^(u\d{1,20}:[A-Za-z0-9_-]{8,16})\.(\d{1,2})$")
+
+
+class UserError(Exception):
+    """A refusal or failure explained to the user with one sentence from texts.py."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+def user_prefix(user_id: int) -> str:
+    return f"u{user_id}:"
+
+
+def new_id(nbytes: int = 9) -> str:
+    """A short random URL-safe id (12 chars for 9 bytes)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+class State:
+    """Sessions, keyboard tokens, renders, results and rate limits of the bot."""
+
+    def __init__(self, store: Store, *, input_ttl: float, rate_per_minute: int) -> None:
+        self.store = store
+        self.input_ttl = input_ttl
+        self.rate_per_minute = rate_per_minute
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
+    # -- sessions: per (chat, user) ------------------------------------------------------
+    async def session(self, chat_id: int, user_id: int) -> Doc | None:
+        return await self._run(self.store.get, SESSIONS, f"u{user_id}:c{chat_id}")
+
+    async def set_session(self, chat_id: int, user_id: int, doc: Doc) -> None:
+        doc = {**doc, "at": time.time()}
+        await self._run(self.store.put, SESSIONS, f"u{user_id}:c{chat_id}", doc, self.input_ttl)
+
+    # -- keyboard tokens -----------------------------------------------------------------
+    async def issue(self, chat_id: int, user_id: int, ctx: Doc, buttons: list[list[Any]]) -> str:
+        """Store one keyboard's context and button actions; returns its key."""
+        key = f"{user_prefix(user_id)}{new_id()}"
+        doc = {"chat": chat_id, "user": user_id, "ctx": ctx, "buttons": buttons}
+        await self._run(self.store.put, TOKENS, key, doc, self.input_ttl)
+        return key
+
+    async def redeem(self, data: str | None) -> tuple[Doc, list[Any]] | None:
+        """The keyboard doc and the pressed button's [action, arg], or None when the
+        callback data is malformed, oversized, unknown, expired or points nowhere."""
+        if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
+            return None
+        match = _CALLBACK_RE.match(data)
+        if not match:
+            return None
+        doc = await self._run(self.store.get, TOKENS, match.group(1))
+        index = int(match.group(2))
+        if not doc or index >= len(doc.get("buttons", [])):
+            return None
+        return doc, doc["buttons"][index]
+
+    # -- renders: inputs and settings of one result --------------------------------------
+    async def save_render(self, user_id: int, render: Doc) -> str:
+        rid = new_id(6)
+        await self._run(self.store.put, RENDERS, f"{user_prefix(user_id)}{rid}",
+                        {**render, "rid": rid, "version": 1}, self.input_ttl)
+        return rid
+
+    async def render(self, user_id: int, rid: str) -> Doc | None:
+        return await self._run(self.store.get, RENDERS, f"{user_prefix(user_id)}{rid}")
+
+    async def change_render(self, user_id: int, rid: str, changes: Doc) -> Doc | None:
+        """Apply setting changes atomically and bump the version (None if expired)."""
+        def apply(cur: Doc | None) -> Doc | None:
+            if cur is None:
+                return None
+            return {**cur, **changes, "version": int(cur.get("version", 1)) + 1}
+
+        return await self._run(self.store.update, RENDERS, f"{user_prefix(user_id)}{rid}",
+                                apply, self.input_ttl)
+
+    async def record_delivery(self, user_id: int, rid: str, version: int, result: Doc) -> bool:
+        """Remember the message showing a render; False if a newer version exists (then the
+        caller's image is stale and the newer job will edit the message)."""
+        stale = False
+
+        def apply(cur: Doc | None) -> Doc | None:
+            nonlocal stale
+            if cur is None:
+                return None
+            stale = int(cur.get("version", 1)) > version
+            return cur if stale else {**cur, "result": result}
+
+        await self._run(self.store.update, RENDERS, f"{user_prefix(user_id)}{rid}",
+                        apply, self.input_ttl)
+        return not stale
+
+    # -- results: delivered images, for inline mode --------------------------------------
+    @staticmethod
+    def new_result_id() -> str:
+        """Sortable by time (hex milliseconds) plus a little randomness."""
+        return f"{int(time.time() * 1000):011x}{secrets.token_hex(2)}"
+
+    async def save_result(self, user_id: int, result_id: str, doc: Doc) -> None:
+        await self._run(self.store.put, RESULTS, f"{user_prefix(user_id)}{result_id}",
+                        doc, RESULTS_TTL)
+
+    async def recent_results(self, user_id: int) -> list[tuple[str, Doc]]:
+        """Newest first: (result_id, doc)."""
+        prefix = user_prefix(user_id)
+        rows = await self._run(self.store.scan, RESULTS, prefix)
+        return [(key[len(prefix):], doc) for key, doc in reversed(rows)][:RESULTS_KEPT]
+
+    # -- albums: two photos, possibly processed at the same time -------------------------
+    async def album_join(self, user_id: int, group_id: str, message_id: int, item: Doc) -> Doc:
+        """Add one album photo; the first update to see two photos becomes the "starter"."""
+        def apply(cur: Doc | None) -> Doc:
+            cur = dict(cur or {"items": {}})
+            items = {**cur["items"], str(message_id): item}
+            cur["items"] = items
+            if len(items) >= 2 and not cur.get("starter"):
+                cur["starter"] = message_id
+                cur["pair"] = sorted(int(k) for k in items)[:2]
+            return cur
+
+        return await self._run(self.store.update, ALBUMS, f"u{user_id}:g{group_id}",
+                               apply, ALBUM_TTL)
+
+    async def album_claim_single(self, user_id: int, group_id: str, message_id: int) -> Doc:
+        """The partner never came: claim the album as a single photo (unless it arrived)."""
+        def apply(cur: Doc | None) -> Doc:
+            cur = dict(cur or {"items": {}})
+            if not cur.get("starter"):
+                cur["starter"] = message_id
+                cur["pair"] = [message_id]
+            return cur
+
+        return await self._run(self.store.update, ALBUMS, f"u{user_id}:g{group_id}",
+                               apply, ALBUM_TTL)
+
+    async def album(self, user_id: int, group_id: str) -> Doc | None:
+        return await self._run(self.store.get, ALBUMS, f"u{user_id}:g{group_id}")
+
+    # -- rate limit ----------------------------------------------------------------------
+    async def take_rate(self, user_id: int) -> bool:
+        """Count one image for this minute; False when the user is over the limit."""
+        allowed = True
+
+        def apply(cur: Doc | None) -> Doc:
+            nonlocal allowed
+            count = int((cur or {}).get("n", 0))
+            allowed = count < self.rate_per_minute
+            return {"n": count + 1 if allowed else count}
+
+        minute = int(time.time() // 60)
+        await self._run(self.store.update, RATE, f"u{user_id}:m{minute}", apply, 120.0)
+        return allowed
+
+    # -- privacy -------------------------------------------------------------------------
+    async def forget(self, user_id: int) -> int:
+        """Delete everything stored about the user; returns how many documents went."""
+        def wipe() -> int:
+            return sum(self.store.delete_prefix(ns, user_prefix(user_id)) for ns in USER_NAMESPACES)
+
+        return await self._run(wipe)
+
+    # -- bot-wide cache ------------------------------------------------------------------
+    async def cached(self, key: str) -> Doc | None:
+        return await self._run(self.store.get, CACHE, key)
+
+    async def cache(self, key: str, doc: Doc, ttl: float | None = None) -> None:
+        await self._run(self.store.put, CACHE, key, doc, ttl)
+
+    async def uncache(self, key: str) -> None:
+        await self._run(self.store.delete, CACHE, key)
