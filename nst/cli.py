@@ -1,0 +1,334 @@
+"""Command line: ``python -m nst stylize | styles | styles push | models``.
+
+Exit codes: 0 done; 2 bad input (missing or unreadable file, not an image,
+unknown preset, option out of range, unsupported output extension, output not
+writable); 1 the engine itself failed (model files missing or corrupt, style
+catalog unusable, upload failed).  Every error is ONE line on stderr, never a
+traceback (set ``NST_DEBUG=1`` to get tracebacks of unexpected errors).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from nst.errors import ImageError, ModelError, NstError, StyleNotFound
+
+PROG = "nst"
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """One-line error with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line (no usage block) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see `{self.prog} --help`)")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Arbitrary neural style transfer (Magenta, TFLite).")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("stylize", help="stylize a picture",
+                       description="Stylize CONTENT in the style of STYLE (an image file or a preset id).")
+    s.add_argument("content", metavar="CONTENT", help="content picture")
+    s.add_argument("style", metavar="STYLE", help="style picture, or a preset id (see `styles`)")
+    s.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="result file (.jpg, .jpeg, .png or .webp)")
+    s.add_argument("--max-side", type=int, default=1280, metavar="N",
+                   help="long side of the result in pixels (default 1280, at most 4096; "
+                        "never more than the content's)")
+    s.add_argument("--strength", type=float, default=1.0, metavar="F",
+                   help="0 = the content, 1 = full style (default 1)")
+    s.add_argument("--keep-colors", action="store_true", help="keep the content's colours")
+    s.add_argument("--mix", metavar="STYLE2", help="second style (image file or preset id)")
+    s.add_argument("--mix-weight", type=float, default=None, metavar="W",
+                   help="share of STYLE2, 0..1 (default 0.5)")
+    s.add_argument("--quality", type=int, default=90, metavar="Q",
+                   help="JPEG / WebP quality 1..95 (default 90)")
+
+    st = sub.add_parser("styles", help="list the preset styles (or push them to GCS)",
+                        description="List the presets of the catalog in $STYLES (default: built-in).")
+    st_sub = st.add_subparsers(dest="styles_command", metavar="push")
+    push = st_sub.add_parser("push", help="upload a preset folder to gs://bucket/prefix",
+                             description="Upload SRC (a folder with manifest.json, or 'builtin') "
+                                         "to a GCS bucket for STYLES=gs://bucket/prefix.")
+    push.add_argument("src", metavar="SRC_OR_BUILTIN")
+    push.add_argument("url", metavar="gs://bucket/prefix")
+
+    sub.add_parser("models", help="where the model files load from, sizes, sha256 check")
+    return p
+
+
+# --- helpers ---------------------------------------------------------------------------
+def _config():
+    from nst.config import EngineConfig
+
+    try:
+        return EngineConfig.from_env()
+    except ValueError as e:
+        raise CliError(f"bad environment: {e}") from None
+
+
+def _engine():
+    from nst.engine import Engine
+
+    return Engine.from_config(_config())
+
+
+def _check_output(path: Path) -> str:
+    from nst.images import format_for_path
+
+    try:
+        fmt = format_for_path(path)
+    except ImageError as e:
+        raise CliError(f"output {path}: {e.user_message}") from None
+    if path.is_dir():
+        raise CliError(f"output {path} is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise CliError(f"cannot write {path}: {parent} is not a directory")
+    if not parent.is_dir():
+        raise CliError(f"cannot write {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CliError(f"cannot write {path}: permission denied")
+    return fmt
+
+
+def _load(path: str, what: str):
+    from nst.images import load_image
+
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"{what} file {path} not found")
+    if p.is_dir():
+        raise CliError(f"{what} {path} is a directory, not a picture")
+    try:
+        return load_image(p)
+    except ImageError as e:
+        raise CliError(f"{what} {path}: {e.user_message}") from None
+
+
+def _style_arg(engine, value: str, what: str):
+    """An existing file → its image; else a preset id → the id; else an error."""
+    if Path(value).exists():
+        return _load(value, what)
+    if value in engine.catalog:
+        return value
+    looks_like_path = os.sep in value or "/" in value or Path(value).suffix != ""
+    if looks_like_path:
+        raise CliError(f"{what} file {value} not found")
+    raise CliError(f"unknown {what} {value!r}: not a file and not a preset id "
+                   f"(`python -m nst styles` lists them)")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        raise CliError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+class _Progress:
+    """Progress on stderr for tiled (long) work only."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.shown = False
+        self.last = -1
+
+    def __call__(self, fraction: float) -> None:
+        if fraction >= 1.0 and not self.shown:
+            return  # a single pass: nothing to report
+        pct = int(fraction * 100)
+        if self.tty:
+            self.stream.write(f"\rstylizing… {pct:3d}%")
+            if fraction >= 1.0:
+                self.stream.write("\n")
+        elif pct // 20 > self.last // 20 or fraction >= 1.0 and self.last < 100:
+            self.stream.write(f"stylizing… {pct}%\n")
+        else:
+            return
+        self.last = pct
+        self.shown = True
+        self.stream.flush()
+
+
+# --- commands --------------------------------------------------------------------------
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from nst.engine import OptionError, StyleOptions
+    from nst.images import encode_image
+
+    if args.mix_weight is not None and args.mix is None:
+        raise CliError("--mix-weight needs --mix STYLE2")
+    mix_weight = 0.5 if args.mix_weight is None else args.mix_weight
+    if not 0.0 <= mix_weight <= 1.0:  # also rejects nan
+        raise CliError(f"--mix-weight must be between 0 and 1, not {args.mix_weight:g}")
+    if not 1 <= args.quality <= 95:
+        raise CliError(f"--quality must be between 1 and 95, not {args.quality}")
+    try:
+        options = StyleOptions(strength=args.strength, keep_colors=args.keep_colors,
+                               max_side=args.max_side)
+    except OptionError as e:
+        msg = e.user_message.replace("strength", "--strength").replace("max_side", "--max-side")
+        raise CliError(msg) from None
+    out_path = Path(args.output)
+    fmt = _check_output(out_path)
+    content = _load(args.content, "content")
+    engine = _engine()
+    style = _style_arg(engine, args.style, "style")
+    mix = _style_arg(engine, args.mix, "mix style") if args.mix is not None else None
+
+    started = time.monotonic()
+    result = engine.stylize(content, style, options, mix=mix, mix_weight=mix_weight,
+                            progress=_Progress())
+    data = encode_image(result, fmt, quality=args.quality)
+    _write_atomic(out_path, data)
+    print(f"wrote {out_path} ({result.width}x{result.height}, {len(data) // 1024} KB, "
+          f"{time.monotonic() - started:.1f} s)")
+    return EXIT_OK
+
+
+def cmd_styles(args: argparse.Namespace) -> int:
+    if args.styles_command == "push":
+        return cmd_styles_push(args)
+    engine = _engine()
+    presets = engine.catalog.presets()
+    rows = [("id", "title", "artist", "year")] + [(p.id, p.title, p.artist, p.year) for p in presets]
+    widths = [min(max(len(r[i]) for r in rows), 44) for i in range(3)]
+    for n, r in enumerate(rows):
+        cells = [(c if len(c) <= widths[i] else c[: widths[i] - 1] + "…").ljust(widths[i])
+                 for i, c in enumerate(r[:3])]
+        print("  ".join(cells + [r[3]]).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths + [4]))
+    print(f"{len(presets)} presets in {_config().styles}")
+    return EXIT_OK
+
+
+def cmd_styles_push(args: argparse.Namespace) -> int:
+    from nst.config import BUILTIN_STYLES
+
+    src = BUILTIN_STYLES if args.src == "builtin" else Path(args.src).expanduser()
+    if not args.url.startswith("gs://") or len(args.url) <= len("gs://"):
+        raise CliError(f"destination must look like gs://bucket/prefix, not {args.url!r}")
+    if not src.is_dir():
+        raise CliError(f"preset folder {src} not found")
+    if not (src / "manifest.json").is_file():
+        raise CliError(f"preset folder {src} has no manifest.json")
+    try:
+        from nst.gcs_catalog import push_presets
+    except ImportError as e:
+        raise CliError(f"GCS support is not available: {e}", EXIT_FAIL) from None
+    try:
+        count = push_presets(src, args.url)
+    except NstError:
+        raise
+    except Exception as e:  # network, credentials, permissions …
+        raise CliError(f"upload to {args.url} failed: {type(e).__name__}: {e}", EXIT_FAIL) from None
+    print(f"pushed {count} presets from {src} to {args.url}")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from nst import models
+
+    config = _config()
+    statuses = models.all_status(config)
+    print(f"backend: {config.backend}; search order: "
+          + ", ".join(str(d) for d in models.search_dirs(config)))
+    width = max(len(s.name) for s in statuses)
+    ok = True
+    for st in statuses:
+        spec = models.SPECS[st.name]
+        if st.ok:
+            state = "ok, sha256 verified"
+        elif st.path is None:
+            state = "MISSING"
+        else:
+            state = "CORRUPT"
+        size = f"{st.size:>9,d} B" if st.size is not None else " " * 11
+        where = str(st.path) if st.path else st.problem
+        tag = "" if spec.required else " (not used)"
+        print(f"{st.name.ljust(width)}  {size}  {state}{tag}  {where}")
+        if spec.required and not st.ok:
+            ok = False
+    if config.backend == "hub":
+        print(f"hub model: {config.hub_handle}")
+    if not ok:
+        bad = next(s for s in statuses if models.SPECS[s.name].required and not s.ok)
+        print(f"{PROG}: {bad.problem}", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+COMMANDS = {"stylize": cmd_stylize, "styles": cmd_styles, "models": cmd_models}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return COMMANDS[args.command](args)
+    except CliError as e:
+        print(f"{PROG}: {_one_line(str(e))}", file=sys.stderr)
+        return e.exit_code
+    except (ImageError, StyleNotFound) as e:
+        print(f"{PROG}: {_one_line(e.detail or e.user_message)}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModelError as e:
+        print(f"{PROG}: {_one_line(e.detail or e.user_message)}", file=sys.stderr)
+        return EXIT_FAIL
+    except NstError as e:
+        code = EXIT_USAGE if isinstance(e, ValueError) else EXIT_FAIL
+        print(f"{PROG}: {_one_line(e.detail or e.user_message)}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAIL
+    except Exception as e:
+        if os.environ.get("NST_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {_one_line(f'{type(e).__name__}: {e}')}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
