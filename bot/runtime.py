@@ -35,7 +35,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Literal
+from typing import Any, Literal
 
 from bot.config import BotConfig
 from bot.store import Doc, Store, StoreError, open_store
@@ -46,7 +46,6 @@ NS = "updates"
 DONE_TTL = 2 * 24 * 3600.0   # longer than Telegram keeps retrying an update (~24 h)
 LEASE_MARGIN = 30.0          # a claim outlives the webhook's own timeout by this much
 LRU_SIZE = 4096              # update_ids remembered in-process (fallback when the store is down)
-WARMUP_TIMEOUT = 300.0
 START_TIMEOUT = 60.0
 
 Status = Literal["done", "duplicate", "busy", "error", "timeout"]
@@ -255,10 +254,6 @@ class BotRuntime:
             log.info("bot runtime started in pid %s", os.getpid())
             return loop
 
-    def _run(self, make: Callable[[], Awaitable[Any]], timeout: float) -> Any:
-        loop = self._started()
-        return asyncio.run_coroutine_threadsafe(_call(make), loop).result(timeout)
-
     # -- what the webhook calls ----------------------------------------------------
     def process(self, update: dict, timeout: float | None = None) -> Outcome:
         """Handle one update exactly once; waits up to `timeout` seconds.
@@ -295,11 +290,12 @@ class BotRuntime:
         await self._app.process_update(Update.de_json(data, self._app.bot))
 
     def warmup(self) -> tuple[bool, str]:
-        """Start the bot and load the model and preset vectors on the loop's executor."""
+        """Load the model and preset vectors. Never calls the Bot API: anyone can request
+        /_ah/warmup, and only /webhook may make the bot act (the Application starts, with
+        its getMe, on the first update)."""
         try:
             engine, _ = self._parts()
-            self._run(lambda: asyncio.get_running_loop().run_in_executor(None, engine.warmup),
-                      WARMUP_TIMEOUT)
+            engine.warmup()
         except Exception as exc:
             log.exception("warmup failed")
             return False, f"warmup failed: {exc}"
@@ -320,8 +316,9 @@ class BotRuntime:
         return True, "ok"
 
     def keep_warm(self, cleanup_every: float) -> dict:
-        """Cheap cron tick: make sure the bot is up; expire old state now and then."""
-        self._started()
+        """Cheap cron tick: engine and store exist (no Bot API call); expire old state now
+        and then."""
+        self._parts()
         with self._lock:
             due = time.monotonic() - self._last_cleanup >= cleanup_every or not self._last_cleanup
             if due:
@@ -357,10 +354,6 @@ async def _shutdown(app: Any) -> None:
     await app.shutdown()
     if app.post_shutdown is not None:  # stops the render threads (run_polling would call it)
         await app.post_shutdown(app)
-
-
-async def _call(make: Callable[[], Awaitable[Any]]) -> Any:
-    return await make()
 
 
 def _status_of(future: concurrent.futures.Future) -> Status:

@@ -840,6 +840,8 @@ class FakeTelegram(UpdateFactory):
         self._answered_queries: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, list[list[float]]] = {}
+        self._chaos: tuple = (set(), 0.0, 429, 1, None)    # see fail_randomly
+        self.injected = 0
         self._custom: dict[str, tuple[str, Callable[[Call], Any]]] = {}
         self._methods: dict[str, tuple[str, Callable[[Call], Any]]] = {
             name.lower(): (name, fn) for name, fn in self._method_table().items()}
@@ -969,6 +971,25 @@ class FakeTelegram(UpdateFactory):
         """The next ``count`` calls to ``method`` get their connection closed, no answer."""
         self._add_fault(method, _Fault("reset", count))
 
+    def fail_randomly(self, methods: set[str] | frozenset[str], rate: float, *,
+                      status: int = 429, retry_after: int = 1, seed: int = 0) -> None:
+        """From now on, each call to one of ``methods`` fails with probability ``rate``
+        (seeded, so a run can be repeated); ``rate=0`` switches it off. Faults queued with
+        fail_next/reset_next go first. ``injected`` counts the failures."""
+        import random
+
+        with self._lock:
+            self._chaos = ({self._canonical(m) for m in methods}, float(rate), status,
+                           retry_after, random.Random(seed))
+
+    def _random_fault(self, method: str) -> _Fault | None:
+        with self._lock:
+            methods, rate, status, retry_after, rng = self._chaos
+            if method not in methods or rate <= 0 or rng.random() >= rate:
+                return None
+            self.injected += 1
+        return _Fault("fail", 1, status, retry_after)
+
     def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
         """Sleep ``seconds`` before answering the next ``count`` calls ("file" = downloads)."""
         with self._lock:
@@ -1073,7 +1094,10 @@ class FakeTelegram(UpdateFactory):
         sizes = []
         for w, h in photo_ladder(width, height):
             keep = keep_original and (w, h) == (width, height) and orientation == 1
-            blob = data if keep else render_jpeg(data, (w, h))
+            try:
+                blob = data if keep else render_jpeg(data, (w, h))
+            except Exception:                   # header fine, pixels broken (truncated…)
+                raise bad_request("IMAGE_PROCESS_FAILED") from None
             stored = self._store_file(blob, kind="photo", ext=None if keep else "jpg")
             sizes.append(photo_size(stored.file_id, w, h, stored.file_size))
             if sent:
@@ -1196,7 +1220,7 @@ class FakeTelegram(UpdateFactory):
             self._cond.notify_all()
 
         self._sleep_if_delayed(canonical)
-        fault = self._take(self._faults, canonical)
+        fault = self._take(self._faults, canonical) or self._random_fault(canonical)
         if fault is not None and fault.kind == "reset":
             self._complete(call, 0, None)
             return h.drop()

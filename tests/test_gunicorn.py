@@ -6,102 +6,39 @@ Prints the measured cold start and warm request time.
 """
 from __future__ import annotations
 
-import os
-import shlex
 import signal
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-import psutil
 import pytest
-import yaml
 
 from tests.bot_harness import jpeg
-from tests.conftest import EXIF_DIR, MODEL_DIR, REPO
+from tests.conftest import EXIF_DIR
 from tests.fake_telegram import FakeTelegram
-from tests.gcs_emulator import free_port, start_emulator_process
-from tests.test_webhook import (SECRET, ask_for_painting, assert_one_painting,  # noqa: F401
-                                fake, http_post, images_to, wait_http)
+from tests.gcs_emulator import start_emulator_process
+from tests.helpers import START_TIMEOUT, Instance, ready, start_gunicorn, wait_http
+from tests.test_webhook import (ask_for_painting, assert_one_painting, fake,  # noqa: F401
+                                images_to)
 
 pytestmark = pytest.mark.slow
-
-START_TIMEOUT = 60.0
-
-
-def app_yaml() -> dict:
-    return yaml.safe_load((REPO / "app.yaml").read_text())
-
-
-def entrypoint(port: int) -> list[str]:
-    """app.yaml's entrypoint with $PORT filled in, run by this interpreter."""
-    command = shlex.split(app_yaml()["entrypoint"].replace("$PORT", str(port)))
-    assert command[0] == "gunicorn"
-    return [sys.executable, "-m", "gunicorn", *command[1:]]
-
-
-@dataclass
-class Instance:
-    """One gunicorn master (an "App Engine instance") and its log."""
-
-    proc: subprocess.Popen
-    url: str
-    log: Path
-    started: float   # time.monotonic() just before the process was spawned
-
-    def post(self, update: dict) -> tuple[int, str]:
-        return http_post(f"{self.url}/webhook", update)
-
-    def worker(self) -> psutil.Process:
-        children = psutil.Process(self.proc.pid).children()
-        assert len(children) == 1, f"expected one worker, found {children}"
-        return children[0]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 @pytest.fixture
 def launch(tmp_path: Path, fake: FakeTelegram) -> Iterator[Callable[..., Instance]]:
-    """Start gunicorn from app.yaml; env = app.yaml's env_variables, redirected to the
-    fake Bot API, local models/presets and the given store."""
+    """Start gunicorn from app.yaml (tests.helpers.start_gunicorn) on the fake Bot API;
+    every instance started is stopped afterwards."""
     started: list[Instance] = []
 
     def start(store_url: str, **extra_env: str) -> Instance:
-        port = free_port()
-        env = {**os.environ, **app_yaml().get("env_variables", {}), **fake.env(),
-               "WEBHOOK_SECRET": SECRET, "BOT_STORE": store_url,
-               "NST_MODEL_DIR": str(MODEL_DIR), "NST_CACHE_DIR": str(tmp_path / "cache"),
-               "PYTHONPATH": str(REPO), **extra_env}
-        env.pop("STYLES")   # the built-in presets instead of a bucket
-        log = tmp_path / f"gunicorn-{port}.log"
-        t0 = time.monotonic()
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(entrypoint(port), cwd=REPO, env=env,
-                                    stdout=out, stderr=subprocess.STDOUT)
-        instance = Instance(proc, f"http://127.0.0.1:{port}", log, t0)
+        instance = start_gunicorn(fake.env(), store_url, tmp_path, **extra_env)
         started.append(instance)
         return instance
 
     yield start
     for instance in started:
         instance.stop()
-
-
-def ready(*instances: Instance) -> None:
-    for instance in instances:
-        status = wait_http(f"{instance.url}/healthz", START_TIMEOUT, instance.proc)
-        assert status == 200, instance.log.read_text()[-3000:]
 
 
 def report(capsys: pytest.CaptureFixture, text: str) -> None:
@@ -174,8 +111,23 @@ def _two_instances(launch, fake: FakeTelegram, store_url: str, **env: str) -> No
     assert_one_painting(fake, 61)
 
 
-def test_worker_killed_mid_request_then_resend_gives_one_image(launch, fake, tmp_path) -> None:
-    node = launch(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+@pytest.mark.parametrize("backend", ["sqlite", "gcs"])
+def test_worker_killed_mid_request_then_resend_gives_one_image(launch, fake, tmp_path,
+                                                               backend) -> None:
+    """The dead worker's claim is recognised by its pid on both stores (on GCS the claim
+    lives in the bucket, so the lease alone would make the resend wait minutes)."""
+    if backend == "gcs":
+        emulator = start_emulator_process(buckets=["nst-state"])
+        try:
+            _killed_mid_request(launch("gs://nst-state/bot",
+                                       STORAGE_EMULATOR_HOST=emulator.host), fake)
+        finally:
+            emulator.stop()
+    else:
+        _killed_mid_request(launch(f"sqlite:///{tmp_path / 'bot.sqlite3'}"), fake)
+
+
+def _killed_mid_request(node: Instance, fake: FakeTelegram) -> None:
     ready(node)
     press = ask_for_painting(node.post, fake, 71)
     victim = node.worker()

@@ -6,7 +6,6 @@ flows through real gunicorn processes.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -15,8 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -33,41 +30,13 @@ from tests.bot_harness import button, content_jpeg, decode
 from tests.conftest import MODEL_DIR
 from tests.fake_telegram import Call, FakeTelegram, serve
 from tests.gcs_emulator import gcs_emulator  # noqa: F401  (fixture)
+from tests.helpers import HEADERS, SECRET, http_post, wait_http  # noqa: F401  (re-exported)
 from webhook_app import MAX_BODY, SECRET_HEADER, create_app
 
-SECRET = "test-secret_0123456789"
-HEADERS = {SECRET_HEADER: SECRET}
 Post = Callable[[dict], tuple[int, str]]   # one update in, (HTTP status, body) out
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> int:
-    """GET `url` until it answers at all; returns the status. Fails early if `proc` died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode} before answering")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                return resp.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
-def http_post(url: str, update: dict, timeout: float = 60) -> tuple[int, str]:
-    """POST one update the way Telegram does (JSON + secret header)."""
-    req = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", **HEADERS})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
 
 def answered(fake: FakeTelegram, method: str) -> list[Call]:
     """Calls to `method` once the fake has finished recording their answers."""

@@ -15,7 +15,7 @@ from bot import keyboards, texts
 from bot.config import BotConfig
 from bot.jobs import RenderQueue
 from bot.state import State
-from bot.telegram_io import reply_text
+from bot.telegram_io import reply_text, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,9 @@ async def offer_presets(context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, use
         text = texts.CHOOSE_STYLE
     markup = keyboards.markup(rows, token)
     if edit is not None:  # by ids: an old message may come back "inaccessible"
-        await context.bot.edit_message_text(text, chat_id=edit.chat.id, message_id=edit.message_id,
-                                            parse_mode="HTML", reply_markup=markup)
+        await with_retries(lambda: context.bot.edit_message_text(
+            text, chat_id=edit.chat.id, message_id=edit.message_id, parse_mode="HTML",
+            reply_markup=markup), what="editMessageText")
     else:
         await reply_text(context.bot, chat_id, text, reply_to, reply_markup=markup)
 

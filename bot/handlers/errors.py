@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The user gets one friendly sentence (never a traceback); the log gets the traceback."""
     update_id = getattr(update, "update_id", None)
+    if isinstance(context.error, Forbidden):
+        # The user blocked the bot (or left the group): nobody to tell, nothing to fix.
+        log.info("update %s: chat unreachable (%s)", update_id, context.error)
+        return
     log.error("unhandled error in update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update):
         return

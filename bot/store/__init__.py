@@ -72,15 +72,37 @@ class Store(ABC):
         """Release connections; the default has nothing to release."""
 
 
+GCS_OPTIONS = ("timeout", "retry_deadline")
+
+
 def open_store(url: str) -> Store:
-    """`sqlite:///path/to/file.sqlite3` or `gs://bucket/prefix`."""
+    """`sqlite:///path/to/file.sqlite3` or `gs://bucket/prefix`.
+
+    A gs:// URL may tune how long one call may take while Cloud Storage is down, e.g.
+    ``gs://bucket/bot?timeout=5&retry_deadline=5`` (seconds per request / for all retries
+    of one call; defaults 10 and 15). Each webhook update makes several store calls
+    inside its BOT_UPDATE_TIMEOUT, so shorter values mean an outage is apologised for
+    sooner.
+    """
     if url.startswith("sqlite:///"):
         from bot.store.sqlite import SqliteStore
 
         return SqliteStore(url[len("sqlite:///"):])
     if url.startswith("gs://"):
+        from urllib.parse import parse_qsl
+
         from bot.store.gcs import GcsStore
 
-        bucket, _, prefix = url[len("gs://"):].partition("/")
-        return GcsStore(bucket, prefix)
+        location, _, query = url[len("gs://"):].partition("?")
+        bucket, _, prefix = location.partition("/")
+        options: dict[str, float] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if name not in GCS_OPTIONS:
+                raise ValueError(f"BOT_STORE option {name!r} unknown (known: {GCS_OPTIONS})")
+            try:
+                options[name] = float(value)
+            except ValueError:
+                raise ValueError(f"BOT_STORE option {name} must be seconds, not {value!r}") \
+                    from None
+        return GcsStore(bucket, prefix, **options)
     raise ValueError(f"BOT_STORE must be sqlite:///path or gs://bucket/prefix, not {url!r}")

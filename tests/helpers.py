@@ -1,0 +1,132 @@
+"""Helpers shared by the HTTP-level tests and the load driver (``python -m tests.load``):
+talking to a webhook over real HTTP, and starting gunicorn exactly as app.yaml does.
+
+No pytest here, so ``tests/load.py`` can use it as a plain command.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import yaml
+
+from tests.conftest import MODEL_DIR, REPO
+from tests.gcs_emulator import free_port
+
+SECRET = "test-secret_0123456789"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"   # = webhook_app.SECRET_HEADER
+HEADERS = {SECRET_HEADER: SECRET}
+START_TIMEOUT = 60.0
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> int:
+    """GET `url` until it answers at all; returns the status. Fails early if `proc` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode} before answering")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def http_post(url: str, update: dict, timeout: float = 60) -> tuple[int, str]:
+    """POST one update the way Telegram does (JSON + secret header)."""
+    req = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", **HEADERS})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+# --------------------------------------------------------------------------- gunicorn
+
+def app_yaml() -> dict:
+    return yaml.safe_load((REPO / "app.yaml").read_text())
+
+
+def entrypoint(port: int) -> list[str]:
+    """app.yaml's entrypoint with $PORT filled in, run by this interpreter."""
+    command = shlex.split(app_yaml()["entrypoint"].replace("$PORT", str(port)))
+    assert command[0] == "gunicorn"
+    return [sys.executable, "-m", "gunicorn", *command[1:]]
+
+
+@dataclass
+class Instance:
+    """One gunicorn master (an "App Engine instance") and its log."""
+
+    proc: subprocess.Popen
+    url: str
+    log: Path
+    started: float   # time.monotonic() just before the process was spawned
+
+    def post(self, update: dict) -> tuple[int, str]:
+        return http_post(f"{self.url}/webhook", update)
+
+    def worker(self) -> psutil.Process:
+        children = psutil.Process(self.proc.pid).children()
+        assert len(children) == 1, f"expected one worker, found {children}"
+        return children[0]
+
+    def rss(self) -> int:
+        """Resident memory of the master and all its workers, in bytes."""
+        master = psutil.Process(self.proc.pid)
+        total = 0
+        for p in [master, *master.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_gunicorn(api_env: dict[str, str], store_url: str, work_dir: Path,
+                   **extra_env: str) -> Instance:
+    """gunicorn from app.yaml on a free loopback port; env = app.yaml's env_variables,
+    redirected to `api_env` (the fake Bot API), local models/presets and `store_url`."""
+    port = free_port()
+    env = {**os.environ, **app_yaml().get("env_variables", {}), **api_env,
+           "WEBHOOK_SECRET": SECRET, "BOT_STORE": store_url,
+           "NST_MODEL_DIR": str(MODEL_DIR), "NST_CACHE_DIR": str(work_dir / "cache"),
+           "PYTHONPATH": str(REPO), **extra_env}
+    env.pop("STYLES", None)   # the built-in presets instead of a bucket
+    log = work_dir / f"gunicorn-{port}.log"
+    t0 = time.monotonic()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(entrypoint(port), cwd=REPO, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    return Instance(proc, f"http://127.0.0.1:{port}", log, t0)
+
+
+def ready(*instances: Instance, timeout: float = START_TIMEOUT) -> None:
+    """Wait until every instance answers /healthz with 200."""
+    for instance in instances:
+        status = wait_http(f"{instance.url}/healthz", timeout, instance.proc)
+        assert status == 200, instance.log.read_text()[-3000:]

@@ -1,0 +1,367 @@
+"""The bad-input corpus, and every odd thing Telegram can deliver, through the webhook.
+
+Flask's test client → webhook_app → the real bot (SQLite store, lite engine) → the fake
+Bot API. Each corpus file goes in the way Telegram would deliver it:
+
+- as a *document* (original bytes and file name kept; mime type from the name), then the
+  user presses the first painting;
+- as a *photo* re-encoded the way Telegram does (only files Telegram accepts as photos);
+- as a raw "photo" whose bytes were never re-encoded (cannot happen on Telegram, but a
+  bot must not care), for every case that load_image refuses.
+
+Every update must be answered 200 with exactly ONE message to the user (the painting,
+the keyboard or one clear sentence), no text may look like a traceback, and the same
+user's next good request must still get a painting. Then Telegram-level oddities:
+oversized files, stickers, videos, voice, unknown update types, forged buttons, long
+inline queries, mislabelled documents… (``TELEGRAM_CASES`` counts them).
+"""
+from __future__ import annotations
+
+import itertools
+import mimetypes
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from flask import Flask
+
+from bot import texts
+from bot.config import BotConfig
+from bot.handlers.render import nst_error_text
+from nst.config import EngineConfig
+from nst.errors import ImageError
+from nst.images import MIN_SIDE
+from tests.bot_harness import button, content_jpeg, decode
+from tests.corpus.make_corpus import Case, case_specs, make_corpus
+from tests.fake_telegram import Call, FakeTelegram, serve
+from tests.helpers import HEADERS, SECRET
+
+SPECS = case_specs()
+MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup",
+                   "editMessageText", "editMessageMedia", "editMessageCaption"}
+TRACEBACK_RE = re.compile(r"Traceback|Exception|Error\b|File \"|line \d+|0x[0-9a-f]{6,}")
+TELEGRAM_CASES = 36          # test functions below that send Telegram-level oddities
+_users = itertools.count(50_000)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
+    return {case.name: case for case in make_corpus(tmp_path_factory.mktemp("corpus"))}
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    yield from serve()
+
+
+@pytest.fixture(scope="module")
+def app(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One webhook app for the module (the model loads once)."""
+    from webhook_app import create_app
+
+    store = tmp_path_factory.mktemp("store") / "bot.sqlite3"
+    config = BotConfig(token=fake.token, api_base=fake.api_base, webhook_secret=SECRET,
+                       store_url=f"sqlite:///{store}", engine=EngineConfig.from_env(),
+                       workers=2, update_timeout=60)
+    flask_app = create_app(config)
+    yield flask_app
+    flask_app.extensions["bot_runtime"].close()
+
+
+class Chat:
+    """One user talking to the bot through the webhook; reads back what the bot said."""
+
+    def __init__(self, app: Flask, fake: FakeTelegram) -> None:
+        self.client = app.test_client()
+        self.fake = fake
+        self.user = next(_users)
+
+    def post(self, update: dict[str, Any]) -> list[Call]:
+        """POST one update; assert 200 and return the messages the bot sent because of it
+        (to any chat: a reply to the wrong chat must show up as a failure too)."""
+        mark = len(self.fake.calls)
+        resp = self.client.post("/webhook", json=update, headers=HEADERS)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        new = self.fake.calls[mark:]
+        for call in new:
+            assert_no_traceback(call)
+        return [c for c in new if c.method in MESSAGE_METHODS and c.ok]
+
+    def one_reply(self, update: dict[str, Any]) -> Call:
+        replies = self.post(update)
+        assert len(replies) == 1, [(c.method, c.params.get("text")) for c in replies]
+        assert replies[0].params["chat_id"] == self.user
+        return replies[0]
+
+    def press_first(self, keyboard_call: Call) -> Call:
+        keyboard = keyboard_call.result
+        return self.one_reply(self.fake.callback_update(None, self.user, keyboard,
+                                                        button(keyboard, "1.")))
+
+    def good_request_works(self) -> None:
+        """A normal photo → painting still works for this user. (Right after an unused
+        keyboard, a second photo is that photo's style, so the painting comes at once.)"""
+        photo = self.fake.send_photo_from_user(None, self.user, content_jpeg(side=64))
+        painting = self.one_reply(photo)
+        if painting.method != "sendPhoto":
+            painting = self.press_first(painting)
+        assert painting.method == "sendPhoto", painting.params.get("text")
+        assert decode(painting.files["photo"]).format == "JPEG"
+
+
+def assert_no_traceback(call: Call) -> None:
+    for key in ("text", "caption"):
+        value = str(call.params.get(key) or "")
+        assert not TRACEBACK_RE.search(value), f"{call.method} {key}: {value!r}"
+
+
+def expect_painting(reply: Call, reply_to: int) -> None:
+    assert reply.method == "sendPhoto", reply.params.get("text")
+    assert (reply.params.get("reply_parameters") or {}).get("message_id") == reply_to
+    assert decode(reply.files["photo"]).format == "JPEG"
+
+
+def expect_refusal(reply: Call, code: str) -> None:
+    assert reply.method == "sendMessage"
+    assert reply.params["text"] == nst_error_text(ImageError(code=code)), reply.params["text"]
+
+
+def accepted_as_image(name: str, mime: str | None) -> bool:
+    """Would the bot treat this document as a picture (bot.handlers.common.image_ref)?"""
+    from bot.handlers.common import IMAGE_EXTENSIONS
+
+    return (mime or "").startswith("image/") or name.rsplit(".", 1)[-1] in IMAGE_EXTENSIONS
+
+
+# --------------------------------------------------------------------------- the corpus
+
+@pytest.mark.parametrize("name", [name for name, _, _ in SPECS])
+def test_corpus_as_document(name: str, corpus: dict[str, Case], app: Flask,
+                            fake: FakeTelegram) -> None:
+    case = corpus[name]
+    chat = Chat(app, fake)
+    mime = mimetypes.guess_type(case.path.name)[0]
+    update = fake.send_document_from_user(None, chat.user, case.path.read_bytes(),
+                                          case.path.name, mime)
+    first = chat.one_reply(update)
+    if not accepted_as_image(case.path.name, mime):
+        assert case.expect == "not_image"
+        assert first.params["text"] == texts.NOT_AN_IMAGE
+    else:
+        assert first.params.get("reply_markup"), first.params.get("text")
+        reply = chat.press_first(first)
+        if case.expect == "ok":
+            expect_painting(reply, update["message"]["message_id"])
+        else:
+            expect_refusal(reply, case.expect)
+    if case.expect != "ok":
+        chat.good_request_works()
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in SPECS])
+def test_corpus_as_telegram_photo(name: str, corpus: dict[str, Case], app: Flask,
+                                  fake: FakeTelegram) -> None:
+    """What Telegram makes of the file when it is sent as a photo (upright JPEG)."""
+    chat = Chat(app, fake)
+    try:
+        update = fake.send_photo_from_user(None, chat.user, corpus[name].path.read_bytes())
+    except ValueError:   # Telegram refuses it as a photo (the user sees Telegram's error)
+        assert corpus[name].expect != "ok", "Telegram takes every good file as a photo"
+        return
+    largest = update["message"]["photo"][-1]
+    expect = "too_small" if min(largest["width"], largest["height"]) < MIN_SIDE else "ok"
+    reply = chat.press_first(chat.one_reply(update))
+    if expect == "ok":
+        expect_painting(reply, update["message"]["message_id"])
+    else:
+        expect_refusal(reply, expect)
+        chat.good_request_works()
+
+
+@pytest.mark.parametrize("name", [name for name, _, expect in SPECS if expect != "ok"])
+def test_corpus_as_raw_photo(name: str, corpus: dict[str, Case], app: Flask,
+                             fake: FakeTelegram) -> None:
+    """Bytes Telegram would never deliver as a photo: still one clear sentence."""
+    case = corpus[name]
+    chat = Chat(app, fake)
+    file_id = fake.add_file(case.path.read_bytes())
+    update = fake.photo_update(None, chat.user, file_id, 96, 64)
+    reply = chat.press_first(chat.one_reply(update))
+    expect_refusal(reply, case.expect)
+    chat.good_request_works()
+
+
+# --------------------------------------------------------------------------- Telegram-level
+
+def test_photo_over_20_mb_declared_in_the_message(app: Flask, fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    file_id = fake.add_file(content_jpeg(side=64), file_size=25 * 1024 * 1024)
+    reply = chat.one_reply(fake.photo_update(None, chat.user, file_id, 64, 48))
+    assert reply.params["text"] == texts.TOO_BIG
+    assert not [c for c in fake.calls_to("getFile") if c.params["file_id"] == file_id]
+    chat.good_request_works()
+
+
+def test_photo_whose_get_file_says_over_20_mb(app: Flask, fake: FakeTelegram) -> None:
+    """The message carries no size; only getFile tells."""
+    chat = Chat(app, fake)
+    file_id = fake.add_file(content_jpeg(side=64), file_size=21 * 1024 * 1024)
+    update = fake.photo_update(None, chat.user, file_id, 64, 48)
+    for size in update["message"]["photo"]:
+        size.pop("file_size", None)
+    reply = chat.press_first(chat.one_reply(update))
+    assert reply.params["text"] == texts.TOO_BIG
+    chat.good_request_works()
+
+
+@pytest.mark.parametrize("kind", ["sticker", "animated_sticker", "video", "voice", "text",
+                                  "unknown_command", "long_text"])
+def test_things_that_are_not_photos(kind: str, app: Flask, fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    updates = {
+        "sticker": lambda: fake.sticker_update(None, chat.user),
+        "animated_sticker": lambda: fake.sticker_update(None, chat.user, is_animated=True),
+        "video": lambda: fake.video_update(None, chat.user),
+        "voice": lambda: fake.voice_update(None, chat.user),
+        "text": lambda: fake.text_update(None, chat.user, "<b>hi</b> & <script>"),
+        "unknown_command": lambda: fake.text_update(None, chat.user, "/sudo rm -rf /"),
+        "long_text": lambda: fake.text_update(None, chat.user, "ü" * 4096),
+    }
+    reply = chat.one_reply(updates[kind]())
+    assert reply.params["text"] == texts.SEND_A_PHOTO
+    chat.good_request_works()
+
+
+@pytest.mark.parametrize("update", [
+    {"poll": {"id": "1", "question": "q?", "options": [{"text": "a", "voter_count": 0}],
+              "total_voter_count": 0, "is_closed": False, "is_anonymous": True,
+              "type": "regular", "allows_multiple_answers": False}},
+    {"brand_new_update_type": {"x": 1}},
+    {"my_chat_member": {"chat": {"id": 5, "type": "private", "first_name": "A"},
+                        "from": {"id": 5, "is_bot": False, "first_name": "A"}, "date": 1,
+                        "old_chat_member": {"status": "member",
+                                            "user": {"id": 1, "is_bot": True,
+                                                     "first_name": "B"}},
+                        "new_chat_member": {"status": "kicked", "until_date": 0,
+                                            "user": {"id": 1, "is_bot": True,
+                                                     "first_name": "B"}}}},
+    {"channel_post": {"message_id": 1, "date": 1, "text": "news",
+                      "chat": {"id": -1001, "type": "channel", "title": "C"}}},
+    {"edited_message": {"message_id": 1, "date": 1, "edit_date": 2, "text": "edited",
+                        "chat": {"id": 6, "type": "private", "first_name": "A"},
+                        "from": {"id": 6, "is_bot": False, "first_name": "A"}}},
+], ids=["poll", "unknown_type", "my_chat_member", "channel_post", "edited_message"])
+def test_updates_the_bot_does_not_handle_are_acknowledged_silently(
+        update: dict, app: Flask, fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    assert chat.post({"update_id": fake.next_update_id(), **update}) == []
+
+
+def _keyboard(chat: Chat) -> dict:
+    photo = chat.fake.send_photo_from_user(None, chat.user, content_jpeg(side=64))
+    return chat.one_reply(photo).result
+
+
+@pytest.mark.parametrize("forge", [
+    lambda real, user: "hello",
+    lambda real, user: "",
+    lambda real, user: real.rsplit(".", 1)[0] + ".99",
+    lambda real, user: real.split(":", 1)[0] + ":AAAAAAAAAAAA.0",
+    lambda real, user: real + "x" * 200,
+    lambda real, user: f"u{user + 1}:" + real.split(":", 1)[1],
+    lambda real, user: f"u{user}:../../updates/1.0",
+    lambda real, user: f"u{user}:%2e%2e%2fx.0",
+    lambda real, user: "ü" * 40,
+    lambda real, user: "\x00" * 10,
+], ids=["garbage", "empty", "no_such_button", "never_issued", "oversized", "other_user",
+        "path_traversal", "percent_encoded", "unicode", "nul_bytes"])
+def test_forged_callback_data_gets_expired_notice(forge, app: Flask, fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    keyboard = _keyboard(chat)
+    data = forge(button(keyboard, "1."), chat.user)
+    mark = len(fake.calls)
+    assert chat.post(fake.callback_update(None, chat.user, keyboard, data)) == []
+    answers = [c for c in fake.calls[mark:] if c.method == "answerCallbackQuery"]
+    assert [a.params.get("text") for a in answers] == [texts.BUTTON_EXPIRED]
+    assert not [c for c in fake.calls[mark:] if c.method == "getFile"]
+    chat.good_request_works()
+
+
+def test_callback_without_data_or_message(app: Flask, fake: FakeTelegram) -> None:
+    """A game button (no data) and a press on an inline message (no message)."""
+    chat = Chat(app, fake)
+    keyboard = _keyboard(chat)
+    no_data = fake.callback_update(None, chat.user, keyboard, "x")
+    del no_data["callback_query"]["data"]
+    no_data["callback_query"]["game_short_name"] = "game"
+    inline = fake.callback_update(None, chat.user, keyboard, button(keyboard, "1."))
+    del inline["callback_query"]["message"]
+    inline["callback_query"]["inline_message_id"] = "AAAAAQ"
+    for update in (no_data, inline):
+        mark = len(fake.calls)
+        assert chat.post(update) == []
+        answers = [c.params.get("text") for c in fake.calls[mark:]
+                   if c.method == "answerCallbackQuery"]
+        assert answers == [texts.BUTTON_EXPIRED]
+
+
+def test_expired_button_after_forget(app: Flask, fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    keyboard = _keyboard(chat)
+    chat.one_reply(fake.text_update(None, chat.user, "/forget"))
+    mark = len(fake.calls)
+    assert chat.post(fake.callback_update(None, chat.user, keyboard,
+                                          button(keyboard, "1."))) == []
+    assert [c.params.get("text") for c in fake.calls[mark:]
+            if c.method == "answerCallbackQuery"] == [texts.BUTTON_EXPIRED]
+
+
+@pytest.mark.parametrize("query", ["q" * 256, "ü" * 256, "' OR 1=1 --", ""])
+def test_inline_query(query: str, app: Flask, fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    mark = len(fake.calls)
+    assert chat.post(fake.inline_query_update(chat.user, query)) == []
+    answers = [c for c in fake.calls[mark:] if c.method == "answerInlineQuery"]
+    assert len(answers) == 1 and answers[0].ok
+    assert answers[0].params["results"] == []
+
+
+@pytest.mark.parametrize("name, mime", [("photo.jpg", "image/jpeg"), ("notes.txt", "image/png"),
+                                        ("x", "image/webp")])
+def test_text_file_sent_as_image_document(name: str, mime: str, app: Flask,
+                                          fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    update = fake.send_document_from_user(None, chat.user, b"plain text, no pixels\n" * 40,
+                                          name, mime)
+    reply = chat.press_first(chat.one_reply(update))
+    expect_refusal(reply, "not_image")
+    chat.good_request_works()
+
+
+def test_huge_caption_with_markup(app: Flask, fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    update = fake.send_photo_from_user(None, chat.user, content_jpeg(side=64),
+                                       caption="<i>" + "&" * 1000 + "</i>")
+    expect_painting(chat.press_first(chat.one_reply(update)), update["message"]["message_id"])
+
+
+def test_user_who_blocked_the_bot_does_not_break_it(app: Flask, fake: FakeTelegram) -> None:
+    chat = Chat(app, fake)
+    fake.block(chat.user)
+    try:
+        mark = len(fake.calls)
+        assert chat.post(fake.send_photo_from_user(None, chat.user, content_jpeg(side=64))) == []
+        refused = [c for c in fake.calls[mark:] if c.method == "sendMessage"]
+        assert len(refused) == 1 and refused[0].status == 403, "403 is not retried"
+    finally:
+        fake.blocked_chats.discard(chat.user)
+    chat.good_request_works()
+
+
+def test_case_count() -> None:
+    """The report counts these; keep the number honest."""
+    corpus_cases = len(SPECS) * 2 + sum(1 for _, _, e in SPECS if e != "ok")
+    assert corpus_cases + TELEGRAM_CASES >= 30

@@ -1,0 +1,293 @@
+"""Faults injected under the real webhook: Telegram flood control, 5xx and dropped
+connections, slow downloads; Cloud Storage down, answering 503, or raced by several
+instances; a damaged model. Nothing may be lost: every update ends in its result or in
+one clear apology, and the store holds nothing half-done.
+
+Worker processes killed mid-request are in tests/test_gunicorn.py (SQLite and GCS).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from bot import texts
+from bot.runtime import NS, UpdateLedger
+from bot.state import RENDERS, RESULTS
+from bot.store import open_store
+from bot.telegram_io import ATTEMPTS, BACKOFF
+from nst.config import EngineConfig
+from tests.bot_harness import button
+from tests.conftest import MODEL_DIR
+from tests.fake_telegram import Call, FakeTelegram
+from tests.gcs_emulator import Emulator, emulator_env, gcs_emulator  # noqa: F401
+from tests.test_webhook import (answered, ask_for_painting, assert_one_painting,  # noqa: F401
+                                fake, images_to, make_app, poster)
+
+log = logging.getLogger(__name__)
+
+
+def attempts(fake: FakeTelegram, method: str) -> list[Call]:
+    """Every call to `method` so far, answered (failed ones included)."""
+    return answered(fake, method)
+
+
+def said_to(fake: FakeTelegram, chat_id: int) -> list[str]:
+    return [c.params.get("text", "") for c in answered(fake, "sendMessage")
+            if c.ok and c.params.get("chat_id") == chat_id]
+
+
+def alerts(fake: FakeTelegram) -> list[str]:
+    """Texts of answerCallbackQuery calls (the toast on a pressed button)."""
+    return [c.params.get("text") for c in answered(fake, "answerCallbackQuery")
+            if c.params.get("text")]
+
+
+def assert_honoured(calls: list[Call], retry_after: float) -> None:
+    """First call 429, the next one succeeded, at least retry_after seconds later."""
+    assert [c.status for c in calls] == [429, 200], [c.status for c in calls]
+    assert calls[1].time - calls[0].time >= retry_after - 0.05
+
+
+# --------------------------------------------------------------------------- Telegram
+
+def test_429_on_send_message_and_send_photo(make_app, fake) -> None:
+    post = poster(make_app())
+    fake.fail_next("sendMessage", status=429, retry_after=1)       # the keyboard
+    press = ask_for_painting(post, fake, 101)
+    assert_honoured(attempts(fake, "sendMessage"), 1)
+    fake.fail_next("sendPhoto", status=429, retry_after=2)
+    assert post(press) == (200, "done")
+    assert_honoured(attempts(fake, "sendPhoto"), 2)
+    assert_one_painting(fake, 101)
+
+
+def test_429_on_edit_message_media(make_app, fake) -> None:
+    """Strength 50 %: the result is edited in place, after honouring retry_after."""
+    post = poster(make_app())
+    assert post(ask_for_painting(post, fake, 102)) == (200, "done")
+    result = images_to(fake, 102)[0].result
+    fake.fail_next("editMessageMedia", status=429, retry_after=1)
+    assert post(fake.callback_update(None, 102, result, button(result, "50%"))) == (200, "done")
+    assert_honoured(attempts(fake, "editMessageMedia"), 1)
+    assert len(images_to(fake, 102)) == 1, "edited, not sent again"
+    assert texts.TELEGRAM_FAILED not in said_to(fake, 102)
+
+
+def test_429_on_edit_message_text(make_app, fake) -> None:
+    """▶ pages the painting keyboard by editing its message."""
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 103)
+    keyboard = fake.messages[(103, press["callback_query"]["message"]["message_id"])]
+    fake.fail_next("editMessageText", status=429, retry_after=1)
+    assert post(fake.callback_update(None, 103, keyboard, button(keyboard, "▶"))) == \
+        (200, "done")
+    assert_honoured(attempts(fake, "editMessageText"), 1)
+    assert "(2/" in attempts(fake, "editMessageText")[-1].result["text"]
+    assert said_to(fake, 103) == [said_to(fake, 103)[0]], "no apology, no extra message"
+
+
+def test_5xx_retries_are_bounded_with_back_off_then_apology(make_app, fake, tmp_path) -> None:
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 104)
+    fake.fail_next("sendPhoto", status=502, count=ATTEMPTS)
+    assert post(press) == (200, "done")
+    calls = attempts(fake, "sendPhoto")
+    assert [c.status for c in calls] == [502] * ATTEMPTS, "bounded: no attempt after the last"
+    gaps = [b.time - a.time for a, b in zip(calls, calls[1:])]
+    assert all(gap >= BACKOFF * 2 ** i - 0.05 for i, gap in enumerate(gaps)), gaps
+    assert said_to(fake, 104)[-1] == texts.TELEGRAM_FAILED
+    store = open_store(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    assert store.scan(RESULTS, "u104:") == [], "no result recorded for an image never sent"
+    assert store.get(NS, str(press["update_id"]))["state"] == "done"
+    # the user taps again and gets the painting
+    keyboard = fake.messages[(104, press["callback_query"]["message"]["message_id"])]
+    assert post(fake.callback_update(None, 104, keyboard, button(keyboard, "1."))) == \
+        (200, "done")
+    assert_one_painting(fake, 104)
+
+
+def test_connection_resets_are_retried(make_app, fake) -> None:
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 105)
+    fake.reset_next("sendPhoto", count=2)
+    fake.reset_next("getFile")
+    assert post(press) == (200, "done")
+    assert [c.status for c in attempts(fake, "sendPhoto")] == [0, 0, 200]
+    assert_one_painting(fake, 105)
+
+
+def test_download_timeout_is_retried(make_app, fake) -> None:
+    """The file server stalls longer than the read timeout (5 s) once."""
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 106)
+    fake.delay_next("file", 6)
+    assert post(press) == (200, "done")
+    assert_one_painting(fake, 106)
+
+
+def test_download_that_keeps_failing_gets_an_apology_and_stores_nothing(make_app, fake,
+                                                                        tmp_path) -> None:
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 107)
+    fake.reset_next("file", count=ATTEMPTS)
+    assert post(press) == (200, "done")
+    assert images_to(fake, 107) == []
+    assert said_to(fake, 107)[-1] == texts.TELEGRAM_FAILED
+    store = open_store(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    assert store.scan(RESULTS, "u107:") == []
+    assert all("result" not in doc for _, doc in store.scan(RENDERS, "u107:"))
+    assert store.get(NS, str(press["update_id"]))["state"] == "done"
+
+
+# --------------------------------------------------------------------------- Cloud Storage
+
+def gcs_url(emulator: Emulator) -> str:
+    """A fresh bucket, with short store timeouts so an outage is noticed in ~1 s."""
+    return f"gs://{emulator.new_bucket('faults')}/bot?timeout=1&retry_deadline=1"
+
+
+def test_gcs_stopped_mid_run(make_app, fake, gcs_emulator, caplog) -> None:
+    post = poster(make_app(store_url=gcs_url(gcs_emulator)))
+    press = ask_for_painting(post, fake, 111)
+    with gcs_emulator.stopped(), caplog.at_level(logging.WARNING, logger="bot.runtime"):
+        assert post(press) == (200, "done")
+        photo = fake.send_photo_from_user(None, 111, _small_jpeg())
+        assert post(photo) == (200, "done")
+        assert post(photo) == (200, "duplicate"), "in-process dedupe while the store is down"
+    assert any("store unavailable" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records)
+    assert alerts(fake)[-1] == texts.UNEXPECTED, "the button press got an apology"
+    assert said_to(fake, 111)[-1] == texts.UNEXPECTED, "the photo got an apology"
+    assert images_to(fake, 111) == []
+    # back up: the same button now works
+    keyboard = fake.messages[(111, press["callback_query"]["message"]["message_id"])]
+    assert post(fake.callback_update(None, 111, keyboard, button(keyboard, "1."))) == \
+        (200, "done")
+    assert_one_painting(fake, 111)
+
+
+def _small_jpeg() -> bytes:
+    from tests.bot_harness import content_jpeg
+
+    return content_jpeg(side=64)
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    """Cloud Storage having a bad day: 503 to everything."""
+
+    def _answer(self) -> None:
+        self.server.hits += 1                                    # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        body = json.dumps({"error": {"code": 503, "message": "Service Unavailable"}}).encode()
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def unavailable_gcs() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    server.hits = 0                                              # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_gcs_answering_503(make_app, fake, unavailable_gcs, caplog) -> None:
+    host = f"http://127.0.0.1:{unavailable_gcs.server_address[1]}"
+    with emulator_env(host), caplog.at_level(logging.WARNING, logger="bot.runtime"):
+        post = poster(make_app(store_url="gs://any-bucket/bot?timeout=1&retry_deadline=1"))
+        photo = fake.send_photo_from_user(None, 112, _small_jpeg())
+        assert post(photo) == (200, "done")
+        assert post(photo) == (200, "duplicate")
+    assert said_to(fake, 112) == [texts.UNEXPECTED]
+    assert unavailable_gcs.hits >= 4, "503s are retried (with back-off) before giving up"
+    assert any("store unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_catalog_on_gcs_keeps_working_from_its_warm_copy(make_app, fake, gcs_emulator,
+                                                         tmp_path) -> None:
+    from nst.config import BUILTIN_STYLES
+    from nst.gcs_catalog import push_presets
+
+    styles = f"gs://{gcs_emulator.new_bucket('styles')}/presets"
+    push_presets(BUILTIN_STYLES, styles)
+    engine = replace(EngineConfig.from_env(), styles=styles, cache_dir=tmp_path / "cache")
+    app = make_app(engine=engine)
+    assert app.test_client().get("/_ah/warmup").status_code == 200
+    post = poster(app)
+    with gcs_emulator.stopped():
+        assert post(ask_for_painting(post, fake, 113)) == (200, "done")
+        assert app.test_client().get("/healthz").status_code == 200
+    assert_one_painting(fake, 113)
+
+
+def test_instances_racing_on_one_bucket_claim_once(gcs_emulator, monkeypatch) -> None:
+    """Eight "instances" (distinct GAE_INSTANCE) claim the same update_id at once on
+    the emulator: generation preconditions let exactly one win; the others are told
+    "busy" (another live instance owns it), never "new"."""
+    bucket = gcs_emulator.new_bucket("race")
+    ledgers = []
+    for n in range(8):
+        monkeypatch.setenv("GAE_INSTANCE", f"instance-{n}")
+        ledgers.append(UpdateLedger(open_store(f"gs://{bucket}/bot"), lease=60))
+    barrier = threading.Barrier(len(ledgers))
+    verdicts: list[str] = []
+
+    def claim(ledger: UpdateLedger) -> None:
+        barrier.wait()
+        verdicts.append(ledger.claim(424242))
+
+    threads = [threading.Thread(target=claim, args=(ledger,)) for ledger in ledgers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(verdicts) == ["busy"] * 7 + ["new"]
+    doc = open_store(f"gs://{bucket}/bot").get(NS, "424242")
+    assert doc["state"] == "processing" and doc["owner"].startswith("instance-")
+
+
+# --------------------------------------------------------------------------- the model
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_damaged_model_app_starts_health_503_users_get_apology(make_app, fake, tmp_path,
+                                                               damage) -> None:
+    """(A flipped byte is tests/test_webhook.py's case; a model absent from NST_MODEL_DIR
+    falls back to the vendored copy, see nst/models.py.)"""
+    models = tmp_path / "models"
+    shutil.copytree(MODEL_DIR, models)
+    victim = models / "style_transfer_quantized_dynamic.tflite"
+    os.chmod(victim, 0o644)
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 3] if damage == "truncated" else b"")
+    app = make_app(engine=replace(EngineConfig.from_env(), model_dir=models))
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 503
+    assert "style_transfer_quantized_dynamic" in health.get_json()["reason"]
+    post = poster(app)
+    press = ask_for_painting(post, fake, 121)
+    assert post(press) == (200, "done")
+    assert images_to(fake, 121) == []
+    assert said_to(fake, 121)[-1] == texts.MODEL_FAILED
