@@ -21,6 +21,9 @@ class EngineConfig:
     styles: str = str(BUILTIN_STYLES)     # STYLES: folder or gs://bucket/prefix
     cache_dir: Path | None = None         # NST_CACHE_DIR: style vectors, GCS copies
     threads: int | None = None            # NST_THREADS: interpreter threads (None = cores)
+    xnnpack: bool = True                  # NST_XNNPACK: 0 = reference kernels (less memory, slower)
+    pass_pixels: int = 1_300_000          # NST_PASS_PIXELS: largest output done in one pass
+    tile_pixels: int = 250_000            # NST_TILE_PIXELS: pass size when tiling bigger outputs
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "EngineConfig":
@@ -31,6 +34,7 @@ class EngineConfig:
         model_dir = env.get("NST_MODEL_DIR")
         cache_dir = env.get("NST_CACHE_DIR")
         threads = env.get("NST_THREADS")
+        defaults = cls()
         return cls(
             backend=backend,
             model_dir=Path(model_dir) if model_dir else None,
@@ -38,4 +42,7 @@ class EngineConfig:
             styles=env.get("STYLES") or str(BUILTIN_STYLES),
             cache_dir=Path(cache_dir) if cache_dir else None,
             threads=int(threads) if threads else None,
+            xnnpack=env.get("NST_XNNPACK", "1").strip().lower() not in ("0", "false", "no", "off"),
+            pass_pixels=int(env.get("NST_PASS_PIXELS") or defaults.pass_pixels),
+            tile_pixels=int(env.get("NST_TILE_PIXELS") or defaults.tile_pixels),
         )

@@ -19,9 +19,12 @@ How the options work (all backends):
   the content (computed as ``content + (Y_out − Y_content)``).
 * **max_side**: the output keeps the aspect ratio; its long side is
   min(max_side, the input's long side); max_side is clamped to ``MAX_SIDE``.
-* **Memory**: no single transformer pass exceeds ``pass_pixels`` pixels.  Larger
-  outputs are tiled (``nst.tiling``): a global pass for the look, full
-  resolution tiles for the detail, blended without seams.
+* **Speed and memory**: an output of up to ``pass_pixels`` pixels (default
+  1.3 MP: a 1280×960 Telegram photo) is one transformer pass — fastest, ≈1.6 KB
+  of interpreter arena per pixel with XNNPACK.  Larger (HD) outputs are tiled
+  (``nst.tiling``) in passes of ``tile_pixels`` (default 0.25 MP): a global pass
+  for the look, full-resolution tiles for the detail, blended without seams, so
+  a 4096-px output stays within a few hundred MB.
 """
 from __future__ import annotations
 
@@ -47,9 +50,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_SIDE = 4096
 MIN_SIDE = 32
-#: Pixels of one transformer pass. ≈ 1.1 KB of interpreter arena per pixel
-#: (ai-edge-litert, no XNNPACK), so 600×600 keeps the arena ≈ 0.4 GB.
-DEFAULT_PASS_PIXELS = 600 * 600
+#: Largest output stylized in one pass (see the module docstring).
+DEFAULT_PASS_PIXELS = EngineConfig.pass_pixels
+#: Pass size for tiled (bigger) outputs: ≈0.4 GB of arena with XNNPACK.
+DEFAULT_TILE_PIXELS = EngineConfig.tile_pixels
+#: Warmup runs one pass of this side: loads and packs the weights without
+#: committing a big arena (cold start matters more than the first request).
+WARMUP_SIDE = 256
 STYLE_CACHE_SIZE = 32
 
 
@@ -108,12 +115,15 @@ class Engine:
     """Thread-safe stylization on a backend and a preset catalog."""
 
     def __init__(self, backend: Backend, catalog: Catalog, *,
-                 pass_pixels: int = DEFAULT_PASS_PIXELS) -> None:
-        if pass_pixels < 64 * 64:
-            raise ValueError("pass_pixels must be at least 4096")
+                 pass_pixels: int = DEFAULT_PASS_PIXELS,
+                 tile_pixels: int | None = None) -> None:
+        tile_pixels = min(pass_pixels, DEFAULT_TILE_PIXELS if tile_pixels is None else tile_pixels)
+        if tile_pixels < 64 * 64:
+            raise ValueError("pass_pixels and tile_pixels must be at least 4096")
         self.backend = backend
         self.catalog = catalog
         self.pass_pixels = int(pass_pixels)
+        self.tile_pixels = int(tile_pixels)
         self._style_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._style_lock = threading.Lock()
 
@@ -121,18 +131,20 @@ class Engine:
     def from_config(cls, config: EngineConfig | None = None, **kwargs) -> "Engine":
         """Cheap: reads the catalog manifest; models load at warmup / first use."""
         config = config or EngineConfig.from_env()
+        kwargs.setdefault("pass_pixels", config.pass_pixels)
+        kwargs.setdefault("tile_pixels", config.tile_pixels)
         return cls(make_backend(config), open_catalog(config.styles, config.cache_dir), **kwargs)
 
     # --- lifecycle ---------------------------------------------------------------------
     def warmup(self) -> None:
         """Load the models and every preset's style vector (computed once, then cached),
-        then run one pass of the largest size so the interpreter's memory is committed
-        now rather than during the first request (≈0.3 s saved there)."""
+        then run one small pass so the weights are loaded and packed before the
+        first request."""
         self.backend.warmup()
         vectors = self.catalog.vectors(self.backend)
         if vectors:
-            side = -(-math.isqrt(self.pass_pixels) // 16) * 16   # ≥ every pass, once rounded
-            self.backend.transfer(np.zeros((side, side, 3), np.float32), next(iter(vectors.values())))
+            self.backend.transfer(np.zeros((WARMUP_SIDE, WARMUP_SIDE, 3), np.float32),
+                                  next(iter(vectors.values())))
 
     def health(self) -> tuple[bool, str]:
         """(ok, message); never raises."""
@@ -267,7 +279,7 @@ class Engine:
             def keep_band_colors(rows: np.ndarray, y0: int) -> None:
                 keep_colors(rows, np.asarray(img.crop((0, y0, w, y0 + rows.shape[0]))))
 
-            result = stylize_tiled(img, fn, self.pass_pixels, progress,
+            result = stylize_tiled(img, fn, self.tile_pixels, progress,
                                    keep_band_colors if options.keep_colors else None)
         if progress:
             progress(1.0)

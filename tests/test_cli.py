@@ -66,7 +66,8 @@ def test_stylize_replaces_existing_output(capsys, tmp_path):
         assert img.size == (64, 64)
 
 
-def test_progress_on_stderr_for_tiled_work(capsys, tmp_path):
+def test_progress_on_stderr_for_tiled_work(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_PASS_PIXELS", str(300 * 300))  # make 800 px a tiled output
     out = tmp_path / "big.jpg"
     code, _, err = run(capsys, "stylize", PHOTO, "the_scream", "-o", out, "--max-side", "800")
     assert code == 0
