@@ -10,6 +10,7 @@ from bench.context import Context
 from bench.report import Row
 
 SIDES = (512, 1024, 2048, 4096)
+RSS_SIDES = (512, 1024, 1280, 2048, 4096)   # 1280: the bot's preview size
 SMOKE_SIDE = 256
 
 
@@ -40,7 +41,7 @@ def all_cases() -> tuple[Case, ...]:
         _side("quality", "cases_engine:quality", 1024),
         _side("profile", "cases_engine:profile", 1024),
         _side("settings", "cases_extra:engine_settings", 1024),
-        *(_side("rss", "cases_engine:peak_rss", s) for s in SIDES),
+        *(_side("rss", "cases_engine:peak_rss", s) for s in RSS_SIDES),
         Case("settings_rss", "cases_extra:settings_rss"),
         Case("concurrency", "cases_extra:concurrency"),
         Case("transformer_384", "cases_extra:transformer_384"),

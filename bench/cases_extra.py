@@ -16,31 +16,35 @@ from bench.report import Row
 log = logging.getLogger(__name__)
 
 
-def _engine(pass_pixels: int | None = None, xnnpack: bool = False):
-    """A production Engine built with other (public constructor) settings, warmed."""
+def _engine(pass_pixels: int, tile_pixels: int, xnnpack: bool):
+    """A production Engine built with explicit (public constructor) settings, warmed."""
     from nst.backends.lite import LiteBackend
     from nst.catalog import open_catalog
     from nst.config import EngineConfig
-    from nst.engine import DEFAULT_PASS_PIXELS, Engine
+    from nst.engine import Engine
 
     config = EngineConfig.from_env()
     eng = Engine(LiteBackend(config, use_xnnpack=xnnpack), open_catalog(config.styles, config.cache_dir),
-                 pass_pixels=pass_pixels or DEFAULT_PASS_PIXELS)
+                 pass_pixels=pass_pixels, tile_pixels=tile_pixels)
     eng.warmup()
     return eng
 
 
+#: the engine's settings before this benchmark's findings: 600×600 passes, reference kernels
+OLD_PASS = 360_000
+
+
 def engine_settings(ctx: Context, side: int = 1024) -> list[Row]:
-    """Ours as shipped vs the same engine without tiling / with XNNPACK, vs B, interleaved."""
+    """Ours as shipped vs the same engine with other settings, vs B, all interleaved."""
     from nst.engine import StyleOptions
 
     img, opts = inputs.content(side), StyleOptions(max_side=side)
-    whole = img.width * img.height + 1
+    whole = img.width * img.height + 4096
     engines = {
         "ours (as shipped)": ctx.engine,
-        "ours, one pass (no tiling)": _engine(pass_pixels=whole),
-        "ours, one pass + XNNPACK": _engine(pass_pixels=whole, xnnpack=True),
-        "ours, tiled + XNNPACK": _engine(xnnpack=True),
+        "one pass, reference kernels": _engine(whole, OLD_PASS, xnnpack=False),
+        "one pass, XNNPACK": _engine(whole, OLD_PASS, xnnpack=True),
+        "tiled 0.36 MP, reference kernels (previous default)": _engine(OLD_PASS, OLD_PASS, xnnpack=False),
     }
     variants = {name: (lambda e=e: e.stylize(img, inputs.PRESET, opts)) for name, e in engines.items()}
     variants["B"] = naive_fn(ctx, side)
@@ -53,7 +57,9 @@ def engine_settings(ctx: Context, side: int = 1024) -> list[Row]:
         rows.append(Row(f"settings_{side}", f"{name} {side} px", s.median, "s", s.as_dict(),
                         baseline="B", baseline_value=stats["B"].median,
                         ratio=s.median / stats["B"].median,
-                        note=f"mean |out − B| = {diff:.2f} levels"))
+                        note=f"mean |out − B| = {diff:.2f} levels; pass_pixels={eng.pass_pixels}, "
+                             f"tile_pixels={getattr(eng, 'tile_pixels', '?')}, "
+                             f"xnnpack={getattr(eng.backend, 'use_xnnpack', '?')}"))
     return rows
 
 
@@ -134,28 +140,29 @@ def runtime_load(ctx: Context) -> list[Row]:
 
 
 def settings_rss(ctx: Context) -> list[Row]:
-    """Peak RSS of the faster engine settings (fresh process each), next to ours as shipped."""
-    from nst.engine import DEFAULT_PASS_PIXELS
-
-    one_pass_1024 = str(inputs.content(1024).width * inputs.content(1024).height + 1)
+    """Peak RSS of other engine settings (fresh process each), next to ours as shipped."""
+    one_pass_1024 = str(inputs.content(1024).width * inputs.content(1024).height + 4096)
+    old = ["--pass-pixels", str(OLD_PASS), "--tile-pixels", str(OLD_PASS)]
     variants = [
-        (1024, "one pass (no tiling)", ["--pass-pixels", one_pass_1024]),
-        (1024, "one pass + XNNPACK", ["--pass-pixels", one_pass_1024, "--xnnpack"]),
-        (4096, "tiled + XNNPACK", ["--xnnpack"]),
-        (4096, "tiles of the 1024 one-pass size", ["--pass-pixels", one_pass_1024]),
+        (1024, "one pass, reference kernels", ["--pass-pixels", one_pass_1024, "--kernels", "reference"]),
+        (1024, "one pass, XNNPACK", ["--pass-pixels", one_pass_1024, "--kernels", "xnnpack"]),
+        (1024, "tiled 0.36 MP, reference kernels (previous default)", [*old, "--kernels", "reference"]),
+        (4096, "tiled 0.36 MP, reference kernels (previous default)", [*old, "--kernels", "reference"]),
+        (4096, "tiled 0.36 MP, XNNPACK", [*old, "--kernels", "xnnpack"]),
     ]
-    shipped: dict[int, float] = {}
+    shipped: dict[int, dict] = {}
     rows = []
     for side, label, extra in variants:
         photo = str(ctx.photo_file(side))
         if side not in shipped:
-            shipped[side] = run_child(["rss", "ours", photo, str(side)])["peak_rss_mb"]
+            shipped[side] = run_child(["rss", "ours", photo, str(side)])
         got = run_child(["rss", "ours", photo, str(side), *extra])
-        rows.append(Row("settings_rss", f"peak RSS {side} px, ours {label}", got["peak_rss_mb"], "MB",
-                        baseline="as shipped", baseline_value=shipped[side],
-                        ratio=got["peak_rss_mb"] / shipped[side],
-                        note=f"{got['seconds']:.2f} s in the child; shipped pass_pixels="
-                             f"{DEFAULT_PASS_PIXELS}; args {' '.join(extra)}"))
+        base = shipped[side]
+        rows.append(Row("settings_rss", f"peak RSS {side} px, {label}", got["peak_rss_mb"], "MB",
+                        baseline="as shipped", baseline_value=base["peak_rss_mb"],
+                        ratio=got["peak_rss_mb"] / base["peak_rss_mb"],
+                        note=f"{got['seconds']:.2f} s in the child (as shipped "
+                             f"{base['seconds']:.2f} s); args {' '.join(extra)}"))
     return rows
 
 

@@ -1,6 +1,7 @@
 """Work done in a fresh process, so its peak RSS and start-up cost are its own.
 
-    python -m bench.child rss ours|naive PHOTO SIDE [--pass-pixels N] [--xnnpack]
+    python -m bench.child rss ours|naive PHOTO SIDE [--pass-pixels N] [--tile-pixels N]
+                                   [--kernels xnnpack|reference] [--before SIDE]
                                                       -> stylize once, report peak RSS
     python -m bench.child load litert|tensorflow      -> import + model load, time and RSS
     python -m bench.child backend PHOTO SIDE          -> NST_BACKEND engine: load, 1st, 2nd run
@@ -25,23 +26,26 @@ def _emit(**fields: object) -> None:
     print(json.dumps(fields), flush=True)
 
 
-def _engine(pass_pixels: int | None, xnnpack: bool):
-    """The production engine; with other constructor settings when asked (what-if rows)."""
+def _engine(pass_pixels: int | None = None, tile_pixels: int | None = None,
+            kernels: str | None = None):
+    """The production engine (``Engine.from_config``), or one built with other constructor
+    settings for a what-if row: pass/tile pixels, ``kernels`` "xnnpack" | "reference"."""
     from nst import Engine, EngineConfig
 
     config = EngineConfig.from_env()
-    if pass_pixels is None and not xnnpack:
+    if pass_pixels is None and tile_pixels is None and kernels is None:
         return Engine.from_config(config)
     from nst.backends.lite import LiteBackend
     from nst.catalog import open_catalog
-    from nst.engine import DEFAULT_PASS_PIXELS
 
-    return Engine(LiteBackend(config, use_xnnpack=xnnpack), open_catalog(config.styles, config.cache_dir),
-                  pass_pixels=pass_pixels or DEFAULT_PASS_PIXELS)
+    backend = LiteBackend(config, use_xnnpack=None if kernels is None else kernels == "xnnpack")
+    return Engine(backend, open_catalog(config.styles, config.cache_dir),
+                  pass_pixels=pass_pixels or config.pass_pixels,
+                  tile_pixels=tile_pixels or config.tile_pixels)
 
 
-def rss(impl: str, photo: Path, side: int, strength: float,
-        pass_pixels: int | None = None, xnnpack: bool = False) -> None:
+def rss(impl: str, photo: Path, side: int, strength: float, before: int | None = None,
+        **engine_args: object) -> None:
     """Warm the implementation, then stylize ``photo`` once at ``side`` px; report memory.
 
     ``photo`` is a JPEG whose long side is already ``side`` (the parent writes one per
@@ -52,11 +56,14 @@ def rss(impl: str, photo: Path, side: int, strength: float,
     if impl == "ours":
         from nst import StyleOptions, load_image
 
-        engine = _engine(pass_pixels, xnnpack)
+        engine = _engine(**engine_args)
         engine.warmup()
+        img = load_image(photo.read_bytes())
+        if before:   # an instance that has served a preview first (the arena never shrinks)
+            engine.stylize(img, inputs.PRESET, StyleOptions(strength=strength, max_side=before))
         ready_rss = current_rss_mb()
         t0 = time.perf_counter()
-        out = engine.stylize(load_image(photo.read_bytes()), inputs.PRESET,
+        out = engine.stylize(img, inputs.PRESET,
                              StyleOptions(strength=strength, keep_colors=False, max_side=side))
     elif impl == "naive":
         from PIL import Image
@@ -134,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     p_rss.add_argument("side", type=int)
     p_rss.add_argument("--strength", type=float, default=1.0)
     p_rss.add_argument("--pass-pixels", type=int, help="ours: Engine(pass_pixels=N)")
-    p_rss.add_argument("--xnnpack", action="store_true", help="ours: LiteBackend(use_xnnpack=True)")
+    p_rss.add_argument("--tile-pixels", type=int, help="ours: Engine(tile_pixels=N)")
+    p_rss.add_argument("--kernels", choices=("xnnpack", "reference"), help="ours: LiteBackend kernels")
+    p_rss.add_argument("--before", type=int, metavar="SIDE", help="ours: stylize at SIDE px first")
     p_load = sub.add_parser("load")
     p_load.add_argument("what", choices=("litert", "tensorflow"))
     p_backend = sub.add_parser("backend")
@@ -142,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     p_backend.add_argument("side", type=int)
     args = parser.parse_args(argv)
     if args.cmd == "rss":
-        rss(args.impl, args.photo, args.side, args.strength, args.pass_pixels, args.xnnpack)
+        rss(args.impl, args.photo, args.side, args.strength, args.before,
+            pass_pixels=args.pass_pixels, tile_pixels=args.tile_pixels, kernels=args.kernels)
     elif args.cmd == "backend":
         backend(args.photo, args.side)
     else:
