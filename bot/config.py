@@ -27,7 +27,9 @@ class BotConfig:
     input_ttl: float = 24 * 3600             # BOT_INPUT_TTL seconds: how long photo file_ids are kept
     rate_per_minute: int = 10                # BOT_RATE_PER_MINUTE: images per user per minute
     max_pending_per_user: int = 2            # BOT_MAX_PENDING: queued jobs per user
-    workers: int = max(1, os.cpu_count() or 1)  # BOT_WORKERS: stylization threads
+    # BOT_WORKERS: render threads. One engine interpreter serves them all and already
+    # uses every core; bench/ measured 2 workers 1.1x slower than 1 (contention).
+    workers: int = 1
     update_timeout: float = 55.0             # BOT_UPDATE_TIMEOUT: webhook waits this long per update
 
     @property
