@@ -30,10 +30,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this case (exact name or prefix, e.g. stylize, rss_4096); repeatable")
     p.add_argument("--repeat", type=int, metavar="N", help="repetitions per variant (overrides defaults)")
-    p.add_argument("--out", type=Path, default=BENCH_DIR, help="where results.json / RESULTS.md go")
+    p.add_argument("--out", type=Path, default=None,
+                   help="where results.json / RESULTS.md go (default: bench/ for a full run, "
+                        "bench/out/ for --smoke or --only, so partial runs never replace the "
+                        "committed figures)")
     p.add_argument("--list", action="store_true", help="list the case names and exit")
     p.add_argument("-v", "--verbose", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.out is None:
+        args.out = BENCH_DIR / "out" if (args.smoke or args.only) else BENCH_DIR
+    return args
 
 
 def _code_fingerprint() -> dict[str, str]:
