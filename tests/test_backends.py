@@ -282,7 +282,7 @@ def test_hub_missing_folder_is_model_error(tmp_path):
 
 
 def test_hub_url_compressed_download(tiny_hub, tmp_path, monkeypatch):
-    """A tfhub.dev-style URL: ?tf-hub-format=compressed → tarball, cached in TFHUB_CACHE_DIR."""
+    """A TF-Hub-style URL: ?tf-hub-format=compressed → tarball, cached in TFHUB_CACHE_DIR."""
     from nst.backends.hub import HubBackend
 
     buf = io.BytesIO()
