@@ -4,7 +4,7 @@
     python -m tests.load --users 6 --requests 2         # what CI runs (tests/test_load.py)
 
 gunicorn starts exactly as app.yaml says (tests.helpers.start_gunicorn) on 127.0.0.1,
-with a SQLite store in a temp dir and the fake Bot API (tests/fake_telegram.py), which
+with a SQLite store in a temp dir and the fake Bot API (tests/fake_telegram/), which
 answers a share of sendPhoto / editMessage* / sendMessage calls with 429 retry_after=1.
 Each simulated user sends M photos, one after the other: photo → keyboard → presses
 the first painting → painting. The driver resends a share of all updates with the same
