@@ -17,6 +17,7 @@ vectors stay in memory.  Codes of a backend with ``persist_codes = False``
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nst.errors import NstError, StyleNotFound
+from nst.files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -293,22 +295,18 @@ class LocalCatalog(Catalog):
                         k.startswith(f"{pid}:") and k.endswith(f":{fp}") for k in cache):
                     del merged[key]
             merged.update(cache)
-            tmp = None
             try:
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".vectors-", suffix=".npz")
-                with os.fdopen(fd, "wb") as f:
-                    np.savez(f, **merged)
-                os.replace(tmp, path)
-                tmp = None
+                atomic_write(path, npz_bytes(merged))
             except OSError as e:
                 log.warning("style vectors kept in memory only: cannot write %s: %s", path, e)
                 self._persist = False
-            finally:
-                if tmp is not None:
-                    try:
-                        os.unlink(tmp)
-                    except OSError:
-                        pass
+
+
+def npz_bytes(vectors: dict[str, np.ndarray]) -> bytes:
+    """Style vectors as the bytes of an .npz file (the on-disk and in-bucket format)."""
+    buf = io.BytesIO()
+    np.savez(buf, **vectors)
+    return buf.getvalue()
 
 
 def open_catalog(spec: str | os.PathLike, cache_dir: Path | None = None) -> Catalog:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from nst.files import atomic_write
 from nst.errors import ImageError, ModelError, NstError, StyleNotFound
 
 PROG = "nst"
@@ -136,27 +136,10 @@ def _style_arg(engine, value: str, what: str):
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-        tmp = None
+        atomic_write(path, data)
     except OSError as e:
         raise CliError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 class _Progress:

@@ -25,130 +25,34 @@ serves it (cached presets keep working); without one it raises `CatalogError`.
 (``python -m nst styles push``).
 """
 from __future__ import annotations
-
-import base64
 import contextlib
-import hashlib
-import io
 import json
 import logging
-import mimetypes
 import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import numpy as np
-
-from nst.catalog import _ID_RE, MANIFEST, VECTORS, CatalogError, LocalCatalog
+from nst.catalog import MANIFEST, VECTORS, CatalogError, LocalCatalog, npz_bytes
+from nst.gcs_push import push_presets, validate_presets
+from nst.files import atomic_write
+from nst.gcs_sync import (  # noqa: F401  (INDEX, LOCK: the local file names, re-exported)
+    INDEX,
+    LOCK,
+    _entry_file,
+    _make_client,
+    _manifest_entries,
+    _md5_b64,
+    _read_npz_bytes,
+    _retry,
+    _safe_rel,
+    _stamp,
+    _sync_lock,
+    parse_gs_url,
+)
 
 log = logging.getLogger(__name__)
-
-INDEX = ".gcs-index.json"
-LOCK = ".sync.lock"
-_PROCESS_LOCK = threading.Lock()  # flock is per open file; this orders threads too
-
-
-# --------------------------------------------------------------------------- helpers
-
-def parse_gs_url(url: str) -> tuple[str, str]:
-    """``gs://bucket/some/prefix`` → ("bucket", "some/prefix")."""
-    if not url.startswith("gs://"):
-        raise ValueError(f"not a gs:// URL: {url!r}")
-    bucket, _, prefix = url[len("gs://"):].partition("/")
-    if not bucket:
-        raise ValueError(f"no bucket in {url!r}")
-    return bucket, prefix.strip("/")
-
-
-def _make_client() -> Any:
-    """`storage.Client()`; anonymous on the emulator when STORAGE_EMULATOR_HOST is set."""
-    from google.cloud import storage
-
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
-        from google.auth.credentials import AnonymousCredentials
-
-        return storage.Client(project="test", credentials=AnonymousCredentials())
-    return storage.Client()
-
-
-def _retry(deadline: float):
-    from google.cloud.storage.retry import DEFAULT_RETRY
-
-    return DEFAULT_RETRY.with_timeout(deadline).with_delay(initial=0.2, maximum=4.0, multiplier=2.0)
-
-
-def _md5_b64(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return base64.b64encode(h.digest()).decode("ascii")
-
-
-def _stamp(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_size]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _read_npz_bytes(data: bytes) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        return {k: np.asarray(z[k], dtype=np.float32) for k in z.files}
-
-
-def _npz_bytes(vectors: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **vectors)
-    return buf.getvalue()
-
-
-def _manifest_entries(raw: Any) -> list:
-    entries = raw.get("presets") if isinstance(raw, dict) else raw
-    if not isinstance(entries, list):
-        raise ValueError("manifest.json must be a list of presets (or {\"presets\": [...]})")
-    return entries
-
-
-def _entry_file(entry: dict) -> str:
-    return entry.get("file") or f"{entry['id']}.jpg"
-
-
-def _safe_rel(rel: str) -> bool:
-    p = Path(rel)
-    return (bool(rel) and not p.is_absolute() and ".." not in p.parts
-            and rel == p.as_posix() and not rel.startswith("."))
-
-
-@contextlib.contextmanager
-def _sync_lock(folder: Path) -> Iterator[None]:
-    with _PROCESS_LOCK:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not on Linux: threads only
-            yield
-            return
-        with open(folder / LOCK, "a+b") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 # --------------------------------------------------------------------------- catalog
@@ -222,7 +126,7 @@ class GcsCatalog(LocalCatalog):
 
     def _write_index(self, objects: dict[str, dict]) -> None:
         doc = {"url": self.url, "objects": objects}
-        _atomic_write(self.local_folder / INDEX, json.dumps(doc, indent=1, sort_keys=True).encode())
+        atomic_write(self.local_folder / INDEX, json.dumps(doc, indent=1, sort_keys=True).encode())
 
     # --- sync -----------------------------------------------------------------------
     def sync(self, initial: bool = False) -> int:
@@ -291,7 +195,7 @@ class GcsCatalog(LocalCatalog):
         # The manifest goes in last: a reader never sees entries whose image is missing.
         local_manifest = self.local_folder / MANIFEST
         if not local_manifest.is_file() or local_manifest.read_bytes() != manifest_bytes:
-            _atomic_write(local_manifest, manifest_bytes)
+            atomic_write(local_manifest, manifest_bytes)
             downloaded += 1
         index[MANIFEST] = {"generation": str(mblob.generation), "md5": mblob.md5_hash,
                            "stamp": _stamp(local_manifest)}
@@ -317,7 +221,7 @@ class GcsCatalog(LocalCatalog):
         changed = not self._unchanged(path, blob, known)
         if changed:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, self._download(rel, int(blob.generation)))
+            atomic_write(path, self._download(rel, int(blob.generation)))
         index[rel] = {"generation": str(blob.generation), "md5": blob.md5_hash, "stamp": _stamp(path)}
         return changed
 
@@ -339,9 +243,9 @@ class GcsCatalog(LocalCatalog):
             return False
         ours = LocalCatalog._read_npz(path) if path.is_file() else {}
         if set(ours) - set(theirs):
-            _atomic_write(path, _npz_bytes({**ours, **theirs}))
+            atomic_write(path, npz_bytes({**ours, **theirs}))
         else:
-            _atomic_write(path, data)
+            atomic_write(path, data)
         index[VECTORS] = {"generation": str(blob.generation), "md5": blob.md5_hash,
                           "stamp": _stamp(path)}
         return True
@@ -419,7 +323,7 @@ class GcsCatalog(LocalCatalog):
                     LocalCatalog.save_vectors(self)
                     with self._lock:
                         ours = LocalCatalog._read_npz(path)
-            data = _npz_bytes(ours)
+            data = npz_bytes(ours)
             blob = bucket.blob(name)
             try:
                 blob.upload_from_string(data, content_type="application/octet-stream",
@@ -439,103 +343,6 @@ class GcsCatalog(LocalCatalog):
             index[VECTORS] = {"generation": str(blob.generation), "md5": blob.md5_hash,
                               "stamp": _stamp(self.local_folder / VECTORS)}
             self._write_index(index)
-
-
-# --------------------------------------------------------------------------- push
-
-def validate_presets(src: Path) -> list[dict]:
-    """The manifest entries of a preset folder, or ValueError listing every problem."""
-    from nst.images import load_image
-
-    src = Path(src)
-    path = src / MANIFEST
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        entries = _manifest_entries(raw)
-    except FileNotFoundError:
-        raise ValueError(f"{path} not found") from None
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: {e}") from None
-    problems: list[str] = []
-    seen: set[str] = set()
-    for n, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            problems.append(f"entry {n}: not an object")
-            continue
-        pid = entry.get("id")
-        label = f"entry {n} ({pid!r})"
-        if not isinstance(pid, str) or not _ID_RE.match(pid):
-            problems.append(f"{label}: id must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,63}}")
-            continue
-        if pid in seen:
-            problems.append(f"{label}: duplicate id")
-        seen.add(pid)
-        for field in ("title", "artist", "year"):
-            value = entry.get(field)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                problems.append(f"{label}: missing {field}")
-        rel = _entry_file(entry)
-        if not isinstance(rel, str) or not _safe_rel(rel):
-            problems.append(f"{label}: unsafe file name {rel!r}")
-            continue
-        image = src / rel
-        if not image.is_file():
-            problems.append(f"{label}: image {rel} not found")
-            continue
-        try:
-            load_image(image)
-        except Exception as e:
-            problems.append(f"{label}: image {rel} does not decode ({getattr(e, 'detail', None) or e})")
-    if not entries:
-        problems.append("the manifest lists no presets")
-    if problems:
-        raise ValueError(f"{path} is not a valid preset manifest:\n  " + "\n  ".join(problems))
-    return entries
-
-
-def push_presets(src: Path, url: str, *, client: Any | None = None, timeout: float = 60.0,
-                 retry_deadline: float = 60.0) -> int:
-    """Validate `src` (manifest.json + images) and upload it to ``gs://bucket/prefix``.
-
-    Uploads the images (skipping ones whose md5 already matches), ``vectors.npz`` if
-    present, and manifest.json last, so a catalog syncing meanwhile never sees an entry
-    without its image. Returns the number of presets. Raises ValueError for a bad
-    folder (nothing is uploaded then) and RuntimeError when the bucket fails.
-    """
-    src = Path(src)
-    bucket_name, prefix = parse_gs_url(url)
-    entries = validate_presets(src)
-    files = []
-    for entry in entries:
-        rel = _entry_file(entry)
-        if rel not in files:
-            files.append(rel)
-    if (src / VECTORS).is_file():
-        files.append(VECTORS)
-    files.append(MANIFEST)
-
-    client = client or _make_client()
-    retry = _retry(retry_deadline)
-    base = f"{prefix}/" if prefix else ""
-    try:
-        bucket = client.bucket(bucket_name)
-        existing = {b.name: b for b in client.list_blobs(bucket_name, prefix=base,
-                                                          timeout=timeout, retry=retry)}
-        uploaded = 0
-        for rel in files:
-            local = src / rel
-            name = base + rel
-            if rel != MANIFEST and name in existing and existing[name].md5_hash == _md5_b64(local):
-                continue
-            ctype = "application/json" if rel == MANIFEST else (
-                mimetypes.guess_type(rel)[0] or "application/octet-stream")
-            bucket.blob(name).upload_from_filename(str(local), content_type=ctype,
-                                                   timeout=timeout, retry=retry)
-            uploaded += 1
-    except Exception as e:
-        raise RuntimeError(f"uploading presets to {url} failed ({type(e).__name__}: {e})") from e
-    log.info("pushed %d presets (%d file(s) uploaded) to %s", len(entries), uploaded, url)
-    return len(entries)
 
 
 __all__ = ["GcsCatalog", "push_presets", "validate_presets", "parse_gs_url"]

@@ -20,9 +20,17 @@ import threading
 import warnings
 from typing import IO, Union
 
-import numpy as np
-from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
+from .colour import (
+    _JPEG_FORMATS,
+    MAX_ICC_BYTES,
+    _cmyk_polarity,
+    _flatten_on_white,
+    _normalize_mode,
+    _to_rgb_or_rgba,
+    _to_srgb,
+)
 from .errors import ImageError
 
 log = logging.getLogger(__name__)
@@ -31,17 +39,11 @@ MAX_PIXELS = 50_000_000
 MIN_SIDE = 32
 MAX_RATIO = 20
 
-# Embedded ICC profiles larger than this are ignored (treated as untagged):
-# real display profiles (sRGB, Display P3) are a few KB; multi-MB blobs are
-# either print LUT profiles or junk, and not worth the parse time on a request.
-MAX_ICC_BYTES = 1 << 20
-
 Source = Union[bytes, bytearray, memoryview, str, os.PathLike]
 
 # Formats we are willing to parse.  Everything else (EPS -> Ghostscript, PSD,
 # TGA with its magic-less header, ICO, PDF …) is "not an image" for us.
 _WANTED_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "HEIF", "AVIF", "BMP", "TIFF")
-_JPEG_FORMATS = ("JPEG", "MPO")
 
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSE = {  # the same table ImageOps.exif_transpose uses
@@ -54,7 +56,6 @@ _TRANSPOSE = {  # the same table ImageOps.exif_transpose uses
     8: Image.Transpose.ROTATE_90,
 }
 
-_WHITE = (255, 255, 255)
 
 _MESSAGES = {
     "empty": "That file is empty. Please send the picture again.",
@@ -354,115 +355,6 @@ def _orientation(img: Image.Image) -> int:
     if isinstance(value, int) and value in _TRANSPOSE:
         return value
     return 1
-
-
-def _cmyk_polarity(out: Image.Image, src: Image.Image) -> Image.Image:
-    """Pillow always reads CMYK JPEGs with Adobe (inverted) polarity.
-
-    That is right for files with an Adobe APP14 marker (Photoshop & co.); a
-    CMYK JPEG without that marker stores plain CMYK, which Pillow would turn
-    into a negative, so undo the inversion for those.
-    """
-    if out.mode == "CMYK" and src.format in _JPEG_FORMATS and "adobe" not in src.info:
-        return out.point(lambda v: 255 - v)
-    return out
-
-
-def _normalize_mode(img: Image.Image) -> Image.Image:
-    """Bring any decoded mode to one of L, RGB, RGBA, CMYK (ICC-friendly)."""
-    mode = img.mode
-    if mode in ("RGB", "L"):
-        return img.convert("RGBA") if "transparency" in img.info else img
-    if mode in ("RGBA", "CMYK"):
-        return img
-    if mode == "1":
-        return img.convert("L")
-    if mode in ("P", "PA"):
-        return img.convert("RGBA") if img.has_transparency_data else img.convert("RGB")
-    if mode in ("LA", "La", "RGBa"):
-        return img.convert("RGBA")
-    if mode.startswith("I") or mode == "F":
-        return _normalize_mode(_high_depth_to_l(img))
-    return img.convert("RGB")  # RGBX, YCbCr, LAB, HSV, …
-
-
-def _high_depth_to_l(img: Image.Image) -> Image.Image:
-    """16-bit / 32-bit integer and float greyscale -> 8-bit L, scaled, not clipped."""
-    arr = np.asarray(img)
-    mode = img.mode
-    data = arr.astype(np.float32)
-    if mode.startswith("I;16"):
-        data = data / 257.0
-    else:
-        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
-        lo = float(data.min()) if data.size else 0.0
-        hi = float(data.max()) if data.size else 0.0
-        if mode == "F" and lo >= 0.0 and hi <= 1.0:
-            data = data * 255.0
-        elif lo >= 0.0 and hi <= 255.0:
-            pass
-        elif lo >= 0.0 and hi <= 65535.0:
-            data = data / 257.0
-        elif hi > lo:
-            data = (data - lo) * (255.0 / (hi - lo))
-        else:
-            data = np.zeros_like(data)
-    grey = Image.fromarray(np.clip(data + 0.5, 0, 255).astype(np.uint8))
-    transparency = img.info.get("transparency")
-    if isinstance(transparency, int) and mode.startswith("I"):
-        alpha = Image.fromarray(np.where(arr == transparency, 0, 255).astype(np.uint8))
-        return Image.merge("LA", (grey, alpha))
-    return grey
-
-
-_ICC_SPACE_FOR_MODE = {"RGB": b"RGB ", "RGBA": b"RGB ", "CMYK": b"CMYK", "L": b"GRAY"}
-
-
-def _to_srgb(img: Image.Image, icc: object) -> Image.Image:
-    """Convert from an embedded ICC profile to sRGB; any problem = keep as is."""
-    if not isinstance(icc, (bytes, bytearray)) or not 128 < len(icc) <= MAX_ICC_BYTES:
-        return img
-    if icc[36:40] != b"acsp" or _ICC_SPACE_FOR_MODE.get(img.mode) != icc[16:20]:
-        return img
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(bytes(icc)))
-        if img.mode in ("RGB", "RGBA"):
-            description = (profile.profile.profile_description or "").strip().lower()
-            if description.startswith("srgb"):
-                return img
-        out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
-        transform = ImageCms.buildTransform(
-            profile,
-            ImageCms.createProfile("sRGB"),
-            img.mode,
-            out_mode,
-            renderingIntent=ImageCms.Intent.PERCEPTUAL,
-        )
-        converted = ImageCms.applyTransform(img, transform)
-        return converted if converted is not None else img
-    except Exception:  # broken / unsupported profile: treat as untagged
-        log.debug("ignoring unusable ICC profile (%d bytes)", len(icc), exc_info=True)
-        return img
-
-
-def _to_rgb_or_rgba(img: Image.Image) -> Image.Image:
-    if img.mode in ("RGB", "RGBA"):
-        return img
-    if img.has_transparency_data:
-        return img.convert("RGBA")
-    if img.mode.startswith("I") or img.mode == "F":
-        return _high_depth_to_l(img).convert("RGB")
-    return img.convert("RGB")
-
-
-def _flatten_on_white(img: Image.Image) -> Image.Image:
-    """RGBA/LA -> RGB over a white background (transparent = white, not black)."""
-    if img.mode not in ("RGBA", "LA"):
-        return img
-    rgba = img.convert("RGBA") if img.mode != "RGBA" else img
-    background = Image.new("RGB", rgba.size, _WHITE)
-    background.paste(rgba, (0, 0), rgba.getchannel("A"))
-    return background
 
 
 __all__ = [

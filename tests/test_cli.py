@@ -124,12 +124,12 @@ def test_bad_inputs_exit_2_with_one_line(capsys, tmp_path):
 
 
 def test_unwritable_output_exit_2(capsys, tmp_path, monkeypatch):
-    import nst.cli as cli
+    import nst.files
 
-    def fail(*a, **k):
+    def fail(*a, **k):  # root ignores file modes, so refuse the way a read-only dir would
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli.tempfile, "mkstemp", fail)
+    monkeypatch.setattr(nst.files.tempfile, "mkstemp", fail)
     code, _, err = run(capsys, "stylize", CONTENT, "udnie", "-o", tmp_path / "o.jpg", "--max-side", "64")
     assert code == 2 and "cannot write" in one_line_error(err) and "Permission denied" in err
 
