@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import unicodedata
 from typing import Any, Callable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -26,7 +27,12 @@ def cache_key(presets: Sequence[Any]) -> str:
 
 
 def _fit_text(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
-    """Shorten with an ellipsis until it fits the tile."""
+    """Shorten with an ellipsis until it fits the tile.
+
+    Accents are folded ("Rhône" → "Rhone"): Pillow's built-in font, the only one
+    sure to exist on App Engine, has no glyphs for them and would draw boxes.
+    """
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
