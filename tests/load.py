@@ -40,7 +40,20 @@ log = logging.getLogger("tests.load")
 
 FAULTY_METHODS = frozenset({"sendPhoto", "editMessageText", "editMessageMedia",
                             "editMessageCaption", "sendMessage"})
-RSS_BUDGET = 1.5 * 1024 ** 3     # bytes: the instance budget asked for (F4 class)
+# App Engine standard instance classes → memory (MB), per the App Engine docs.
+INSTANCE_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072}
+
+
+def _instance_budget() -> float:
+    """Bytes of memory of the instance class app.yaml deploys on: the budget to stay under."""
+    import yaml
+
+    app_yaml = Path(__file__).resolve().parents[1] / "app.yaml"
+    instance_class = yaml.safe_load(app_yaml.read_text()).get("instance_class", "F1")
+    return INSTANCE_MEMORY_MB[instance_class] * 1024 ** 2
+
+
+RSS_BUDGET = _instance_budget()
 
 
 @dataclass
