@@ -64,10 +64,10 @@ def _build_parser() -> argparse.ArgumentParser:
                         description="List the presets of the catalog in $STYLES (default: built-in).")
     st_sub = st.add_subparsers(dest="styles_command", metavar="push")
     push = st_sub.add_parser("push", help="upload a preset folder to gs://bucket/prefix",
-                             description="Upload SRC (a folder with manifest.json, or 'builtin') "
-                                         "to a GCS bucket for STYLES=gs://bucket/prefix.")
-    push.add_argument("src", metavar="SRC_OR_BUILTIN")
-    push.add_argument("url", metavar="gs://bucket/prefix")
+                             description="Upload SRC (a folder with manifest.json; default or "
+                                         "'builtin': the built-in presets) to a GCS bucket for "
+                                         "STYLES=gs://bucket/prefix.")
+    push.add_argument("where", nargs="+", metavar="[SRC] gs://bucket/prefix")
 
     sub.add_parser("models", help="where the model files load from, sizes, sha256 check")
     return p
@@ -223,7 +223,10 @@ def cmd_styles(args: argparse.Namespace) -> int:
 def cmd_styles_push(args: argparse.Namespace) -> int:
     from nst.config import BUILTIN_STYLES
 
-    src = BUILTIN_STYLES if args.src == "builtin" else Path(args.src).expanduser()
+    if len(args.where) > 2:
+        raise CliError("usage: python -m nst styles push [SRC] gs://bucket/prefix")
+    src_arg, args.url = (["builtin"] + args.where)[-2:]
+    src = BUILTIN_STYLES if src_arg == "builtin" else Path(src_arg).expanduser()
     if not args.url.startswith("gs://") or len(args.url) <= len("gs://"):
         raise CliError(f"destination must look like gs://bucket/prefix, not {args.url!r}")
     if not src.is_dir():

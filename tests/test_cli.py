@@ -198,8 +198,9 @@ def test_styles_push_dispatch(capsys, monkeypatch, tmp_path):
 
     fake.push_presets = push_presets
     monkeypatch.setitem(sys.modules, "nst.gcs_catalog", fake)
+    assert run(capsys, "styles", "push", "gs://bucket/presets")[0] == 0  # SRC defaults to builtin
     code, out, err = run(capsys, "styles", "push", "builtin", "gs://bucket/presets")
-    assert code == 0 and calls == [(BUILTIN_STYLES, "gs://bucket/presets")]
+    assert code == 0 and calls == [(BUILTIN_STYLES, "gs://bucket/presets")] * 2
     assert "pushed 18 presets" in out
 
     mine = tmp_path / "mine"
@@ -208,7 +209,8 @@ def test_styles_push_dispatch(capsys, monkeypatch, tmp_path):
 
     for argv, expected in ([["builtin", "s3://bucket"], "gs://bucket/prefix"],
                            [[tmp_path / "nope", "gs://b/p"], "not found"],
-                           [[tmp_path, "gs://b/p"], "no manifest.json"]):
+                           [[tmp_path, "gs://b/p"], "no manifest.json"],
+                           [["builtin", "gs://b/p", "extra"], "usage"]):
         code, _, err = run(capsys, "styles", "push", *argv)
         assert code == 2 and expected in one_line_error(err)
 
