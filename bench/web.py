@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -20,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.measure import REPO, child_env
+# One way to launch app.yaml's entrypoint, shared with the HTTP-level tests.
+from tests.helpers import entrypoint, free_port, stop_process
 
 log = logging.getLogger(__name__)
 
@@ -27,25 +25,6 @@ SECRET = "bench-secret-0123456789"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PRESET_BUTTON = "1."          # first painting on the keyboard (The Starry Night)
 START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def entrypoint(port: int) -> list[str]:
-    """app.yaml's entrypoint with $PORT filled in, bound to 127.0.0.1, run by this Python."""
-    import yaml
-
-    line = yaml.safe_load((REPO / "app.yaml").read_text(encoding="utf-8"))["entrypoint"]
-    line = line.replace(":$PORT", f"127.0.0.1:{port}").replace("$PORT", str(port))
-    cmd = shlex.split(line)
-    if cmd[0] != "gunicorn":
-        raise RuntimeError(f"app.yaml entrypoint is not gunicorn: {line}")
-    return [sys.executable, "-m", "gunicorn", *cmd[1:]]
 
 
 def app_env(fake, scratch: Path, **extra: str) -> dict[str, str]:
@@ -125,14 +104,8 @@ class Gunicorn:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 15 s (only the process we started)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def log_tail(self) -> str:
         path = self.scratch / f"gunicorn-{self.port}.log"

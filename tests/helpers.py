@@ -63,10 +63,24 @@ def app_yaml() -> dict:
 
 
 def entrypoint(port: int) -> list[str]:
-    """app.yaml's entrypoint with $PORT filled in, run by this interpreter."""
-    command = shlex.split(app_yaml()["entrypoint"].replace("$PORT", str(port)))
-    assert command[0] == "gunicorn"
+    """app.yaml's entrypoint with $PORT filled in, bound to 127.0.0.1 only, run by this Python."""
+    line = app_yaml()["entrypoint"]
+    line = line.replace(":$PORT", f"127.0.0.1:{port}").replace("$PORT", str(port))
+    command = shlex.split(line)
+    if command[0] != "gunicorn":
+        raise RuntimeError(f"app.yaml entrypoint is not gunicorn: {line}")
     return [sys.executable, "-m", "gunicorn", *command[1:]]
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM (gunicorn's graceful stop), then SIGKILL after 15 s; only this process."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 @dataclass
@@ -98,13 +112,7 @@ class Instance:
         return total
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def start_gunicorn(api_env: dict[str, str], store_url: str, work_dir: Path,
