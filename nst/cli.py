@@ -234,7 +234,7 @@ def cmd_styles_push(args: argparse.Namespace) -> int:
     if not (src / "manifest.json").is_file():
         raise CliError(f"preset folder {src} has no manifest.json")
     try:
-        from nst.gcs_catalog import push_presets
+        from nst.catalog.push import push_presets
     except ImportError as e:
         raise CliError(f"GCS support is not available: {e}", EXIT_FAIL) from None
     try:

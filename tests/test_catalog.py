@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst import catalog as catalog_mod
+from nst.catalog import local as catalog_mod
 from nst.backends.base import Backend, prepare_style
 from nst.catalog import MANIFEST, VECTORS, CatalogError, LocalCatalog, Preset, open_catalog
 from nst.config import BUILTIN_STYLES
@@ -219,14 +219,14 @@ def test_bad_catalogs(tmp_path):
 
 def test_gs_urls_dispatch_to_gcs_catalog(monkeypatch, tmp_path):
     calls = []
-    fake = types.ModuleType("nst.gcs_catalog")
+    fake = types.ModuleType("nst.catalog.gcs")
 
     class GcsCatalog:
         def __init__(self, url, cache_dir):
             calls.append((url, cache_dir))
 
     fake.GcsCatalog = GcsCatalog
-    monkeypatch.setitem(sys.modules, "nst.gcs_catalog", fake)
+    monkeypatch.setitem(sys.modules, "nst.catalog.gcs", fake)
     cat = open_catalog("gs://bucket/presets", tmp_path)
     assert isinstance(cat, GcsCatalog) and calls == [("gs://bucket/presets", tmp_path)]
 
@@ -238,3 +238,19 @@ def test_backends_that_do_not_persist_codes(styles_copy, tmp_path):
     v = cat.vector("udnie", backend)
     assert np.array_equal(cat.vector("udnie", backend), v) and backend.calls == 1
     assert not (tmp_path / VECTORS).exists()
+
+
+def test_catalog_and_push_share_one_file_name_rule(tmp_path):
+    """A hidden file name (the sync's own files start with '.') is unsafe for both."""
+    from nst.catalog.push import validate_presets
+
+    shutil.copy(BUILTIN_STYLES / "udnie.jpg", tmp_path / ".hidden.jpg")
+    shutil.copy(BUILTIN_STYLES / "udnie.jpg", tmp_path / "udnie.jpg")
+    (tmp_path / MANIFEST).write_text(json.dumps([
+        {"id": "h", "title": "H", "artist": "A", "year": 1, "file": ".hidden.jpg"},
+        {"id": "udnie", "title": "U", "artist": "P", "year": 1913},
+    ]))
+    assert [p.id for p in LocalCatalog(tmp_path, tmp_path / "c").presets()] == ["udnie"]
+    with pytest.raises(ValueError) as info:
+        validate_presets(tmp_path)
+    assert "unsafe file name '.hidden.jpg'" in str(info.value)

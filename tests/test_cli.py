@@ -190,14 +190,14 @@ def test_models_report(capsys):
 
 def test_styles_push_dispatch(capsys, monkeypatch, tmp_path):
     calls = []
-    fake = types.ModuleType("nst.gcs_catalog")
+    fake = types.ModuleType("nst.catalog.push")
 
     def push_presets(src, url):
         calls.append((src, url))
         return 18
 
     fake.push_presets = push_presets
-    monkeypatch.setitem(sys.modules, "nst.gcs_catalog", fake)
+    monkeypatch.setitem(sys.modules, "nst.catalog.push", fake)
     assert run(capsys, "styles", "push", "gs://bucket/presets")[0] == 0  # SRC defaults to builtin
     code, out, err = run(capsys, "styles", "push", "builtin", "gs://bucket/presets")
     assert code == 0 and calls == [(BUILTIN_STYLES, "gs://bucket/presets")] * 2

@@ -226,8 +226,8 @@ def test_gcs_answering_503(make_app, fake, unavailable_gcs, caplog) -> None:
 
 def test_catalog_on_gcs_keeps_working_from_its_warm_copy(make_app, fake, gcs_emulator,
                                                          tmp_path) -> None:
+    from nst.catalog.push import push_presets
     from nst.config import BUILTIN_STYLES
-    from nst.gcs_catalog import push_presets
 
     styles = f"gs://{gcs_emulator.new_bucket('styles')}/presets"
     push_presets(BUILTIN_STYLES, styles)

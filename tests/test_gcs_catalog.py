@@ -12,7 +12,10 @@ import pytest
 
 from nst.catalog import MANIFEST, VECTORS, CatalogError, LocalCatalog, open_catalog
 from nst.config import BUILTIN_STYLES, EngineConfig
-from nst.gcs_catalog import INDEX, GcsCatalog, parse_gs_url, push_presets
+from nst.catalog.gcs import GcsCatalog
+from nst.catalog.mirror import INDEX
+from nst.catalog.push import push_presets
+from nst.gcs import parse_gs_url
 from tests.gcs_emulator import make_client
 
 
@@ -177,7 +180,7 @@ def test_unreachable_bucket_uses_warm_local_copy(gcs_emulator, pushed, tmp_path,
     assert warm.wait_for_upload(30)
     calls = backend.calls
     with gcs_emulator.stopped():
-        caplog.set_level(logging.WARNING, logger="nst.gcs_catalog")
+        caplog.set_level(logging.WARNING, logger="nst.catalog")
         t0 = time.monotonic()
         cat = _catalog(pushed, cache, timeout=1.0, retry_deadline=1.0)
         assert time.monotonic() - t0 < 10
@@ -198,7 +201,7 @@ def test_unreachable_bucket_uses_warm_local_copy(gcs_emulator, pushed, tmp_path,
 
 def test_vector_upload_failure_is_only_logged(gcs_emulator, pushed, tmp_path, backend, caplog):
     cat = _catalog(pushed, tmp_path / "c", timeout=1.0, retry_deadline=1.0)
-    caplog.set_level(logging.WARNING, logger="nst.gcs_catalog")
+    caplog.set_level(logging.WARNING, logger="nst.catalog")
     with gcs_emulator.stopped():
         vec = cat.vector("udnie", backend)  # computing works while the bucket is down
         assert cat.wait_for_upload(30)

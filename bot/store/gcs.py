@@ -56,7 +56,6 @@ import contextlib
 import datetime as _dt
 import json
 import logging
-import os
 import random
 import time
 import uuid
@@ -64,6 +63,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import quote, unquote
 
 from bot.store import Doc, Store, StoreError
+from nst.gcs import make_client, make_retry
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +73,6 @@ _SUFFIX = ".json"
 
 def _q(part: str) -> str:
     return quote(part, safe=_SAFE)
-
-
-def make_client(project: str | None = None):
-    """`storage.Client()`; anonymous on the emulator when STORAGE_EMULATOR_HOST is set."""
-    from google.cloud import storage
-
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
-        from google.auth.credentials import AnonymousCredentials
-
-        return storage.Client(project=project or "test", credentials=AnonymousCredentials())
-    return storage.Client(project=project) if project else storage.Client()
 
 
 def _widen_pool(client: Any, size: int = 32) -> None:
@@ -114,7 +103,6 @@ class GcsStore(Store):
         clock: Callable[[], float] = time.time,
     ) -> None:
         from google.api_core import exceptions as gexc
-        from google.cloud.storage.retry import DEFAULT_RETRY
 
         if not bucket:
             raise ValueError("GcsStore needs a bucket name")
@@ -124,9 +112,7 @@ class GcsStore(Store):
         self.timeout = float(timeout)
         self.max_attempts = int(max_attempts)
         self.clock = clock
-        self._retry = DEFAULT_RETRY.with_timeout(retry_deadline).with_delay(
-            initial=0.1, maximum=2.0, multiplier=2.0
-        )
+        self._retry = make_retry(retry_deadline, initial=0.1, maximum=2.0)
         if client is None:
             try:
                 client = make_client()

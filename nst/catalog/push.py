@@ -5,22 +5,15 @@
 """
 from __future__ import annotations
 
-import json
 import logging
 import mimetypes
 from pathlib import Path
 from typing import Any
 
-from nst.catalog import _ID_RE, MANIFEST, VECTORS
-from nst.gcs_sync import (
-    _entry_file,
-    _make_client,
-    _manifest_entries,
-    _md5_b64,
-    _retry,
-    _safe_rel,
-    parse_gs_url,
-)
+from nst.catalog.manifest import MANIFEST, entry_file, entry_problem, read_manifest
+from nst.catalog.mirror import md5_b64
+from nst.catalog.vectors import VECTORS
+from nst.gcs import make_client, make_retry, parse_gs_url
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +25,7 @@ def validate_presets(src: Path) -> list[dict]:
     src = Path(src)
     path = src / MANIFEST
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        entries = _manifest_entries(raw)
+        entries = read_manifest(src)
     except FileNotFoundError:
         raise ValueError(f"{path} not found") from None
     except (OSError, ValueError) as e:
@@ -41,14 +33,12 @@ def validate_presets(src: Path) -> list[dict]:
     problems: list[str] = []
     seen: set[str] = set()
     for n, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            problems.append(f"entry {n}: not an object")
+        label = f"entry {n} ({entry.get('id')!r})" if isinstance(entry, dict) else f"entry {n}"
+        problem = entry_problem(entry)
+        if problem is not None:
+            problems.append(f"{label}: {problem}")
             continue
-        pid = entry.get("id")
-        label = f"entry {n} ({pid!r})"
-        if not isinstance(pid, str) or not _ID_RE.match(pid):
-            problems.append(f"{label}: id must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,63}}")
-            continue
+        pid, rel = entry["id"], entry_file(entry)
         if pid in seen:
             problems.append(f"{label}: duplicate id")
         seen.add(pid)
@@ -56,10 +46,6 @@ def validate_presets(src: Path) -> list[dict]:
             value = entry.get(field)
             if value is None or (isinstance(value, str) and not value.strip()):
                 problems.append(f"{label}: missing {field}")
-        rel = _entry_file(entry)
-        if not isinstance(rel, str) or not _safe_rel(rel):
-            problems.append(f"{label}: unsafe file name {rel!r}")
-            continue
         image = src / rel
         if not image.is_file():
             problems.append(f"{label}: image {rel} not found")
@@ -89,15 +75,15 @@ def push_presets(src: Path, url: str, *, client: Any | None = None, timeout: flo
     entries = validate_presets(src)
     files = []
     for entry in entries:
-        rel = _entry_file(entry)
+        rel = entry_file(entry)
         if rel not in files:
             files.append(rel)
     if (src / VECTORS).is_file():
         files.append(VECTORS)
     files.append(MANIFEST)
 
-    client = client or _make_client()
-    retry = _retry(retry_deadline)
+    client = client or make_client()
+    retry = make_retry(retry_deadline, initial=0.2, maximum=4.0)
     base = f"{prefix}/" if prefix else ""
     try:
         bucket = client.bucket(bucket_name)
@@ -107,7 +93,7 @@ def push_presets(src: Path, url: str, *, client: Any | None = None, timeout: flo
         for rel in files:
             local = src / rel
             name = base + rel
-            if rel != MANIFEST and name in existing and existing[name].md5_hash == _md5_b64(local):
+            if rel != MANIFEST and name in existing and existing[name].md5_hash == md5_b64(local):
                 continue
             ctype = "application/json" if rel == MANIFEST else (
                 mimetypes.guess_type(rel)[0] or "application/octet-stream")

@@ -1,9 +1,8 @@
-"""Preset styles: a folder with ``manifest.json`` and one image per preset.
+"""`LocalCatalog`: presets in a folder with ``manifest.json`` and one image per preset.
 
-``manifest.json`` is a list (or ``{"presets": [...]}``) of objects with ``id``,
-``title``, ``artist``, ``year`` and optionally ``file`` (default ``{id}.jpg``);
-other fields are ignored.  Entries whose image is missing are skipped with a
-warning, so one bad upload does not take the whole catalog down.
+The manifest's format is in `nst.catalog.manifest`; entries that break its rules or
+whose image is missing are skipped with a warning, so one bad upload does not take
+the whole catalog down.
 
 Style vectors of presets are computed once and kept in ``vectors.npz``, keyed
 ``f"{id}:{sha256(image bytes)[:16]}:{backend.fingerprint}"`` — a changed image
@@ -17,21 +16,19 @@ vectors stay in memory.  Codes of a backend with ``persist_codes = False``
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import logging
 import os
-import re
 import tempfile
 import threading
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from nst.errors import NstError, StyleNotFound
+from nst.catalog.base import Catalog, CatalogError, Preset
+from nst.catalog.manifest import MANIFEST, entry_problem, read_manifest, to_preset
+from nst.catalog.vectors import VECTORS, npz_bytes, read_vectors
+from nst.errors import StyleNotFound
 from nst.files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,56 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from nst.backends.base import Backend
 
 log = logging.getLogger(__name__)
-
-MANIFEST = "manifest.json"
-VECTORS = "vectors.npz"
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class Preset:
-    id: str
-    title: str
-    artist: str
-    year: str
-    filename: str
-
-
-class CatalogError(NstError):
-    """The style catalog itself is unusable (missing folder, bad manifest)."""
-
-    default_code = "catalog"
-    default_message = "The style collection isn't available right now. Please try again later."
-
-
-class Catalog(ABC):
-    """Read-only collection of preset styles plus a cache of their style vectors."""
-
-    @abstractmethod
-    def presets(self) -> list[Preset]:
-        """All presets, in catalog order."""
-
-    def get(self, preset_id: str) -> Preset:
-        for p in self.presets():
-            if p.id == preset_id:
-                return p
-        raise StyleNotFound(detail=f"unknown preset {preset_id!r}")
-
-    def __contains__(self, preset_id: object) -> bool:
-        return any(p.id == preset_id for p in self.presets())
-
-    @abstractmethod
-    def image(self, preset_id: str) -> "Image.Image":
-        """The preset's painting, RGB."""
-
-    @abstractmethod
-    def vector(self, preset_id: str, backend: "Backend") -> np.ndarray:
-        """The preset's style code for ``backend`` (computed once, then cached)."""
-
-    def vectors(self, backend: "Backend", ids: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Style codes of several presets (all by default)."""
-        ids = [p.id for p in self.presets()] if ids is None else ids
-        return {i: self.vector(i, backend) for i in ids}
 
 
 def _writable_dir(path: Path) -> bool:
@@ -103,9 +50,12 @@ def _writable_dir(path: Path) -> bool:
 class LocalCatalog(Catalog):
     """Presets in a local folder (the built-in ``nst/data/styles`` or a synced copy)."""
 
-    def __init__(self, folder: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, folder: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
+                 *, on_save: Callable[[], None] | None = None) -> None:
+        """``on_save`` runs after each write of the vector file (GcsCatalog uploads it then)."""
         self.folder = Path(folder).expanduser()
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
+        self.on_save = on_save
         self._lock = threading.RLock()
         self._presets: dict[str, Preset] = {}
         self._hashes: dict[str, tuple[tuple[int, int], str]] = {}  # id -> ((mtime_ns, size), sha16)
@@ -117,57 +67,34 @@ class LocalCatalog(Catalog):
 
     # --- manifest --------------------------------------------------------------------
     def reload(self) -> None:
-        """Re-read manifest.json (after the folder's content changed)."""
+        """Re-read manifest.json and vectors.npz (after the folder's content changed)."""
         path = self.folder / MANIFEST
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            entries = read_manifest(self.folder)
         except FileNotFoundError:
             raise CatalogError(code="catalog_missing",
                                detail=f"style catalog {path} not found") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (OSError, ValueError) as e:
             raise CatalogError(code="catalog_invalid",
                                detail=f"style catalog {path} cannot be read: {e}") from None
-        entries = raw.get("presets") if isinstance(raw, dict) else raw
-        if not isinstance(entries, list):
-            raise CatalogError(code="catalog_invalid",
-                               detail=f"{path}: expected a list of presets")
         presets: dict[str, Preset] = {}
         for n, entry in enumerate(entries):
-            preset = self._parse_entry(path, n, entry)
-            if preset is None:
+            problem = entry_problem(entry)
+            if problem is not None:
+                log.warning("%s: entry %d: %s, skipped", path, n, problem)
                 continue
+            preset = to_preset(entry)
             if preset.id in presets:
                 log.warning("%s: duplicate preset id %r skipped", path, preset.id)
-                continue
-            presets[preset.id] = preset
+            elif not (self.folder / preset.filename).is_file():
+                log.warning("%s: image %s of preset %r is missing, skipped", path, preset.filename, preset.id)
+            else:
+                presets[preset.id] = preset
         with self._lock:
             self._presets = presets
             self._hashes.clear()
-
-    def _parse_entry(self, path: Path, n: int, entry: object) -> Preset | None:
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            log.warning("%s: entry %d has no id, skipped", path, n)
-            return None
-        pid = entry["id"]
-        if not _ID_RE.match(pid):
-            log.warning("%s: preset id %r is not [A-Za-z0-9_.-]{1,64}, skipped", path, pid)
-            return None
-        filename = entry.get("file") or f"{pid}.jpg"
-        if (not isinstance(filename, str) or Path(filename).is_absolute()
-                or ".." in Path(filename).parts or filename != Path(filename).as_posix()):
-            log.warning("%s: preset %r has an unsafe file name %r, skipped", path, pid, filename)
-            return None
-        if not (self.folder / filename).is_file():
-            log.warning("%s: image %s of preset %r is missing, skipped", path, filename, pid)
-            return None
-        year = entry.get("year", "")
-        return Preset(
-            id=pid,
-            title=str(entry.get("title") or pid),
-            artist=str(entry.get("artist") or ""),
-            year="" if year is None else str(year),
-            filename=filename,
-        )
+            if self._persist:  # the file may have changed too (a sync merged it)
+                self._vectors = None
 
     def presets(self) -> list[Preset]:
         with self._lock:
@@ -225,20 +152,9 @@ class LocalCatalog(Catalog):
                     self._vectors_path = self.folder / VECTORS  # read-only: memory only
         return self._vectors_path
 
-    @staticmethod
-    def _read_npz(path: Path) -> dict[str, np.ndarray]:
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: np.asarray(data[k], dtype=np.float32) for k in data.files}
-        except FileNotFoundError:
-            return {}
-        except Exception as e:  # corrupt cache: recompute, never fail
-            log.warning("ignoring unreadable style-vector cache %s: %s", path, e)
-            return {}
-
     def _cache(self) -> dict[str, np.ndarray]:
         if self._vectors is None:
-            self._vectors = self._read_npz(self.vectors_path)
+            self._vectors = read_vectors(self.vectors_path)
         return self._vectors
 
     def vector_key(self, preset_id: str, backend: "Backend") -> str:
@@ -279,47 +195,46 @@ class LocalCatalog(Catalog):
             return out
 
     def save_vectors(self) -> None:
-        """Write the vector cache atomically (merged with entries others wrote).
+        """Write the vector cache atomically (merged with entries others wrote), then `on_save`."""
+        with self._lock:
+            self._write_vectors()
+            if self._persist and self.on_save is not None:
+                self.on_save()
 
-        Subclasses (GcsCatalog) extend this to upload the file as well.
+    def saved_vectors(self) -> dict[str, np.ndarray]:
+        """What the vector file holds now."""
+        with self._lock:
+            return read_vectors(self.vectors_path)
+
+    def add_vectors(self, extra: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Take vectors computed elsewhere (ours win), write the file; returns its content.
+
+        Does not call `on_save`: the uploader calls this while it merges.
         """
         with self._lock:
-            if not self._persist:
-                return
-            path = self.vectors_path
             cache = self._cache()
-            merged = self._read_npz(path)
-            for key in list(merged):   # drop the file's copies of our stale keys
-                pid, fp = key.split(":", 1)[0], key.rsplit(":", 1)[-1]
-                if pid in self._presets and key not in cache and any(
-                        k.startswith(f"{pid}:") and k.endswith(f":{fp}") for k in cache):
-                    del merged[key]
-            merged.update(cache)
-            try:
-                atomic_write(path, npz_bytes(merged))
-            except OSError as e:
-                log.warning("style vectors kept in memory only: cannot write %s: %s", path, e)
-                self._persist = False
+            for k, v in extra.items():
+                cache.setdefault(k, v)
+            self._write_vectors()
+            return read_vectors(self.vectors_path)
+
+    def _write_vectors(self) -> None:
+        if not self._persist:
+            return
+        path = self.vectors_path
+        cache = self._cache()
+        merged = read_vectors(path)
+        for key in list(merged):   # drop the file's copies of our stale keys
+            pid, fp = key.split(":", 1)[0], key.rsplit(":", 1)[-1]
+            if pid in self._presets and key not in cache and any(
+                    k.startswith(f"{pid}:") and k.endswith(f":{fp}") for k in cache):
+                del merged[key]
+        merged.update(cache)
+        try:
+            atomic_write(path, npz_bytes(merged))
+        except OSError as e:
+            log.warning("style vectors kept in memory only: cannot write %s: %s", path, e)
+            self._persist = False
 
 
-def npz_bytes(vectors: dict[str, np.ndarray]) -> bytes:
-    """Style vectors as the bytes of an .npz file (the on-disk and in-bucket format)."""
-    buf = io.BytesIO()
-    np.savez(buf, **vectors)
-    return buf.getvalue()
-
-
-def open_catalog(spec: str | os.PathLike, cache_dir: Path | None = None) -> Catalog:
-    """A catalog from a folder path or ``gs://bucket/prefix``."""
-    text = os.fspath(spec)
-    if text.startswith("gs://"):
-        from nst.gcs_catalog import GcsCatalog
-
-        return GcsCatalog(text, cache_dir)
-    folder = Path(text).expanduser()
-    if not folder.is_dir():
-        raise CatalogError(code="catalog_missing", detail=f"style catalog folder {folder} not found")
-    return LocalCatalog(folder, cache_dir)
-
-
-__all__ = ["Preset", "Catalog", "LocalCatalog", "CatalogError", "open_catalog", "MANIFEST", "VECTORS"]
+__all__ = ["LocalCatalog"]
