@@ -15,9 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.measure import REPO, child_env
-# One way to launch app.yaml's entrypoint, shared with the HTTP-level tests.
-from tests.helpers import entrypoint, free_port, stop_process
+from bench.launcher import app_yaml, spawn, stop_process
+from bench.measure import child_env
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +28,8 @@ START_TIMEOUT = 60.0
 
 def app_env(fake, scratch: Path, **extra: str) -> dict[str, str]:
     """app.yaml's env_variables, pointed at the fake Bot API, local presets and SQLite."""
-    import yaml
-
     env = child_env()
-    env.update(yaml.safe_load((REPO / "app.yaml").read_text(encoding="utf-8")).get("env_variables", {}))
+    env.update(app_yaml().get("env_variables", {}))
     env.pop("STYLES", None)              # the built-in presets instead of a bucket
     env.update(fake.env())
     env.update({"WEBHOOK_SECRET": SECRET, "BOT_STORE": f"sqlite:///{scratch / 'bot.sqlite3'}",
@@ -83,13 +80,8 @@ class Gunicorn:
 
     def start(self) -> "Gunicorn":
         """Spawn (returns at once; the server is ready when it answers)."""
-        self.port = free_port()
-        logfile = self.scratch / f"gunicorn-{self.port}.log"
-        env = app_env(self.fake, self.scratch, **self.extra_env)
-        with open(logfile, "wb") as out:
-            self.spawned = time.monotonic()
-            self.proc = subprocess.Popen(entrypoint(self.port), cwd=REPO, env=env,
-                                         stdout=out, stderr=subprocess.STDOUT)
+        server = spawn(app_env(self.fake, self.scratch, **self.extra_env), self.scratch)
+        self.port, self.proc, self.spawned = server.port, server.proc, server.started
         return self
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, str]:

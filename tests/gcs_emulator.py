@@ -35,7 +35,6 @@ import collections
 import contextlib
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+
+from bench.launcher import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -202,12 +203,6 @@ def _make_api_thread(host: str, port: int, storage, enforce_preconditions: bool)
 
 
 # --------------------------------------------------------------------------- server
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Emulator:
     """One in-process emulator; stoppable and restartable on the same port (data kept)."""

@@ -1,5 +1,6 @@
 """Helpers shared by the HTTP-level tests and the load driver (``python -m tests.load``):
-talking to a webhook over real HTTP, and starting gunicorn exactly as app.yaml does.
+talking to a webhook over real HTTP, and starting gunicorn exactly as app.yaml does
+(through `bench.launcher`, the launcher the benchmarks use too).
 
 No pytest here, so ``tests/load.py`` can use it as a plain command.
 """
@@ -7,10 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-import yaml
 
+from bench.launcher import app_yaml, spawn, stop_process
 from tests.conftest import MODEL_DIR, REPO
-from tests.gcs_emulator import free_port
 
 SECRET = "test-secret_0123456789"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"   # = webhook_app.SECRET_HEADER
@@ -57,31 +54,6 @@ def http_post(url: str, update: dict, timeout: float = 60) -> tuple[int, str]:
 
 
 # --------------------------------------------------------------------------- gunicorn
-
-def app_yaml(app_dir: Path = REPO) -> dict:
-    return yaml.safe_load((app_dir / "app.yaml").read_text())
-
-
-def entrypoint(port: int, app_dir: Path = REPO) -> list[str]:
-    """app.yaml's entrypoint with $PORT filled in, bound to 127.0.0.1 only, run by this Python."""
-    line = app_yaml(app_dir)["entrypoint"]
-    line = line.replace(":$PORT", f"127.0.0.1:{port}").replace("$PORT", str(port))
-    command = shlex.split(line)
-    if command[0] != "gunicorn":
-        raise RuntimeError(f"app.yaml entrypoint is not gunicorn: {line}")
-    return [sys.executable, "-m", "gunicorn", *command[1:]]
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    """SIGTERM (gunicorn's graceful stop), then SIGKILL after 15 s; only this process."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
 
 @dataclass
 class Instance:
@@ -121,7 +93,6 @@ def start_gunicorn(api_env: dict[str, str], store_url: str, work_dir: Path,
     env_variables, redirected to `api_env` (the fake Bot API), the built-in presets and
     `store_url`. Models: the checkout's vendored copies, or for another `app_dir` its
     own defaults (NST_MODEL_DIR unset, as app.yaml leaves it)."""
-    port = free_port()
     env = {**os.environ, **app_yaml(app_dir).get("env_variables", {}), **api_env,
            "WEBHOOK_SECRET": SECRET, "BOT_STORE": store_url,
            "NST_MODEL_DIR": str(MODEL_DIR), "NST_CACHE_DIR": str(work_dir / "cache"),
@@ -129,12 +100,8 @@ def start_gunicorn(api_env: dict[str, str], store_url: str, work_dir: Path,
     env.pop("STYLES", None)   # the built-in presets instead of a bucket
     if app_dir != REPO:
         env.pop("NST_MODEL_DIR")
-    log = work_dir / f"gunicorn-{port}.log"
-    t0 = time.monotonic()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(entrypoint(port, app_dir), cwd=app_dir, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    return Instance(proc, f"http://127.0.0.1:{port}", log, t0)
+    server = spawn(env, work_dir, app_dir)
+    return Instance(server.proc, server.url, server.log, server.started)
 
 
 def ready(*instances: Instance, timeout: float = START_TIMEOUT) -> None:

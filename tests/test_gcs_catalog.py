@@ -282,7 +282,8 @@ def test_push_with_vectors_and_skips_unchanged(gcs_emulator, tmp_path, backend):
 
 
 def test_push_to_unreachable_bucket_raises(tmp_path):
-    from tests.gcs_emulator import emulator_env, free_port
+    from bench.launcher import free_port
+    from tests.gcs_emulator import emulator_env
 
     with emulator_env(f"http://127.0.0.1:{free_port()}"):
         with pytest.raises(RuntimeError):
