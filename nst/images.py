@@ -22,7 +22,7 @@ from typing import IO, Union
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from .colour import (
+from .color import (
     _JPEG_FORMATS,
     MAX_ICC_BYTES,
     _cmyk_polarity,

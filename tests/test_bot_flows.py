@@ -85,7 +85,7 @@ def test_preset_reply_with_caption_and_result_keyboard(harness: BotHarness) -> N
             "↗ Share"} <= labels
 
 
-def test_strength_and_colours_edit_the_result(harness: BotHarness) -> None:
+def test_strength_and_colors_edit_the_result(harness: BotHarness) -> None:
     h = harness
     _, result = _photo_to_result(h, content_jpeg())
     downloads = len(h.tg.downloads)

@@ -102,7 +102,7 @@ def test_webp_alpha_on_white() -> None:
     assert px(img)[5, 50].tolist() == [200, 10, 10]
 
 
-def test_rgb_png_with_trns_colour_goes_on_white() -> None:
+def test_rgb_png_with_trns_color_goes_on_white() -> None:
     pic = photo(96, 64)
     pic.paste((0, 0, 0), (0, 0, 30, 64))
     img = load_image(png(pic, transparency=(0, 0, 0)))
@@ -181,7 +181,7 @@ def test_cmyk_tiff() -> None:
 
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
 def test_first_frame_of_animations(fmt: str) -> None:
-    data = animated(fmt, colours=((220, 20, 20), (20, 200, 20), (20, 20, 220)))
+    data = animated(fmt, colors=((220, 20, 20), (20, 200, 20), (20, 20, 220)))
     with Image.open(io.BytesIO(data)) as raw:
         assert getattr(raw, "n_frames", 1) == 3
     img = load_image(data)

@@ -63,7 +63,7 @@ def encode(img: Image.Image, fmt: str, **params) -> bytes:
     return buf.getvalue()
 
 
-def png_from_scanlines(width: int, height: int, bit_depth: int, colour_type: int,
+def png_from_scanlines(width: int, height: int, bit_depth: int, color_type: int,
                        row: bytes | None = None, rows: list[bytes] | None = None) -> bytes:
     """Write a PNG by hand (zlib only).
 
@@ -74,7 +74,7 @@ def png_from_scanlines(width: int, height: int, bit_depth: int, colour_type: int
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
     if rows is not None:
         idat = zlib.compress(b"".join(b"\x00" + r for r in rows), 9)
     else:
@@ -193,8 +193,8 @@ def exif_bytes(orientation: int | None = None, gps: bool = False) -> bytes:
     return exif.tobytes()
 
 
-def animated(fmt: str, colours=((220, 20, 20), (20, 200, 20), (20, 20, 220))) -> bytes:
-    frames = [Image.new("RGB", (64, 48), c) for c in colours]
+def animated(fmt: str, colors=((220, 20, 20), (20, 200, 20), (20, 20, 220))) -> bytes:
+    frames = [Image.new("RGB", (64, 48), c) for c in colors]
     return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=80, loop=0)
 
 

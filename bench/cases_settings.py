@@ -1,4 +1,5 @@
-"""Extra rows: engine settings side by side, 384 int8 vs fp16, threads, runtime load cost."""
+"""Engine settings and alternatives side by side: pass/tile sizes, XNNPACK, 384 int8 vs fp16, threads,
+runtime load cost, RSS per setting, hub vs lite, concurrent requests."""
 from __future__ import annotations
 
 import logging
