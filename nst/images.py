@@ -20,7 +20,7 @@ import threading
 import warnings
 from typing import IO, Union
 
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .color import (
     _JPEG_FORMATS,
@@ -44,18 +44,6 @@ Source = Union[bytes, bytearray, memoryview, str, os.PathLike]
 # Formats we are willing to parse.  Everything else (EPS -> Ghostscript, PSD,
 # TGA with its magic-less header, ICO, PDF …) is "not an image" for us.
 _WANTED_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "HEIF", "AVIF", "BMP", "TIFF")
-
-_EXIF_ORIENTATION = 0x0112
-_TRANSPOSE = {  # the same table ImageOps.exif_transpose uses
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
 
 _MESSAGES = {
     "empty": "That file is empty. Please send the picture again.",
@@ -101,7 +89,7 @@ def _formats() -> tuple[str, ...]:
 # EXIF parse are muted: header junk is the sender's problem, not a log line,
 # and must not turn into an error under ``-W error``.  warnings.catch_warnings
 # swaps process-global state, so our own callers take turns (both sections
-# only parse headers).  The global Image.MAX_IMAGE_PIXELS is never touched.
+# only parse headers; pixels are transposed outside the lock).  The global Image.MAX_IMAGE_PIXELS is never touched.
 _warnings_lock = threading.Lock()
 
 
@@ -113,10 +101,16 @@ def _open(fp: IO[bytes]) -> ImageFile.ImageFile:
         return Image.open(fp, formats=formats)
 
 
-def _read_exif_orientation(img: Image.Image) -> object:
-    with _warnings_lock, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return img.getexif().get(_EXIF_ORIENTATION, 1)
+def _upright(img: Image.Image) -> None:
+    """Apply the EXIF/XMP orientation in place (`ImageOps.exif_transpose`); bogus values
+    and a corrupt EXIF block leave the picture as it is stored."""
+    try:
+        with _warnings_lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img.getexif()  # parsed once here, cached on img: the transpose reuses it
+        ImageOps.exif_transpose(img, in_place=True)  # pixels outside the lock
+    except Exception:  # corrupt EXIF block: treat the picture as upright
+        log.debug("unreadable EXIF, assuming upright", exc_info=True)
 
 
 # --------------------------------------------------------------------------- #
@@ -314,12 +308,8 @@ def _decode(img: ImageFile.ImageFile, draft_side: int | None) -> Image.Image:
     if draft_side and img.format in _JPEG_FORMATS:
         _draft(img, draft_side)
     img.load()  # first frame only; raises on truncated / corrupt data
+    _upright(img)
     out: Image.Image = img
-
-    method = _TRANSPOSE.get(_orientation(img))
-    if method is not None:
-        out = out.transpose(method)
-
     out = _cmyk_polarity(out, img)
     out = _normalize_mode(out)
     out = _to_srgb(out, img.info.get("icc_profile"))
@@ -343,18 +333,6 @@ def _draft(img: ImageFile.ImageFile, draft_side: int) -> None:
     req_w = min(w, max(math.ceil(w * scale), MIN_SIDE, 1))
     req_h = min(h, max(math.ceil(h * scale), MIN_SIDE, 1))
     img.draft("RGB", (req_w, req_h))
-
-
-def _orientation(img: Image.Image) -> int:
-    """EXIF/XMP orientation 1..8; anything bogus, missing or unparsable is 1."""
-    try:
-        value = _read_exif_orientation(img)
-    except Exception:  # corrupt EXIF block: treat the picture as upright
-        log.debug("unreadable EXIF, assuming upright", exc_info=True)
-        return 1
-    if isinstance(value, int) and value in _TRANSPOSE:
-        return value
-    return 1
 
 
 __all__ = [
