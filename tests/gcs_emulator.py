@@ -1,10 +1,8 @@
 """gcp-storage-emulator for the tests: in-process (session fixture) or as a subprocess.
 
-    from tests.gcs_emulator import gcs_emulator  # noqa: F401
-
-    def test_x(gcs_emulator):
+    def test_x(gcs_emulator):                       # a fixture: see tests/conftest.py
         bucket = gcs_emulator.new_bucket()          # fresh, uniquely named
-        client = gcs_emulator.client()              # anonymous client on the emulator
+        client = gcs_emulator.client()              # nst.gcs.make_client(): anonymous here
         with gcs_emulator.stopped():                # backend down for this block
             ...
 
@@ -49,6 +47,7 @@ from typing import Any, Iterator
 import pytest
 
 from bench.launcher import free_port
+from nst.gcs import make_client
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -276,14 +275,6 @@ class Emulator:
         httpd = getattr(self._api, "_httpd", None)
         if httpd is not None:
             httpd.recorded.clear()
-
-
-def make_client():
-    """An anonymous google-cloud-storage client for STORAGE_EMULATOR_HOST."""
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
-
-    return storage.Client(project="test", credentials=AnonymousCredentials())
 
 
 @contextlib.contextmanager

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 
 from nst.catalog import MANIFEST, VECTORS, CatalogError, LocalCatalog, open_catalog
-from nst.config import BUILTIN_STYLES, EngineConfig
 from nst.catalog.gcs import GcsCatalog
 from nst.catalog.mirror import INDEX
 from nst.catalog.push import push_presets
-from nst.gcs import parse_gs_url
-from tests.gcs_emulator import make_client
+from nst.config import BUILTIN_STYLES, EngineConfig
+from nst.gcs import make_client, parse_gs_url
 
 
 class CountingBackend:

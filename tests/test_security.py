@@ -21,10 +21,10 @@ from packaging.version import Version
 import webhook_app
 from bot import texts
 from bot.state import USER_NAMESPACES
+from nst.gcs import make_client
 from tests.bot_harness import button, content_jpeg
 from tests.conftest import REPO
 from tests.corpus.make_corpus import exif_bytes, photo
-from tests.gcs_emulator import make_client
 from tests.helpers import HEADERS, SECRET, SECRET_HEADER
 from tests.webhook_harness import answered, ask_for_painting, images_to, poster
 

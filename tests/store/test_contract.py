@@ -15,7 +15,7 @@ import pytest
 from bot.store import open_store
 from bot.store.gcs import GcsStore
 from bot.store.sqlite import SqliteStore
-from tests.gcs_emulator import make_client
+from nst.gcs import make_client
 
 
 def test_get_put_roundtrip(store):

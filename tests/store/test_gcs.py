@@ -6,10 +6,11 @@ import time
 
 import pytest
 
+from bench.launcher import free_port
 from bot.store import StoreError
 from bot.store.gcs import GcsStore
-from bench.launcher import free_port
-from tests.gcs_emulator import Emulator, emulator_env, make_client
+from nst.gcs import make_client
+from tests.gcs_emulator import Emulator, emulator_env
 from tests.store.harness import run_threads
 
 
