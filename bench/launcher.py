@@ -1,7 +1,7 @@
 """app.yaml's gunicorn entrypoint, started on 127.0.0.1 the way App Engine starts it.
 
 The one launcher shared by the benchmarks (``bench/web.py``) and the HTTP-level tests
-(``tests/helpers.py``); it imports nothing from either, so neither depends on the other.
+(``tests/http_harness.py``); it imports nothing from either, so neither depends on the other.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
     python -m tests.load --users 32 --requests 3        # full size (a few minutes)
     python -m tests.load --users 6 --requests 2         # what CI runs (tests/test_load.py)
 
-gunicorn starts exactly as app.yaml says (tests.helpers.start_gunicorn) on 127.0.0.1,
+gunicorn starts exactly as app.yaml says (tests.http_harness.start_gunicorn) on 127.0.0.1,
 with a SQLite store in a temp dir and the fake Bot API (tests/fake_telegram/), which
 answers a share of sendPhoto / editMessage* / sendMessage calls with 429 retry_after=1.
 Each simulated user sends M photos, one after the other: photo → keyboard → presses
@@ -34,7 +34,7 @@ from typing import Any
 
 from tests.corpus.make_corpus import photo
 from tests.fake_telegram import FakeTelegram
-from tests.helpers import Instance, ready, start_gunicorn
+from tests.http_harness import Instance, ready, start_gunicorn
 
 log = logging.getLogger("tests.load")
 

@@ -34,7 +34,7 @@ from nst.images import MIN_SIDE
 from tests.bot_harness import button, content_jpeg, decode
 from tests.corpus.make_corpus import Case, case_specs, make_corpus
 from tests.fake_telegram import Call, FakeTelegram, serve
-from tests.helpers import HEADERS, SECRET
+from tests.http_harness import HEADERS, SECRET
 
 SPECS = case_specs()
 MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup",

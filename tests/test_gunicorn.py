@@ -18,7 +18,7 @@ from tests.bot_harness import jpeg
 from tests.conftest import EXIF_DIR
 from tests.fake_telegram import FakeTelegram
 from tests.gcs_emulator import start_emulator_process
-from tests.helpers import START_TIMEOUT, Instance, ready, start_gunicorn, wait_http
+from tests.http_harness import START_TIMEOUT, Instance, ready, start_gunicorn, wait_http
 from tests.webhook_harness import ask_for_painting, assert_one_painting, images_to
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def launch(tmp_path: Path, fake: FakeTelegram) -> Iterator[Callable[..., Instance]]:
-    """Start gunicorn from app.yaml (tests.helpers.start_gunicorn) on the fake Bot API;
+    """Start gunicorn from app.yaml (tests.http_harness.start_gunicorn) on the fake Bot API;
     every instance started is stopped afterwards."""
     started: list[Instance] = []
 

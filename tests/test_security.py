@@ -25,7 +25,7 @@ from nst.gcs import make_client
 from tests.bot_harness import button, content_jpeg
 from tests.conftest import REPO
 from tests.corpus.make_corpus import exif_bytes, photo
-from tests.helpers import HEADERS, SECRET, SECRET_HEADER
+from tests.http_harness import HEADERS, SECRET, SECRET_HEADER
 from tests.webhook_harness import answered, ask_for_painting, images_to, poster
 
 MARKER = "ZZsecretMARKER42"

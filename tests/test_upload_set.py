@@ -21,7 +21,7 @@ import pytest
 from nst.models import SPECS
 from tests.conftest import REPO
 from tests.fake_telegram import FakeTelegram
-from tests.helpers import ready, start_gunicorn
+from tests.http_harness import ready, start_gunicorn
 from tests.webhook_harness import ask_for_painting, assert_one_painting
 
 GCLOUD = shutil.which("gcloud")

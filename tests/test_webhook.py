@@ -24,7 +24,7 @@ from bot.runtime import NS, UpdateLedger
 from bot.store import open_store
 from nst.config import EngineConfig
 from tests.conftest import MODEL_DIR
-from tests.helpers import HEADERS, SECRET
+from tests.http_harness import HEADERS, SECRET
 from tests.webhook_harness import answered, ask_for_painting, assert_one_painting, images_to, poster
 from webhook_app import MAX_BODY, SECRET_HEADER
 

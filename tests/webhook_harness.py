@@ -14,7 +14,7 @@ from bot.config import BotConfig
 from nst.config import EngineConfig
 from tests.bot_harness import button, content_jpeg, decode
 from tests.fake_telegram import Call, FakeTelegram, serve
-from tests.helpers import HEADERS, SECRET
+from tests.http_harness import HEADERS, SECRET
 from webhook_app import create_app
 
 Post = Callable[[dict], tuple[int, str]]   # one update in, (HTTP status, body) out

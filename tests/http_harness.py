@@ -1,6 +1,6 @@
-"""Helpers shared by the HTTP-level tests and the load driver (``python -m tests.load``):
-talking to a webhook over real HTTP, and starting gunicorn exactly as app.yaml does
-(through `bench.launcher`, the launcher the benchmarks use too).
+"""The webhook over real HTTP, for the HTTP-level tests and the load driver (``python -m tests.load``):
+the test secret, POSTing updates the way Telegram does, and gunicorn instances started
+exactly as app.yaml says (through `bench.launcher`, the launcher the benchmarks use too).
 
 No pytest here, so ``tests/load.py`` can use it as a plain command.
 """
