@@ -66,9 +66,9 @@ def engine_settings(ctx: Context, side: int = 1024) -> list[Row]:
 
 def transformer_384(ctx: Context) -> list[Row]:
     """The fixed 384² transformers: int8 vs fp16 weights, speed and output difference."""
-    from bench.naive import PREDICT_MODEL, _interpreter
+    from bench.naive import PREDICT_MODEL, interpreter
 
-    pred = _interpreter(inputs.MODEL_DIR / PREDICT_MODEL, 2)
+    pred = interpreter(inputs.MODEL_DIR / PREDICT_MODEL, 2)
     pred.allocate_tensors()
     pin = pred.get_input_details()[0]
     style = np.asarray(inputs.preset_image().resize((256, 256)), np.float32)[None] / 255.0
@@ -79,7 +79,7 @@ def transformer_384(ctx: Context) -> list[Row]:
     outs: dict[str, np.ndarray] = {}
 
     def runner(model: str):
-        it = _interpreter(inputs.MODEL_DIR / model, 2)
+        it = interpreter(inputs.MODEL_DIR / model, 2)
         it.allocate_tensors()
         det = it.get_input_details()
         c_in = next(d for d in det if "content" in d["name"])["index"]

@@ -91,11 +91,11 @@ def load(what: str) -> None:
         t_imp = time.perf_counter()
         importlib.import_module("ai_edge_litert.interpreter")   # timed: the import is the point
 
-        from bench.naive import PREDICT_MODEL, TRANSFER_MODEL, _interpreter
+        from bench.naive import PREDICT_MODEL, TRANSFER_MODEL, interpreter
 
         import_s = time.perf_counter() - t_imp
         for name in (PREDICT_MODEL, TRANSFER_MODEL):
-            _interpreter(inputs.MODEL_DIR / name).allocate_tensors()
+            interpreter(inputs.MODEL_DIR / name).allocate_tensors()
     elif what == "tensorflow":
         t_imp = time.perf_counter()
         import tensorflow as tf

@@ -23,7 +23,7 @@ PREDICT_MODEL = "style_predict_quantized_256.tflite"
 TRANSFER_MODEL = "style_transfer_quantized_dynamic.tflite"
 
 
-def _interpreter(path: Path, num_threads: int | None = None):
+def interpreter(path: Path, num_threads: int | None = None):
     """``Interpreter(model_path)`` exactly as a first version would write it."""
     from ai_edge_litert.interpreter import Interpreter
 
@@ -50,9 +50,9 @@ class NaiveStylizer:
     num_threads: int | None = None
 
     def __post_init__(self) -> None:
-        self.predictor = _interpreter(self.model_dir / PREDICT_MODEL, self.num_threads)
+        self.predictor = interpreter(self.model_dir / PREDICT_MODEL, self.num_threads)
         self.predictor.allocate_tensors()
-        self.transformer = _interpreter(self.model_dir / TRANSFER_MODEL, self.num_threads)
+        self.transformer = interpreter(self.model_dir / TRANSFER_MODEL, self.num_threads)
 
     def style_vector(self, img: Image.Image) -> np.ndarray:
         """Predictor on the centre square of ``img`` resized to 256² -> vector [1, 1, 1, 100]."""

@@ -21,24 +21,24 @@ log = logging.getLogger(__name__)
 MAX_ICC_BYTES = 1 << 20
 
 # Pillow's format names for JPEG files (MPO: multi-picture JPEG); nst.images uses it too.
-_JPEG_FORMATS = ("JPEG", "MPO")
+JPEG_FORMATS = ("JPEG", "MPO")
 
 _WHITE = (255, 255, 255)
 
 
-def _cmyk_polarity(out: Image.Image, src: Image.Image) -> Image.Image:
+def cmyk_polarity(out: Image.Image, src: Image.Image) -> Image.Image:
     """Pillow always reads CMYK JPEGs with Adobe (inverted) polarity.
 
     That is right for files with an Adobe APP14 marker (Photoshop & co.); a
     CMYK JPEG without that marker stores plain CMYK, which Pillow would turn
     into a negative, so undo the inversion for those.
     """
-    if out.mode == "CMYK" and src.format in _JPEG_FORMATS and "adobe" not in src.info:
+    if out.mode == "CMYK" and src.format in JPEG_FORMATS and "adobe" not in src.info:
         return out.point(lambda v: 255 - v)
     return out
 
 
-def _normalize_mode(img: Image.Image) -> Image.Image:
+def normalize_mode(img: Image.Image) -> Image.Image:
     """Bring any decoded mode to one of L, RGB, RGBA, CMYK (ICC-friendly)."""
     mode = img.mode
     if mode in ("RGB", "L"):
@@ -52,7 +52,7 @@ def _normalize_mode(img: Image.Image) -> Image.Image:
     if mode in ("LA", "La", "RGBa"):
         return img.convert("RGBA")
     if mode.startswith("I") or mode == "F":
-        return _normalize_mode(_high_depth_to_l(img))
+        return normalize_mode(_high_depth_to_l(img))
     return img.convert("RGB")  # RGBX, YCbCr, LAB, HSV, …
 
 
@@ -88,7 +88,7 @@ def _high_depth_to_l(img: Image.Image) -> Image.Image:
 _ICC_SPACE_FOR_MODE = {"RGB": b"RGB ", "RGBA": b"RGB ", "CMYK": b"CMYK", "L": b"GRAY"}
 
 
-def _to_srgb(img: Image.Image, icc: object) -> Image.Image:
+def to_srgb(img: Image.Image, icc: object) -> Image.Image:
     """Convert from an embedded ICC profile to sRGB; any problem = keep as is."""
     if not isinstance(icc, (bytes, bytearray)) or not 128 < len(icc) <= MAX_ICC_BYTES:
         return img
@@ -115,7 +115,7 @@ def _to_srgb(img: Image.Image, icc: object) -> Image.Image:
         return img
 
 
-def _to_rgb_or_rgba(img: Image.Image) -> Image.Image:
+def to_rgb_or_rgba(img: Image.Image) -> Image.Image:
     if img.mode in ("RGB", "RGBA"):
         return img
     if img.has_transparency_data:
@@ -125,7 +125,7 @@ def _to_rgb_or_rgba(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _flatten_on_white(img: Image.Image) -> Image.Image:
+def flatten_on_white(img: Image.Image) -> Image.Image:
     """RGBA/LA -> RGB over a white background (transparent = white, not black)."""
     if img.mode not in ("RGBA", "LA"):
         return img
@@ -135,4 +135,5 @@ def _flatten_on_white(img: Image.Image) -> Image.Image:
     return background
 
 
-__all__ = ["MAX_ICC_BYTES"]
+__all__ = ["MAX_ICC_BYTES", "JPEG_FORMATS", "cmyk_polarity", "normalize_mode", "to_srgb", "to_rgb_or_rgba",
+           "flatten_on_white"]

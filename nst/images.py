@@ -23,13 +23,13 @@ from typing import IO, Union
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .color import (
-    _JPEG_FORMATS,
+    JPEG_FORMATS,
     MAX_ICC_BYTES,
-    _cmyk_polarity,
-    _flatten_on_white,
-    _normalize_mode,
-    _to_rgb_or_rgba,
-    _to_srgb,
+    cmyk_polarity,
+    flatten_on_white,
+    normalize_mode,
+    to_rgb_or_rgba,
+    to_srgb,
 )
 from .errors import ImageError
 
@@ -215,11 +215,11 @@ def encode_image(img: Image.Image, fmt: str = "JPEG", quality: int = 90) -> byte
             detail=f"format {fmt!r}",
         )
     if out_fmt == "JPEG":
-        src = img if img.mode in ("RGB", "L") else _flatten_on_white(_to_rgb_or_rgba(img))
+        src = img if img.mode in ("RGB", "L") else flatten_on_white(to_rgb_or_rgba(img))
     elif out_fmt == "PNG" and img.mode in ("RGB", "RGBA", "L", "LA"):
         src = img
     else:
-        src = _to_rgb_or_rgba(img)
+        src = to_rgb_or_rgba(img)
     clean = Image.new(src.mode, src.size)  # fresh: empty info, no cached EXIF
     clean.paste(src, (0, 0))
     buf = io.BytesIO()
@@ -305,15 +305,15 @@ def _looks_like_image(prefix: bytes) -> bool:
 
 
 def _decode(img: ImageFile.ImageFile, draft_side: int | None) -> Image.Image:
-    if draft_side and img.format in _JPEG_FORMATS:
+    if draft_side and img.format in JPEG_FORMATS:
         _draft(img, draft_side)
     img.load()  # first frame only; raises on truncated / corrupt data
     _upright(img)
     out: Image.Image = img
-    out = _cmyk_polarity(out, img)
-    out = _normalize_mode(out)
-    out = _to_srgb(out, img.info.get("icc_profile"))
-    out = _flatten_on_white(out)
+    out = cmyk_polarity(out, img)
+    out = normalize_mode(out)
+    out = to_srgb(out, img.info.get("icc_profile"))
+    out = flatten_on_white(out)
     if out.mode != "RGB":
         out = out.convert("RGB")
     if out is img:  # untouched decoder object: hand back a plain in-memory copy
