@@ -20,12 +20,11 @@ def parse_gs_url(url: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def make_client(project: str | None = None) -> Any:
-    """`storage.Client()`, for `project` if given (else the environment's)."""
+def make_client() -> Any:
+    """`storage.Client()`: the environment's project and credentials (anonymous on the emulator)."""
     from google.cloud import storage
 
-    # Client(project=None) would mean "no project", unlike Client(): keep the default.
-    return storage.Client(project=project) if project else storage.Client()
+    return storage.Client()
 
 
 def make_retry(deadline: float, *, initial: float, maximum: float) -> Any:
