@@ -88,8 +88,9 @@ class Translator:
             text = self._catalog.ngettext(msg[0], msg[1], int(values.get("count", 0)))
         else:
             text = self._catalog.gettext(msg)
-        if self.rtl:
-            values = {k: f"{FSI}{v}{PDI}" for k, v in values.items()}
+        if self.rtl:  # numbers alone already read right; names and titles need isolating
+            values = {k: f"{FSI}{v}{PDI}" if any(c.isalpha() for c in str(v)) else v
+                      for k, v in values.items()}
         if values:
             text = text.format(**values)
         if self.rtl:
@@ -106,6 +107,8 @@ ENGLISH = Translator()
 # python -m bot.i18n check         list untranslated or fuzzy messages; exit 1 if any
 
 SOURCES = ("texts.py",)
+HEADER = ("# {locale} messages of the Free Style Transfer bot (python -m bot.i18n update).\n"
+          "# Keep every {{placeholder}} of the msgid; see docs/TRANSLATING.md.")
 KEYWORDS = {"N_": None, "NP_": (1, 2)}
 
 
@@ -148,7 +151,7 @@ def update(locales: tuple[str, ...] | None = None) -> list[str]:
     for locale in locales or available():
         with open(po_path(locale), "rb") as fh:
             po = read_po(fh, locale=locale)
-        po.update(pot, no_fuzzy_matching=True)
+        po.update(pot, no_fuzzy_matching=True, update_creation_date=False)
         _write(po_path(locale), po)
         done.append(locale)
     return done
@@ -161,7 +164,8 @@ def init(locale: str) -> Path:
     path = po_path(locale)
     if path.exists():
         raise SystemExit(f"{path} exists; use update")
-    po = Catalog(locale=locale, project="Free Style Transfer bot", fuzzy=False)
+    po = Catalog(locale=locale, project="Free Style Transfer bot", fuzzy=False,
+                 header_comment=HEADER.format(locale=locale))
     po.update(template(), no_fuzzy_matching=True)
     _write(path, po)
     return path
@@ -175,6 +179,8 @@ def problems(locale: str) -> list[str]:
         po = read_po(fh, locale=locale)
     out = []
     for msg in template():
+        if not msg.id:
+            continue  # the header
         have = po.get(msg.id)
         strings = have.string if have is not None else None
         texts = strings if isinstance(strings, (tuple, list)) else [strings]

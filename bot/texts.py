@@ -4,7 +4,8 @@ The constants are English gettext msgids: handlers show them through the user's
 Translator (``context.t(texts.X, name=value)``, bot/i18n.py). After adding or changing
 one, run ``python -m bot.i18n update`` and translate the new entries in
 bot/locales/*/LC_MESSAGES/bot.po (docs/TRANSLATING.md). Placeholders are ``{name}``;
-every translation must keep the same ones.
+every translation must keep the same ones. Values that carry a name come with their
+"@" (``{bot}`` = "@FreeStyleTransferBot") so right-to-left text can isolate them whole.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ HELP = N_(
     "➕ mix two paintings, ⬇ full-resolution file, ↗ share.\n"
     "• Send the photo as a <i>file</i> 📎 to keep its full resolution.\n"
     "• In groups: send a photo with the caption /stylize, or reply /stylize to a photo.\n"
-    "• Type @{username} in any chat to share your recent results.\n\n"
+    "• Type {username} in any chat to share your recent results.\n\n"
     "🔒 I keep only Telegram's reference to your photos, for {ttl_hours} h. "
     "/forget deletes everything now."
 )
@@ -106,7 +107,7 @@ CAPTION_HD = N_("⬇ Full resolution ({width}×{height})")
 OWN_STYLE_TITLE = N_("your style")
 # Shared through inline mode: about the painting, nothing about the person.
 SHARED_OWN_STYLE = N_("🎨 A photo in the style of another photo")
-SHARED_BY = N_("Painted by @{bot}")
+SHARED_BY = N_("Painted by {bot}")
 
 # --- queue and limits ---------------------------------------------------------
 IN_LINE = N_("⏳ You're #{position} in line…")

@@ -26,7 +26,7 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """Everything the bot can do, in a few lines, plus what it keeps and for how long."""
     ttl_hours = round(context.bot_data.config.input_ttl / 3600)
-    text = context.t(texts.HELP, username=context.bot.username, ttl_hours=ttl_hours)
+    text = context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
     await say(context, update.effective_chat.id, text)
 
 

@@ -99,7 +99,7 @@ def shared_caption(render: dict[str, Any], all_presets: list[Any], t: Translator
                    bot_username: str) -> str:
     """The caption of a result shared through inline mode: the painting and the bot."""
     return "\n".join([_style_line(render, all_presets, t, shared=True),
-                      t(texts.SHARED_BY, bot=bot_username)])
+                      t(texts.SHARED_BY, bot=f"@{bot_username}")])
 
 
 def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
