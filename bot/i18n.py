@@ -32,7 +32,8 @@ Msg = str | tuple[str, str]   # a msgid, or (singular, plural) for counted texts
 
 def available() -> tuple[str, ...]:
     """Locales with a catalog, e.g. ("de", "es", …, "pt_BR", …); English is the msgids."""
-    return tuple(sorted(p.parent.parent.name for p in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")))
+    found = LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")
+    return tuple(sorted(p.parent.parent.name for p in found))
 
 
 def resolve(language_code: str | None) -> str:
@@ -134,7 +135,7 @@ def _write(path: Path, po: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     write_po(buffer, po, width=100, omit_header=False, ignore_obsolete=True,
-             include_previous=False)
+             include_previous=False, include_lineno=False)
     path.write_bytes(buffer.getvalue())
 
 

@@ -118,7 +118,8 @@ def markup(rows: Rows, token: str) -> InlineKeyboardMarkup:
             if b.action is None:
                 buttons.append(InlineKeyboardButton(b.text, switch_inline_query=b.switch_inline))
             else:
-                buttons.append(InlineKeyboardButton(b.text, callback_data=f"{b.action[0]}:{token}.{index}"))
+                data = f"{b.action[0]}:{token}.{index}"
+                buttons.append(InlineKeyboardButton(b.text, callback_data=data))
                 index += 1
         keyboard.append(buttons)
     return InlineKeyboardMarkup(keyboard)

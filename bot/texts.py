@@ -111,7 +111,8 @@ SHARED_BY = N_("Painted by {bot}")
 
 # --- queue and limits ---------------------------------------------------------
 IN_LINE = N_("⏳ You're #{position} in line…")
-TOO_MANY_PENDING = N_("⏳ I'm still painting your previous pictures — tap again once they're done 🙂")
+TOO_MANY_PENDING = N_("⏳ I'm still painting your previous pictures — tap again once they're "
+                      "done 🙂")
 RATE_LIMITED = N_("🐢 That's a lot of art! Give me a minute and try again.")
 
 # --- privacy ------------------------------------------------------------------

@@ -238,7 +238,8 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
             log.warning("editMessageMedia refused (%s); sending a new result", exc)
     if not isinstance(message, Message):
         message = await with_retries(lambda: bot.send_photo(
-            chat_id, photo=jpeg, caption=text, reply_parameters=reply_params(render["reply_to"]), reply_markup=markup),
+            chat_id, photo=jpeg, caption=text, reply_parameters=reply_params(render["reply_to"]),
+            reply_markup=markup),
             what="sendPhoto")
     file_id = message.photo[-1].file_id
     await svc.state.record_delivery(user_id, render["rid"], int(render["version"]),
