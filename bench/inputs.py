@@ -9,8 +9,7 @@ from PIL import Image
 
 from bench.measure import REPO
 
-SHARED = (REPO / ".." / "shared").resolve()
-CONTENT_PHOTO = SHARED / "testdata" / "exif" / "Landscape_0.jpg"   # 1800×1200 landscape
+CONTENT_PHOTO = REPO / "tests" / "data" / "exif" / "Landscape_0.jpg"   # 1800×1200 landscape
 MODEL_DIR = REPO / "nst" / "data" / "models"
 STYLES_DIR = REPO / "nst" / "data" / "styles"
 PRESET = "starry_night"

@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO / ".." / "shared").resolve()
-EXIF_DIR = SHARED / "testdata" / "exif"
-MAGENTA_DIR = SHARED / "testdata" / "magenta"
+# Test inputs are vendored (licences in NOTICE): a fresh clone needs nothing beside it.
+DATA_DIR = REPO / "tests" / "data"
+EXIF_DIR = DATA_DIR / "exif"
+MAGENTA_DIR = DATA_DIR / "magenta"
+USER_STYLE = MAGENTA_DIR / "style" / "zigzag_colorful.jpg"   # a style that is not a preset
 MODEL_DIR = REPO / "nst" / "data" / "models"
+
+# Fixture modules: the fake Bot API + bot harness, the GCS emulator, the webhook app.
+pytest_plugins = ("tests.bot_harness", "tests.gcs_emulator", "tests.webhook_harness")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,13 +24,6 @@ def _offline_env(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.setdefault("NST_MODEL_DIR", str(MODEL_DIR))
     os.environ["NST_CACHE_DIR"] = str(tmp_path_factory.mktemp("nst-cache"))
     os.environ.pop("STORAGE_EMULATOR_HOST", None)
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"shared test data not found at {SHARED}")
-    return SHARED
 
 
 @pytest.fixture(scope="session")

@@ -58,13 +58,13 @@ def http_post(url: str, update: dict, timeout: float = 60) -> tuple[int, str]:
 
 # --------------------------------------------------------------------------- gunicorn
 
-def app_yaml() -> dict:
-    return yaml.safe_load((REPO / "app.yaml").read_text())
+def app_yaml(app_dir: Path = REPO) -> dict:
+    return yaml.safe_load((app_dir / "app.yaml").read_text())
 
 
-def entrypoint(port: int) -> list[str]:
+def entrypoint(port: int, app_dir: Path = REPO) -> list[str]:
     """app.yaml's entrypoint with $PORT filled in, bound to 127.0.0.1 only, run by this Python."""
-    line = app_yaml()["entrypoint"]
+    line = app_yaml(app_dir)["entrypoint"]
     line = line.replace(":$PORT", f"127.0.0.1:{port}").replace("$PORT", str(port))
     command = shlex.split(line)
     if command[0] != "gunicorn":
@@ -116,19 +116,23 @@ class Instance:
 
 
 def start_gunicorn(api_env: dict[str, str], store_url: str, work_dir: Path,
-                   **extra_env: str) -> Instance:
-    """gunicorn from app.yaml on a free loopback port; env = app.yaml's env_variables,
-    redirected to `api_env` (the fake Bot API), local models/presets and `store_url`."""
+                   app_dir: Path = REPO, **extra_env: str) -> Instance:
+    """gunicorn from `app_dir`'s app.yaml on a free loopback port; env = app.yaml's
+    env_variables, redirected to `api_env` (the fake Bot API), the built-in presets and
+    `store_url`. Models: the checkout's vendored copies, or for another `app_dir` its
+    own defaults (NST_MODEL_DIR unset, as app.yaml leaves it)."""
     port = free_port()
-    env = {**os.environ, **app_yaml().get("env_variables", {}), **api_env,
+    env = {**os.environ, **app_yaml(app_dir).get("env_variables", {}), **api_env,
            "WEBHOOK_SECRET": SECRET, "BOT_STORE": store_url,
            "NST_MODEL_DIR": str(MODEL_DIR), "NST_CACHE_DIR": str(work_dir / "cache"),
-           "PYTHONPATH": str(REPO), **extra_env}
+           "PYTHONPATH": str(app_dir), **extra_env}
     env.pop("STYLES", None)   # the built-in presets instead of a bucket
+    if app_dir != REPO:
+        env.pop("NST_MODEL_DIR")
     log = work_dir / f"gunicorn-{port}.log"
     t0 = time.monotonic()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(entrypoint(port), cwd=REPO, env=env,
+        proc = subprocess.Popen(entrypoint(port, app_dir), cwd=app_dir, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     return Instance(proc, f"http://127.0.0.1:{port}", log, t0)
 

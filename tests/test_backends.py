@@ -22,6 +22,7 @@ from nst.backends import STYLE_SIDE, make_backend
 from nst.backends.lite import LiteBackend
 from nst.config import BUILTIN_MODELS, BUILTIN_STYLES, EngineConfig
 from nst.errors import ModelError
+from tests.conftest import EXIF_DIR, MAGENTA_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -221,7 +222,7 @@ def test_hub_local_savedmodel_through_engine(tiny_hub, tmp_path):
     assert engine.backend.name == "hub" and not engine.backend.linear_codes
     assert engine.health()[0]
     engine.warmup()
-    content = load_image(REPO.parent / "shared/testdata/magenta/content/golden_gate_sq.jpg")
+    content = load_image(MAGENTA_DIR / "content" / "golden_gate_sq.jpg")
     c = np.asarray(content, np.float32) / 255
     s1 = prepare_style(engine.catalog.image("starry_night"))
     s2 = prepare_style(engine.catalog.image("great_wave"))
@@ -263,7 +264,7 @@ def test_hub_tiled_matches_whole(tiny_hub, tmp_path):
 
     backend = HubBackend(EngineConfig(backend="hub", hub_handle=str(tiny_hub)))
     catalog = LocalCatalog(BUILTIN_STYLES, tmp_path)
-    content = Image.open(REPO.parent / "shared/testdata/exif/Landscape_0.jpg").convert("RGB").resize((300, 200))
+    content = Image.open(EXIF_DIR / "Landscape_0.jpg").convert("RGB").resize((300, 200))
     whole = Engine(backend, catalog).stylize(content, "udnie")
     tiled = Engine(backend, catalog, pass_pixels=100 * 100).stylize(content, "udnie")
     diff = np.abs(np.asarray(whole, np.float32) - np.asarray(tiled, np.float32))

@@ -11,7 +11,7 @@ from bot.app import build_application
 from bot.config import BotConfig
 from bot.runtime import DeliveryHook, UpdateLedger
 from bot.telegram_io import chat_action
-from tests.bot_harness import BotHarness, button, content_jpeg, harness, tg  # noqa: F401
+from tests.bot_harness import BotHarness, button, content_jpeg
 from tests.fake_telegram import FakeTelegram
 
 ALICE = {"id": 7001, "is_bot": False, "first_name": "Alice"}

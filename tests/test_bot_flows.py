@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from tests.bot_harness import (BotHarness, button, buttons, content_jpeg, decode, exif_jpeg,
-                               harness, reply_to_of, tg)  # noqa: F401  (fixtures)
+from tests.bot_harness import BotHarness, button, buttons, content_jpeg, decode, exif_jpeg, reply_to_of
 
 ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 1002, "is_bot": False, "first_name": "Bob"}

@@ -1,8 +1,7 @@
 """Groups (privacy mode on) and inline mode, end to end against the fake Bot API."""
 from __future__ import annotations
 
-from tests.bot_harness import (BotHarness, button, buttons, content_jpeg, harness,  # noqa: F401
-                               reply_to_of, tg)
+from tests.bot_harness import BotHarness, button, buttons, content_jpeg, reply_to_of
 
 ALICE = {"id": 2001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 2002, "is_bot": False, "first_name": "Bob"}

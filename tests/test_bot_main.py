@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_harness import button, content_jpeg, tg  # noqa: F401
+from tests.bot_harness import button, content_jpeg
 from tests.conftest import MODEL_DIR, REPO
 from tests.fake_telegram import FakeTelegram
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot import texts
 from bot.jobs import FairScheduler, QueueFull, RenderQueue
-from tests.bot_harness import BotHarness, button, content_jpeg, tg  # noqa: F401
+from tests.bot_harness import BotHarness, button, content_jpeg
 
 
 def test_scheduler_takes_turns_across_users() -> None:

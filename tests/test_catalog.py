@@ -147,7 +147,7 @@ def test_read_only_folder_falls_back_to_home_cache(styles_copy, tmp_path, monkey
 
 def test_unwritable_cache_keeps_vectors_in_memory(styles_copy, tmp_path, monkeypatch):
     cat = LocalCatalog(styles_copy, tmp_path / "cache")
-    cat.vectors_path  # resolve the location first
+    _ = cat.vectors_path  # resolve the location first
     monkeypatch.setattr(catalog_mod.tempfile, "mkstemp",
                         lambda **kw: (_ for _ in ()).throw(PermissionError(13, "read-only")))
     backend = CountingBackend()

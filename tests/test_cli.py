@@ -14,12 +14,12 @@ from PIL import Image
 from nst.cli import main
 from nst.config import BUILTIN_MODELS, BUILTIN_STYLES
 from nst.models import PREDICTOR
+from tests.conftest import EXIF_DIR, MAGENTA_DIR, USER_STYLE
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "testdata"
-CONTENT = SHARED / "magenta" / "content" / "golden_gate_sq.jpg"
-STYLE_FILE = SHARED / "magenta" / "style" / "La_forma.jpg"
-PHOTO = SHARED / "exif" / "Landscape_0.jpg"
+CONTENT = MAGENTA_DIR / "content" / "golden_gate_sq.jpg"
+STYLE_FILE = USER_STYLE
+PHOTO = EXIF_DIR / "Landscape_0.jpg"
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

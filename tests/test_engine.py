@@ -17,10 +17,11 @@ from nst import Engine, StyleOptions
 from nst.engine import MAX_SIDE, OptionError, keep_colors, output_size
 from nst.errors import NstError, StyleNotFound
 from nst.tiling import axis_weights, layout, plan_grid
+from tests.conftest import EXIF_DIR, MAGENTA_DIR, USER_STYLE
 
 REPO = Path(__file__).resolve().parents[1]
-CONTENT = REPO.parent / "shared" / "testdata" / "magenta" / "content"
-PHOTO = REPO.parent / "shared" / "testdata" / "exif" / "Landscape_0.jpg"
+CONTENT = MAGENTA_DIR / "content"
+PHOTO = EXIF_DIR / "Landscape_0.jpg"
 
 
 def _content(name: str = "golden_gate_sq.jpg") -> Image.Image:
@@ -123,7 +124,7 @@ def test_style_image_equals_preset(engine):
     by_id = engine.stylize(content, "udnie")
     by_image = engine.stylize(content, engine.catalog.image("udnie"))
     assert np.array_equal(_arr(by_id), _arr(by_image))
-    user_style = Image.open(REPO.parent / "shared/testdata/magenta/style/La_forma.jpg")
+    user_style = Image.open(USER_STYLE)
     assert _dist(engine.stylize(content, user_style), by_id) > 5
 
 
@@ -150,7 +151,7 @@ def test_keep_colors_helper_is_exact_for_grey():
 
 # --- tiling -------------------------------------------------------------------------------
 def test_axis_weights_partition_of_unity():
-    for length, size, n in [(1000, 300, 4), (427, 204, 3), (640, 184, 6), (200, 200, 1)]:
+    for length, size, _n in [(1000, 300, 4), (427, 204, 3), (640, 184, 6), (200, 200, 1)]:
         grid = plan_grid(length, length, size * size, 10)
         ws = axis_weights(length, grid.ys, grid.tile_h, grid.margin)
         total = np.zeros(length)

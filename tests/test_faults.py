@@ -14,7 +14,6 @@ import shutil
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -28,9 +27,8 @@ from nst.config import EngineConfig
 from tests.bot_harness import button
 from tests.conftest import MODEL_DIR
 from tests.fake_telegram import Call, FakeTelegram
-from tests.gcs_emulator import Emulator, emulator_env, gcs_emulator  # noqa: F401
-from tests.test_webhook import (answered, ask_for_painting, assert_one_painting,  # noqa: F401
-                                fake, images_to, make_app, poster)
+from tests.gcs_emulator import Emulator, emulator_env
+from tests.webhook_harness import answered, ask_for_painting, assert_one_painting, images_to, poster
 
 log = logging.getLogger(__name__)
 

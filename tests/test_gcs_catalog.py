@@ -13,7 +13,7 @@ import pytest
 from nst.catalog import MANIFEST, VECTORS, CatalogError, LocalCatalog, open_catalog
 from nst.config import BUILTIN_STYLES, EngineConfig
 from nst.gcs_catalog import INDEX, GcsCatalog, parse_gs_url, push_presets
-from tests.gcs_emulator import gcs_emulator, make_client  # noqa: F401
+from tests.gcs_emulator import make_client
 
 
 class CountingBackend:

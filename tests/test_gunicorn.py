@@ -19,8 +19,7 @@ from tests.conftest import EXIF_DIR
 from tests.fake_telegram import FakeTelegram
 from tests.gcs_emulator import start_emulator_process
 from tests.helpers import START_TIMEOUT, Instance, ready, start_gunicorn, wait_http
-from tests.test_webhook import (ask_for_painting, assert_one_painting, fake,  # noqa: F401
-                                images_to)
+from tests.webhook_harness import ask_for_painting, assert_one_painting, images_to
 
 pytestmark = pytest.mark.slow
 

@@ -24,10 +24,9 @@ from bot.state import USER_NAMESPACES
 from tests.bot_harness import button, content_jpeg
 from tests.conftest import REPO
 from tests.corpus.make_corpus import exif_bytes, photo
-from tests.gcs_emulator import gcs_emulator, make_client  # noqa: F401
+from tests.gcs_emulator import make_client
 from tests.helpers import HEADERS, SECRET, SECRET_HEADER
-from tests.test_webhook import (answered, ask_for_painting, fake, images_to,  # noqa: F401
-                                make_app, poster)
+from tests.webhook_harness import answered, ask_for_painting, images_to, poster
 
 MARKER = "ZZsecretMARKER42"
 

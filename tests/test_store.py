@@ -23,15 +23,8 @@ import pytest
 from bot.store import Store, StoreError, open_store
 from bot.store.gcs import GcsStore
 from bot.store.sqlite import SqliteStore
-from tests.gcs_emulator import (
-    REPO,
-    Emulator,
-    emulator_env,
-    free_port,
-    gcs_emulator,  # noqa: F401
-    make_client,
-    start_emulator_process,
-)
+from tests.gcs_emulator import (REPO, Emulator, emulator_env, free_port, make_client,
+                                start_emulator_process)
 
 BACKENDS = ["sqlite", "gcs"]
 
@@ -268,7 +261,7 @@ def test_create_exactly_once_under_threads(make_store):
     stores = [make_store() for _ in range(4)]  # several clients/connections, shared storage
     for round_ in range(5):
         key = f"update:{round_}"
-        wins = _run_threads(16, lambda i: stores[i % 4].create("claims", key, {"by": i}, ttl=60))
+        wins = _run_threads(16, lambda i, key=key: stores[i % 4].create("claims", key, {"by": i}, ttl=60))
         assert sum(wins) == 1, wins
         winner = wins.index(True)
         assert stores[0].get("claims", key) == {"by": winner}
