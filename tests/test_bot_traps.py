@@ -7,8 +7,7 @@ import io
 from PIL import Image
 
 from bot import texts
-from tests.bot_harness import (BotHarness, button, buttons, content_jpeg, decode,  # noqa: F401
-                               harness, reply_to_of, tg)
+from tests.bot_harness import BotHarness, button, buttons, content_jpeg, decode, reply_to_of
 
 ALICE = {"id": 3001, "is_bot": False, "first_name": "Alice"}
 GROUP = {"id": -5151, "type": "group", "title": "Painters"}

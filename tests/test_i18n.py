@@ -16,7 +16,7 @@ from telegram import Bot
 from bot import keyboards, texts
 from bot.i18n import FSI, PDI, RLM, Translator, available, po_path, resolve, template
 from bot.menu import GROUP_COMMANDS, PRIVATE_COMMANDS, publish_commands
-from tests.bot_harness import BotHarness, button, buttons, content_jpeg, harness, tg  # noqa: F401
+from tests.bot_harness import BotHarness, button, buttons, content_jpeg
 from tests.fake_telegram import FakeTelegram
 
 LOCALES = ("ru", "uk", "es", "pt_BR", "de", "fa", "id", "tr")
@@ -185,7 +185,7 @@ def test_other_languages_get_no_bidi_marks() -> None:
 
 # --------------------------------------------------------------------------- command menu
 
-def test_command_menus_per_scope_and_language(tg: FakeTelegram) -> None:  # noqa: F811
+def test_command_menus_per_scope_and_language(tg: FakeTelegram) -> None:
     async def publish() -> int:
         async with Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
             return await publish_commands(bot)
