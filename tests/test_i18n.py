@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 from telegram import Bot
 
 from bot import keyboards, texts
-from bot.i18n import FSI, PDI, RLM, Translator, available, po_path, resolve, template
+from bot.i18n import FSI, PDI, RLM, Translator, available, catalog, po_path, resolve, template
 from bot.menu import GROUP_COMMANDS, PRIVATE_COMMANDS, publish_commands
 from tests.bot_harness import BotHarness, button, buttons, content_jpeg
 from tests.fake_telegram import FakeTelegram
@@ -175,6 +175,33 @@ def test_persian_lines_read_right_to_left() -> None:
             for word in re.findall(r"[A-Za-z]+", rest):
                 assert word in {"HD", "JPEG", "PNG", "WebP", "HEIC", "styles", "help",
                                 "stylize", "forget", "b", "i"}, (word, line)
+
+
+def _screen(text: str) -> str:
+    """What a phone shows, left to right (Unicode bidi algorithm), with the marks removed."""
+    from bidi import get_display
+
+    shown = get_display(TAG_RE.sub("", text))
+    return "".join(c for c in shown if c not in {RLM, FSI, PDI})
+
+
+def test_persian_on_screen() -> None:
+    """Laid out by the bidi algorithm: the line starts on the right (its emoji is the
+    rightmost character), "@name" keeps its @ in front, titles stay in their word order.
+    Without the marks the @ lands behind the name — what this test guards against."""
+    t = Translator("fa")
+    shared = t(texts.SHARED_BY, bot="@FreeStyleTransferBot")
+    assert "@FreeStyleTransferBot" in _screen(shared)
+    raw = catalog("fa").gettext(texts.SHARED_BY).format(bot="@FreeStyleTransferBot")
+    assert "FreeStyleTransferBot@" in _screen(raw), "the algorithm moves an unisolated @"
+    mix = _screen(t(texts.CHOOSE_MIX, title="The Great Wave off Kanagawa"))
+    assert "The Great Wave off Kanagawa" in mix and mix.endswith("➕")
+    caption = _screen(t(texts.CAPTION_PRESET, title="The Starry Night",
+                        artist="Vincent van Gogh", year=1889))
+    assert caption.endswith("🎨") and "The Starry Night" in caption
+    assert "Vincent van Gogh" in caption and "1889" in caption
+    strength = _screen(t(texts.CAPTION_SETTINGS, pct=75))
+    assert "٪75" in strength, "Persian shows the percent sign left of the number"
 
 
 def test_other_languages_get_no_bidi_marks() -> None:
