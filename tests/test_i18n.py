@@ -121,6 +121,13 @@ def test_button_labels_fit_a_phone_row_and_alerts_fit_a_popup(locale: str) -> No
         assert 3 <= len(t(description)) <= 60
 
 
+@pytest.mark.parametrize("locale", ["en", *LOCALES])
+def test_texts_name_the_button_as_it_is_labelled(locale: str) -> None:
+    t = Translator(locale)
+    label = t(texts.BTN_OWN_STYLE).lstrip(RLM)
+    assert label in t(texts.WELCOME) and label in t(texts.HELP, username="@b", ttl_hours=24)
+
+
 # --------------------------------------------------------------------------- choosing
 
 @pytest.mark.parametrize("code, locale", [
