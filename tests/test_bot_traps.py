@@ -104,6 +104,17 @@ def test_pictures_i_cannot_paint_are_refused_on_arrival(harness: BotHarness) -> 
                                texts.BAD_RATIO]
 
 
+def test_stylize_reply_to_a_picture_i_cannot_paint_is_refused_at_once(harness: BotHarness
+                                                                       ) -> None:
+    h = harness
+    tiny = h.document(ALICE, content_jpeg(side=20), "tiny.jpg", chat=GROUP)
+    h.feed(tiny)   # not for the bot: no caption
+    h.feed(h.tg.text_update(GROUP, ALICE, "/stylize", reply_to=tiny["message"],
+                            chat_type="group"))
+    assert not _keyboards(h)
+    assert h.texts() == [texts.TOO_SMALL.format(min_side=32)]
+
+
 # 5 ------------------------------------------------------------------------------------
 def test_gif_video_and_sticker_each_get_one_clear_not_yet(harness: BotHarness) -> None:
     h = harness

@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from bot import gallery, texts
 from bot.context import BotContext
 from bot.handlers.common import image_ref, is_private, new_content, say
+from bot.handlers.photos import check_image
 from bot.telegram_io import reply_params, with_retries
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ async def stylize(update: Update, context: BotContext) -> None:
     if ref is None:
         hint = texts.STYLIZE_PRIVATE if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
         await say(context, chat.id, context.t(hint), message.message_id)
+        return
+    problem = await check_image(context, ref)
+    if problem is not None:
+        await say(context, chat.id, context.t(problem.user_message, **problem.values),
+                  message.message_id)
         return
     await new_content(context, chat_id=chat.id, user_id=update.effective_user.id, ref=ref,
                       reply_to=target.message_id, ask_id=message.message_id)
