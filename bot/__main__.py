@@ -1,7 +1,8 @@
 """python -m bot — run the bot by polling, or manage its webhook.
 
     python -m bot                                  poll Telegram (local use, no server needed)
-    python -m bot set-webhook URL [--drop-pending-updates]
+    python -m bot set-webhook URL [--drop-pending-updates]   (also publishes the menus)
+    python -m bot set-commands                     command menus per chat kind and language
     python -m bot delete-webhook [--drop-pending-updates]
     python -m bot webhook-info
 
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     delete = sub.add_parser("delete-webhook", help="stop sending updates to the webhook")
     delete.add_argument("--drop-pending-updates", action="store_true")
     sub.add_parser("webhook-info", help="show the current webhook")
+    sub.add_parser("set-commands", help="publish the command menus (every scope and language)")
     return parser
 
 
@@ -70,8 +72,8 @@ def poll(config: BotConfig) -> int:
 
 
 async def _webhook(config: BotConfig, args: argparse.Namespace) -> int:
-    from bot.app import publish_commands
     from bot.handlers import ALLOWED_UPDATES
+    from bot.menu import publish_commands
 
     async with Bot(config.token, base_url=config.base_url,
                    base_file_url=config.base_file_url) as bot:
@@ -79,8 +81,10 @@ async def _webhook(config: BotConfig, args: argparse.Namespace) -> int:
             await bot.set_webhook(args.url, secret_token=config.webhook_secret or None,
                                   allowed_updates=ALLOWED_UPDATES,
                                   drop_pending_updates=args.drop_pending_updates)
-            await publish_commands(_AppShim(bot))
-            print(f"webhook set to {args.url}")
+            count = await publish_commands(bot)
+            print(f"webhook set to {args.url}; {count} command menus published")
+        elif args.command == "set-commands":
+            print(f"{await publish_commands(bot)} command menus published")
         elif args.command == "delete-webhook":
             await bot.delete_webhook(drop_pending_updates=args.drop_pending_updates)
             print("webhook deleted")
@@ -88,13 +92,6 @@ async def _webhook(config: BotConfig, args: argparse.Namespace) -> int:
             info = await bot.get_webhook_info()
             print(json.dumps(info.to_dict(), indent=2, default=str))
     return 0
-
-
-class _AppShim:
-    """publish_commands only needs `.bot`."""
-
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
 
 
 def main(argv: list[str] | None = None) -> int:

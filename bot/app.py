@@ -5,12 +5,13 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from telegram import BotCommand
-from telegram.error import TelegramError
-from telegram.ext import Application
+from telegram.constants import ParseMode
+from telegram.ext import Application, Defaults
 
 from bot.config import BotConfig
-from bot.handlers import COMMANDS, register
+from bot.context import CONTEXT_TYPES
+from bot.handlers import register
+from bot.menu import publish_commands
 from bot.jobs import RenderQueue
 from bot.state import State
 from bot.store import Store, open_store
@@ -44,22 +45,22 @@ def build_application(config: BotConfig, *, engine: Any | None = None,
         .token(config.token)
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
-        # One user's painting must not hold up everybody else's buttons.
-        .concurrent_updates(True)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(CONTEXT_TYPES)
         .media_write_timeout(60)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if not polling:
+    if polling:
+        # One user's painting must not hold up everybody else's buttons. (The webhook
+        # calls process_update itself, which bypasses this setting.)
+        builder = builder.concurrent_updates(True)
+    else:
         builder = builder.updater(None)
     application = builder.build()
-    queue = RenderQueue(config.workers, config.max_pending_per_user)
-    application.bot_data.update(
-        config=config,
-        engine=engine,
-        store=store,
-        owns_store=owns_store,
-        queue=queue,
+    application.bot_data.attach(
+        config=config, engine=engine, store=store, owns_store=owns_store,
+        queue=RenderQueue(config.workers, config.max_pending_per_user),
         state=State(store, input_ttl=config.input_ttl, rate_per_minute=config.rate_per_minute),
     )
     register(application)
@@ -68,24 +69,17 @@ def build_application(config: BotConfig, *, engine: Any | None = None,
     return application
 
 
-async def publish_commands(application: Application) -> None:
-    """The command menu Telegram shows next to the input field."""
-    try:
-        await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
-    except TelegramError as exc:  # cosmetic: the bot works without the menu
-        log.warning("setMyCommands failed: %s", exc)
-
-
 async def _post_init(application: Application) -> None:
-    """Polling start (run_polling): publish the command menu."""
-    await publish_commands(application)
+    """Polling start (run_polling): publish the command menus."""
+    await publish_commands(application.bot)
 
 
 async def _post_shutdown(application: Application) -> None:
     """Polling stop: finish the render threads and close the store we opened."""
-    application.bot_data["queue"].shutdown()
-    if application.bot_data.get("owns_store"):
-        application.bot_data["store"].close()
+    services = application.bot_data
+    services.queue.shutdown()
+    if services.owns_store:
+        services.store.close()
 
 
 class RedactToken(logging.Filter):

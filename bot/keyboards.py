@@ -2,8 +2,9 @@
 
 A keyboard is first described as rows of `Button`s; `State.issue` stores the
 buttons' actions under one random token and `markup` turns the rows into
-Telegram buttons whose callback_data is ``"{token}.{n}"`` — opaque, short
-(≤ 64 bytes) and checked against the store when it comes back.
+Telegram buttons whose callback_data is ``"{action}:{token}.{n}"`` — short
+(≤ 64 bytes), routed by its action prefix (bot/handlers/__init__.py) and checked
+against the store when it comes back (the stored action must match the prefix).
 """
 from __future__ import annotations
 
@@ -14,14 +15,22 @@ from typing import Any, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
+from bot.i18n import Translator
 
 PER_PAGE = 8
 LABEL_CHARS = 26   # two buttons per row stay readable on a phone
 STRENGTHS = (25, 50, 75, 100)
+MIX_SHARES = (25, 50, 75)   # % of the second painting in a mix
 
-# Actions (first element of a stored button).
+# Actions: the callback_data prefix and the first element of a stored button.
 PICK, PAGE, RANDOM, OWN = "pick", "page", "random", "own"
 STRENGTH, COLORS, ANOTHER, MIX, HD = "strength", "colors", "another", "mix", "hd"
+MIX_SHARE = "share"
+
+
+def pattern(action: str) -> str:
+    """The CallbackQueryHandler pattern of one action's buttons."""
+    return f"^{action}:"
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,8 @@ def short(title: str) -> str:
     return title if len(title) <= LABEL_CHARS else title[:LABEL_CHARS - 1].rstrip() + "…"
 
 
-def preset_rows(presets: Sequence[Any], page: int, *, own_style: bool = True) -> Rows:
+def preset_rows(t: Translator, presets: Sequence[Any], page: int, *,
+                own_style: bool = True) -> Rows:
     """Numbered presets (numbers match the /styles collage), two per row, paged."""
     total = pages(len(presets))
     page %= total
@@ -61,26 +71,34 @@ def preset_rows(presets: Sequence[Any], page: int, *, own_style: bool = True) ->
     if total > 1:
         rows.append([Button(texts.BTN_PREV, [PAGE, (page - 1) % total]),
                      Button(texts.BTN_NEXT, [PAGE, (page + 1) % total])])
-    extra = [Button(texts.BTN_RANDOM, [RANDOM, None])]
+    extra = [Button(t(texts.BTN_RANDOM), [RANDOM, None])]
     if own_style:
-        extra.append(Button(texts.BTN_OWN_STYLE, [OWN, None]))
+        extra.append(Button(t(texts.BTN_OWN_STYLE), [OWN, None]))
     rows.append(extra)
     return rows
 
 
-def result_rows(strength: int, keep_colors: bool, share_query: str) -> Rows:
-    """Under a result: strength, colours, another style, mix, HD, share."""
+def result_rows(t: Translator, strength: int, keep_colors: bool, share_query: str,
+                mix_share: int | None = None) -> Rows:
+    """Under a result: strength, (a mix's balance), colours, another style, mix, HD, share."""
     strengths = [
-        Button((texts.BTN_STRENGTH_CURRENT if pct == strength else texts.BTN_STRENGTH)
-               .format(pct=pct), [STRENGTH, pct])
+        Button(t(texts.BTN_STRENGTH_CURRENT if pct == strength else texts.BTN_STRENGTH,
+                 pct=pct), [STRENGTH, pct])
         for pct in STRENGTHS
     ]
+    rows = [strengths]
+    if mix_share is not None:
+        rows.append([
+            Button(t(texts.BTN_MIX_WEIGHT_CURRENT if share == mix_share else texts.BTN_MIX_WEIGHT,
+                     first=100 - share, second=share), [MIX_SHARE, share])
+            for share in reversed(MIX_SHARES)
+        ])
     colors = texts.BTN_KEEP_COLORS_ON if keep_colors else texts.BTN_KEEP_COLORS_OFF
-    return [
-        strengths,
-        [Button(colors, [COLORS, not keep_colors])],
-        [Button(texts.BTN_ANOTHER, [ANOTHER, None]), Button(texts.BTN_MIX, [MIX, None])],
-        [Button(texts.BTN_HD, [HD, None]), Button(texts.BTN_SHARE, switch_inline=share_query)],
+    return rows + [
+        [Button(t(colors), [COLORS, not keep_colors])],
+        [Button(t(texts.BTN_ANOTHER), [ANOTHER, None]), Button(t(texts.BTN_MIX), [MIX, None])],
+        [Button(t(texts.BTN_HD), [HD, None]),
+         Button(t(texts.BTN_SHARE), switch_inline=share_query)],
     ]
 
 
@@ -90,7 +108,8 @@ def actions(rows: Rows) -> list[list[Any]]:
 
 
 def markup(rows: Rows, token: str) -> InlineKeyboardMarkup:
-    """The Telegram side: callback buttons numbered in the same order as `actions`."""
+    """The Telegram side: callback buttons numbered in the same order as `actions`, each
+    prefixed with its action for routing."""
     index = 0
     keyboard = []
     for row in rows:
@@ -99,7 +118,8 @@ def markup(rows: Rows, token: str) -> InlineKeyboardMarkup:
             if b.action is None:
                 buttons.append(InlineKeyboardButton(b.text, switch_inline_query=b.switch_inline))
             else:
-                buttons.append(InlineKeyboardButton(b.text, callback_data=f"{token}.{index}"))
+                data = f"{b.action[0]}:{token}.{index}"
+                buttons.append(InlineKeyboardButton(b.text, callback_data=data))
                 index += 1
         keyboard.append(buttons)
     return InlineKeyboardMarkup(keyboard)

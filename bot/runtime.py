@@ -19,7 +19,7 @@ A resend of a done update, or of one this host is still working on, is a
 lease still runs is "busy" (answered 503): that instance may have died, and only
 a later resend, after the lease, can take the update over. An owner on this host
 is dead when its pid is gone (gunicorn killed the worker). A claim whose owner
-recorded "sent" (the bot awaits ``bot_data["delivery"].mark_sent(update_id)``
+recorded "sent" (the bot awaits ``bot_data.delivery.mark_sent(update_id)``
 right after delivering the image) is never processed again, so a worker killed
 after sending does not cause a second image.
 """
@@ -193,7 +193,7 @@ class UpdateLedger:
 
 
 class DeliveryHook:
-    """Lives in ``bot_data["delivery"]``; the bot awaits ``mark_sent(update.update_id)``
+    """Lives in ``bot_data.delivery``; the bot awaits ``mark_sent(update.update_id)``
     right after the result image of an update was sent."""
 
     def __init__(self, ledger: UpdateLedger) -> None:
@@ -243,7 +243,7 @@ class BotRuntime:
             thread.start()
             try:
                 app = build_application(self.config, engine=engine, store=store)
-                app.bot_data["delivery"] = DeliveryHook(self._ledger)
+                app.bot_data.delivery = DeliveryHook(self._ledger)
                 asyncio.run_coroutine_threadsafe(app.initialize(), loop).result(START_TIMEOUT)
             except BaseException:
                 loop.call_soon_threadsafe(loop.stop)

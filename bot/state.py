@@ -3,7 +3,7 @@
 Namespaces and keys (everything about a user starts with ``u{user_id}:`` so
 /forget is one ``delete_prefix`` per namespace):
 
-    sessions  u{user}:c{chat}        the last photo in a chat, "next photo is the style"
+    sessions  u{user}:c{chat}        the last photo in a chat; "awaiting_style" after 🖼
     tokens    u{user}:{random}       one inline keyboard: owner, chat, context, buttons
     renders   u{user}:{rid}          inputs (Telegram file_ids) + settings of one result
     results   u{user}:{time}{rand}   delivered images (file_ids) for inline mode
@@ -32,16 +32,18 @@ RESULTS_TTL = 7 * 24 * 3600.0   # outputs (not inputs) stay shareable for a week
 RESULTS_KEPT = 20               # inline mode shows at most this many
 ALBUM_TTL = 600.0
 MAX_CALLBACK_BYTES = 64
-# callback_data = "u{user}:{token}.{button}" — validated before any lookup.
-_CALLBACK_RE = re.compile(r"^(u\d{1,20}:[A-Za-z0-9_-]{8,16})\.(\d{1,2})$")
+# callback_data = "{action}:u{user}:{token}.{button}" — validated before any lookup.
+_CALLBACK_RE = re.compile(r"^([a-z]{1,10}):(u\d{1,20}:[A-Za-z0-9_-]{8,16})\.(\d{1,2})$")
 
 
 class UserError(Exception):
-    """A refusal or failure explained to the user with one sentence from texts.py."""
+    """A refusal or failure explained to the user with one sentence from texts.py
+    (the msgid; `values` fill its placeholders once it is translated)."""
 
-    def __init__(self, user_message: str) -> None:
+    def __init__(self, user_message: str, **values: object) -> None:
         super().__init__(user_message)
         self.user_message = user_message
+        self.values = values
 
 
 def user_prefix(user_id: int) -> str:
@@ -82,17 +84,21 @@ class State:
 
     async def redeem(self, data: str | None) -> tuple[Doc, list[Any]] | None:
         """The keyboard doc and the pressed button's [action, arg], or None when the
-        callback data is malformed, oversized, unknown, expired or points nowhere."""
+        callback data is malformed, oversized, unknown, expired, points nowhere or names
+        another action than the stored button's."""
         if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
             return None
         match = _CALLBACK_RE.match(data)
         if not match:
             return None
-        doc = await self._run(self.store.get, TOKENS, match.group(1))
-        index = int(match.group(2))
+        doc = await self._run(self.store.get, TOKENS, match.group(2))
+        index = int(match.group(3))
         if not doc or index >= len(doc.get("buttons", [])):
             return None
-        return doc, doc["buttons"][index]
+        button = doc["buttons"][index]
+        if not button or button[0] != match.group(1):
+            return None
+        return doc, button
 
     # -- renders: inputs and settings of one result --------------------------------------
     async def save_render(self, user_id: int, render: Doc) -> str:
@@ -172,6 +178,20 @@ class State:
 
         return await self._run(self.store.update, ALBUMS, f"u{user_id}:g{group_id}",
                                apply, ALBUM_TTL)
+
+    async def album_tell_once(self, user_id: int, group_id: str) -> bool:
+        """True for the first photo beyond the pair to ask: it says that only two are used."""
+        first = False
+
+        def apply(cur: Doc | None) -> Doc:
+            nonlocal first
+            cur = dict(cur or {"items": {}})
+            first = not cur.get("told")
+            cur["told"] = True
+            return cur
+
+        await self._run(self.store.update, ALBUMS, f"u{user_id}:g{group_id}", apply, ALBUM_TTL)
+        return first
 
     async def album(self, user_id: int, group_id: str) -> Doc | None:
         return await self._run(self.store.get, ALBUMS, f"u{user_id}:g{group_id}")

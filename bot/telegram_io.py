@@ -83,10 +83,11 @@ async def download(bot: Bot, ref: dict) -> bytes:
 
 async def reply_text(bot: Bot, chat_id: int, text: str, reply_to: int | None = None,
                      **kwargs) -> Message:
-    """Send one short message (HTML), as a reply when `reply_to` is given."""
+    """Send one short message (HTML: the application's Defaults), as a reply when `reply_to`
+    is given."""
     return await with_retries(
-        lambda: bot.send_message(chat_id, text, parse_mode="HTML",
-                                 reply_parameters=reply_params(reply_to), **kwargs),
+        lambda: bot.send_message(chat_id, text, reply_parameters=reply_params(reply_to),
+                                 **kwargs),
         what="sendMessage",
     )
 

@@ -1,90 +1,151 @@
-"""Every string a user can see, in one place so tone and wording stay consistent."""
+"""Every string a user can see, in one place so tone and wording stay consistent.
+
+The constants are English gettext msgids: handlers show them through the user's
+Translator (``context.t(texts.X, name=value)``, bot/i18n.py). After adding or changing
+one, run ``python -m bot.i18n update`` and translate the new entries in
+bot/locales/*/LC_MESSAGES/bot.po (docs/TRANSLATING.md). Placeholders are ``{name}``;
+every translation must keep the same ones. Values that carry a name come with their
+"@" (``{bot}`` = "@FreeStyleTransferBot") so right-to-left text can isolate them whole.
+"""
 from __future__ import annotations
 
-WELCOME = (
+
+def N_(msgid: str) -> str:
+    """Marks a msgid for extraction; translated where it is shown."""
+    return msgid
+
+
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a counted msgid (its `count` picks the plural form)."""
+    return singular, plural
+
+
+# TRANSLATORS: keep "🖼 Use my own style" identical to the button label BTN_OWN_STYLE.
+WELCOME = N_(
     "👋 Hi! I turn your photos into paintings.\n\n"
     "1. Send me a photo 📷\n"
-    "2. Pick a painting — or send a second photo to use as the style\n"
-    "3. Tweak strength and colours, then grab the HD version ⬇\n\n"
+    "2. Tap a painting — or tap 🖼 Use my own style and send a second photo\n"
+    "3. Try other strengths and colours, then grab the HD file ⬇\n\n"
     "/styles shows all the paintings · /help explains more"
 )
+WELCOME_GROUP = N_(
+    "👋 Hi! I turn photos into paintings.\n\n"
+    "Here in the group, send a photo with the caption /stylize — or reply /stylize "
+    "to a photo — and tap a painting.\n\n"
+    "/styles shows all the paintings · in a private chat with me it's even easier"
+)
 
-HELP = (
+HELP = N_(
     "🎨 <b>How it works</b>\n"
     "• Send a photo, then tap a painting. The result keeps your photo's shape.\n"
-    "• <b>Your own style:</b> send a photo, then a second one — the second becomes the style. "
-    "An album of two photos works too (first = photo, second = style).\n"
+    "• <b>Your own style:</b> tap 🖼 Use my own style, then send the photo whose look you "
+    "want. Or send an album of two photos: the first gets the style of the second.\n"
     "• Under each result: strength 25–100 %, 🎨 keep your colours, 🔁 another painting, "
     "➕ mix two paintings, ⬇ full-resolution file, ↗ share.\n"
-    "• Send the photo as a <i>file</i> to keep its full resolution.\n"
+    "• Send the photo as a <i>file</i> 📎 to keep its full resolution.\n"
     "• In groups: send a photo with the caption /stylize, or reply /stylize to a photo.\n"
-    "• Type @{username} in any chat to share your recent results.\n\n"
+    "• Type {username} in any chat to share your recent results.\n\n"
     "🔒 I keep only Telegram's reference to your photos, for {ttl_hours} h. "
     "/forget deletes everything now."
 )
 
-STYLES_CAPTION = "🖼 {count} paintings to choose from. Send me a photo and tap a number!"
+STYLES_CAPTION = NP_("🖼 {count} painting to choose from. Send me a photo and tap its number!",
+                     "🖼 {count} paintings to choose from. Send me a photo and tap a number!")
+STYLES_CAPTION_GROUP = NP_(
+    "🖼 {count} painting to choose from. Send a photo with the caption /stylize to use it!",
+    "🖼 {count} paintings to choose from. Send a photo with the caption /stylize to use them!")
 
 # --- photo in -----------------------------------------------------------------
-CHOOSE_STYLE = "🎨 Pick a painting for your photo:"
-CHOOSE_STYLE_PAGE = "🎨 Pick a painting for your photo ({page}/{pages}):"
-CHOOSE_MIX = "➕ Pick a second painting to mix with <b>{title}</b>:"
-SEND_STYLE = "🖼 Send me the photo to use as the style."
-SEND_STYLE_GROUP = "🖼 Reply to this message with the photo to use as the style."
-STYLIZE_NEEDS_PHOTO = "Send /stylize as the caption of a photo, or reply /stylize to a photo 📷"
-SEND_A_PHOTO = "I can only paint photos 🙂 Send me a picture!"
-NOT_AN_IMAGE = "That file isn't an image I can read — send a JPEG, PNG, WebP or HEIC photo 🙂"
+CHOOSE_STYLE = N_("🎨 Pick a painting for your photo:")
+CHOOSE_STYLE_PAGE = N_("🎨 Pick a painting for your photo ({page}/{pages}):")
+CHOOSE_MIX = N_("➕ Pick a second painting to mix with <b>{title}</b>:")
+SEND_STYLE = N_("🖼 Now send me the photo whose style you want.")
+SEND_STYLE_GROUP = N_("🖼 Reply to this message with the photo whose style you want.")
+STYLIZE_NEEDS_PHOTO = N_("Send /stylize as the caption of a photo, or reply /stylize to a photo 📷")
+STYLIZE_PRIVATE = N_("Here you don't need /stylize — just send me a photo 📷")
+SEND_A_PHOTO = N_("I can only paint photos 🙂 Send me a picture!")
+NOT_AN_IMAGE = N_("That file isn't a picture I can read — send a JPEG, PNG, WebP or HEIC 🙂")
+ALBUM_EXTRA = N_("📚 From an album I use two photos: the first gets the style of the second. "
+                 "Send the others one at a time 🙂")
+# Things I cannot paint yet: one sentence per kind (bot/handlers/photos.py NOT_YET).
+NOT_YET_ANIMATION = N_("I can't paint GIFs and animations yet — send me a photo 🙂")
+NOT_YET_VIDEO = N_("I can't paint videos yet — send me a photo 🙂")
+NOT_YET_STICKER = N_("I can't paint stickers yet — send me a photo 🙂")
 
-# --- buttons ------------------------------------------------------------------
+# --- buttons (short: two or three share a phone's keyboard row) --------------
 BTN_PREV = "◀"
 BTN_NEXT = "▶"
-BTN_RANDOM = "🎲 Random"
-BTN_OWN_STYLE = "🖼 Use my own style"
-BTN_KEEP_COLORS_ON = "🎨 Keep colours: on"
-BTN_KEEP_COLORS_OFF = "🎨 Keep colours: off"
-BTN_ANOTHER = "🔁 Another style"
-BTN_MIX = "➕ Mix"
-BTN_HD = "⬇ HD"
-BTN_SHARE = "↗ Share"
-BTN_STRENGTH = "{pct}%"
-BTN_STRENGTH_CURRENT = "• {pct}% •"
-BUTTON_EXPIRED = "This button has expired — send the photo again 🙂"
-NOT_YOUR_BUTTON = "These buttons belong to the person who sent the photo 🙂"
-ALREADY_THAT = "That's the current setting 🙂"
+BTN_RANDOM = N_("🎲 Random")
+BTN_OWN_STYLE = N_("🖼 Use my own style")
+BTN_KEEP_COLORS_ON = N_("🎨 Keep colours: on")
+BTN_KEEP_COLORS_OFF = N_("🎨 Keep colours: off")
+BTN_ANOTHER = N_("🔁 Another style")
+BTN_MIX = N_("➕ Mix")
+BTN_HD = N_("⬇ HD")
+BTN_SHARE = N_("↗ Share")
+BTN_STRENGTH = N_("{pct}%")
+BTN_STRENGTH_CURRENT = N_("• {pct}% •")
+# TRANSLATORS: the mix balance buttons, e.g. "75/25" = 75 % first painting, 25 % second.
+BTN_MIX_WEIGHT = N_("{first}/{second}")
+BTN_MIX_WEIGHT_CURRENT = N_("• {first}/{second} •")
+BUTTON_EXPIRED = N_("This button has expired — send the photo again 🙂")
+NOT_YOUR_BUTTON = N_("These buttons belong to the person who sent the photo 🙂")
+ALREADY_THAT = N_("That's the current setting 🙂")
+# TRANSLATORS: shown in a small pop-up: at most 200 characters.
+HD_NEEDS_FILE = N_("Telegram compressed this photo, so HD would be the same size. "
+                   "For real HD, send the photo as a file 📎")
 
 # --- captions -----------------------------------------------------------------
-CAPTION_PRESET = "🎨 <b>{title}</b> — {artist}, {year}"
-CAPTION_MIX = "🎨 <b>{title}</b> × <b>{mix_title}</b>"
-CAPTION_OWN_STYLE = "🖼 Content: your first photo · 🎨 Style: your second photo"
-CAPTION_ALBUM = "🖼 Content: the first photo of your album · 🎨 Style: the second"
-CAPTION_SETTINGS = "Strength {pct}%{colors}"
-CAPTION_COLORS_KEPT = " · your colours kept"
-CAPTION_HD = "⬇ Full resolution ({width}×{height})"
-OWN_STYLE_TITLE = "your style"
+CAPTION_PRESET = N_("🎨 <b>{title}</b> — {artist}, {year}")
+CAPTION_MIX = N_("🎨 <b>{title}</b> × <b>{mix_title}</b>")
+CAPTION_OWN_STYLE = N_("🖼 Content: your first photo · 🎨 Style: your second photo")
+CAPTION_ALBUM = N_("🖼 Content: the first photo of your album · 🎨 Style: the second")
+CAPTION_SETTINGS = N_("Strength {pct}%")
+CAPTION_SETTINGS_COLORS = N_("Strength {pct}% · your colours kept")
+CAPTION_MIX_WEIGHTS = N_("Mix {first}/{second}")
+CAPTION_HD = N_("⬇ Full resolution ({width}×{height})")
+OWN_STYLE_TITLE = N_("your style")
+# Shared through inline mode: about the painting, nothing about the person.
+SHARED_OWN_STYLE = N_("🎨 A photo in the style of another photo")
+SHARED_BY = N_("Painted by {bot}")
 
 # --- queue and limits ---------------------------------------------------------
-IN_LINE = "⏳ You're #{position} in line…"
-TOO_MANY_PENDING = "⏳ I'm still painting your previous pictures — tap again once they're done 🙂"
-RATE_LIMITED = "🐢 That's a lot of art! Give me a minute and try again."
+IN_LINE = N_("⏳ You're #{position} in line…")
+TOO_MANY_PENDING = N_("⏳ I'm still painting your previous pictures — tap again once they're "
+                      "done 🙂")
+RATE_LIMITED = N_("🐢 That's a lot of art! Give me a minute and try again.")
 
 # --- privacy ------------------------------------------------------------------
-FORGOTTEN = "🧹 Done — I deleted everything I kept about you ({count} items)."
-FORGOTTEN_NOTHING = "🧹 I had nothing stored about you."
+FORGOTTEN = NP_("🧹 Done — I deleted everything I kept about you ({count} item).",
+                "🧹 Done — I deleted everything I kept about you ({count} items).")
+FORGOTTEN_NOTHING = N_("🧹 I had nothing stored about you.")
+# In a group everybody reads the answer: no details there.
+FORGOTTEN_GROUP = N_("🧹 Done — I keep nothing about you any more.")
 
 # --- inline mode --------------------------------------------------------------
-INLINE_EMPTY_BUTTON = "Make your first painting first 🎨"
-INLINE_RESULT_TITLE = "Your painting"
+INLINE_EMPTY_BUTTON = N_("🎨 Make a painting")
+INLINE_RESULT_TITLE = N_("Your painting")
 
 # --- errors (one clear sentence each) -----------------------------------------
-TOO_BIG = "That file is too big for me — Telegram lets bots download up to 20 MB. Try a smaller one 🙂"
-TOO_SMALL = "That picture is too small — send one at least {min_side} px on each side 🙂"
-UNREADABLE = "I couldn't read that picture — try another one, or send it as a photo instead of a file."
-TOO_MANY_PIXELS = "That picture has too many pixels for me — send a smaller one 🙂"
-BAD_RATIO = "That picture is too long and thin — crop it a little and send it again 🙂"
-STYLE_GONE = "That painting isn't available any more — pick another one 🙂"
-UNSUPPORTED = "That image format isn't supported — send a JPEG, PNG, WebP or HEIC 🙂"
-STYLE_UNREADABLE = "I couldn't read the style picture — try another one 🙂"
-PHOTO_GONE = "I no longer have that photo — send it again 🙂"
-TELEGRAM_FAILED = "Telegram didn't accept my answer — please try again in a moment 🙏"
-MODEL_FAILED = "My painting brush slipped 🖌 — please try again in a moment."
-UNEXPECTED = "Oops, something went wrong on my side 🙈 Please try again."
+TOO_BIG = N_("That file is too big for me — Telegram lets bots download up to 20 MB. "
+             "Try a smaller one 🙂")
+TOO_SMALL = N_("That picture is too small — send one at least {min_side} px on each side 🙂")
+UNREADABLE = N_("I couldn't read that picture — try another one 🙂")
+UNREADABLE_FILE = N_("I couldn't read that file — try another one, or send the picture "
+                     "as a photo 🙂")
+TOO_MANY_PIXELS = N_("That picture has too many pixels for me — send a smaller one 🙂")
+BAD_RATIO = N_("That picture is too long and thin — crop it a little and send it again 🙂")
+STYLE_GONE = N_("That painting isn't available any more — pick another one 🙂")
+UNSUPPORTED = N_("That image format isn't supported — send a JPEG, PNG, WebP or HEIC 🙂")
+STYLE_UNREADABLE = N_("I couldn't read the style picture — try another one 🙂")
+PHOTO_GONE = N_("I no longer have that photo — send it again 🙂")
+TELEGRAM_FAILED = N_("Telegram didn't accept my answer — please try again in a moment 🙏")
+MODEL_FAILED = N_("My brush slipped 🖌 — please try again in a moment.")
+UNEXPECTED = N_("Oops, something went wrong on my side 🙈 Please try again.")
+
+# --- the command menu (short: Telegram shows them next to the input field) ----
+CMD_START = N_("How it works")
+CMD_STYLES = N_("All the paintings")
+CMD_HELP = N_("Tips: own style, mixing, HD, sharing")
+CMD_FORGET = N_("Delete everything I keep about you")
+CMD_STYLIZE = N_("Paint a photo: caption or reply /stylize")

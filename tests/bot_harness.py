@@ -83,15 +83,15 @@ class BotHarness:
     def close(self) -> None:
         try:
             self.run(self.app.shutdown())
-            self.app.bot_data["queue"].shutdown()
-            self.app.bot_data["store"].close()
+            self.app.bot_data.queue.shutdown()
+            self.app.bot_data.store.close()
         finally:
             self.loop.close()
 
     # -- the store ---------------------------------------------------------------------
     @property
     def store(self):
-        return self.app.bot_data["store"]
+        return self.app.bot_data.store
 
     # -- building updates ----------------------------------------------------------------
     def photo(self, user: dict, image: bytes, chat: dict | None = None, **kw: Any) -> dict:

@@ -24,16 +24,16 @@ def test_building_is_cheap_and_offline(tmp_path: Path) -> None:
     app = build_application(config)
     assert time.monotonic() - started < 2.0
     assert app.updater is None, "webhook mode: no Updater"
-    assert {"engine", "store", "config", "queue", "state"} <= set(app.bot_data)
-    assert app.bot_data["queue"]._pool is None, "no render threads before the first job"
-    app.bot_data["store"].close()
+    assert {"engine", "store", "config", "queue", "state"} <= set(vars(app.bot_data))
+    assert app.bot_data.queue._pool is None, "no render threads before the first job"
+    app.bot_data.store.close()
     assert build_application(config, polling=True).updater is not None
 
 
 def test_delivery_is_recorded_for_the_webhook_ledger(harness: BotHarness) -> None:
     h = harness
     ledger = UpdateLedger(h.store, lease=60)
-    h.app.bot_data["delivery"] = DeliveryHook(ledger)
+    h.app.bot_data.delivery = DeliveryHook(ledger)
     h.feed(h.photo(ALICE, content_jpeg()))
     keyboard = h.last("sendMessage").result
     press = h.press(ALICE, keyboard, button(keyboard, "1."))

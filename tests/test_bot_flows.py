@@ -142,17 +142,6 @@ def _mean_abs_diff(a: Image.Image, b: Image.Image) -> float:
     return sum(abs(x - y) for x, y in zip(pa, pb)) / len(pa)
 
 
-def test_second_photo_is_the_style(harness: BotHarness) -> None:
-    h = harness
-    first = h.photo(ALICE, content_jpeg("golden_gate_sq.jpg"))
-    h.feed(first)
-    h.feed(h.photo(ALICE, content_jpeg("eiffel_tower.jpg")))
-    sent = h.last("sendPhoto")
-    assert reply_to_of(sent) == first["message"]["message_id"]
-    assert "Content: your first photo" in sent.params["caption"]
-    assert "Style: your second photo" in sent.params["caption"]
-
-
 def test_use_my_own_style_button(harness: BotHarness) -> None:
     h = harness
     first = h.photo(ALICE, content_jpeg())

@@ -45,6 +45,13 @@ def test_webhook_subcommands(tg: FakeTelegram, tmp_path: Path) -> None:  # noqa:
     assert call.params["allowed_updates"] == ["message", "callback_query", "inline_query"]
     assert call.params["drop_pending_updates"] is True
     assert {c["command"] for c in tg.commands()} >= {"start", "styles", "forget"}
+    group_ru = tg.commands({"type": "all_group_chats"}, "ru")
+    assert group_ru[0]["command"] == "stylize"
+    assert group_ru != tg.commands({"type": "all_group_chats"}), "translated"
+    tg.calls.clear()
+    menus = _run(["set-commands"], env)
+    assert menus.returncode == 0 and "command menus published" in menus.stdout
+    assert len(tg.calls_to("setMyCommands")) == 3 * 9
     info = _run(["webhook-info"], env)
     assert "https://bot.example.com/webhook" in info.stdout
     assert _run(["delete-webhook"], env).returncode == 0

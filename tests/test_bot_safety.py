@@ -38,14 +38,16 @@ def test_forged_unknown_and_oversized_buttons_expire(harness: BotHarness) -> Non
         real.rsplit(":", 1)[0] + ":AAAAAAAAAAAA.0",  # well-formed, never issued
         real.rsplit(".", 1)[0] + ".99",            # real token, no such button
         real + "x" * 60,                           # over 64 bytes
-        f"u{BOB['id']}:" + real.split(":", 1)[1],  # someone else's prefix
+        real.replace(f"u{ALICE['id']}:", f"u{BOB['id']}:"),  # someone else's prefix
+        "hd:" + real.split(":", 1)[1],             # another action than the button's
     ]
+    downloads = len(h.calls("getFile"))   # the photo was checked when it arrived
     for data in forged:
         h.feed(h.press(ALICE, keyboard, data))
     answers = h.calls("answerCallbackQuery")
     assert len(answers) == len(forged)
     assert all(a.params["text"] == texts.BUTTON_EXPIRED for a in answers)
-    assert not h.calls("sendPhoto") and not h.calls("getFile")
+    assert not h.calls("sendPhoto") and len(h.calls("getFile")) == downloads
 
 
 def test_button_expires_after_input_ttl(tg, tmp_path: Path, engine) -> None:
@@ -141,34 +143,33 @@ def test_not_an_image_and_other_messages(harness: BotHarness) -> None:
     h.feed(h.tg.video_update(None, ALICE))
     h.feed(h.tg.voice_update(None, ALICE))
     h.feed(h.tg.text_update(None, ALICE, "hello?"))
-    assert h.texts() == [texts.NOT_AN_IMAGE] + [texts.SEND_A_PHOTO] * 4
+    assert h.texts() == [texts.NOT_AN_IMAGE, texts.NOT_YET_STICKER, texts.NOT_YET_VIDEO,
+                         texts.SEND_A_PHOTO, texts.SEND_A_PHOTO]
 
 
 def test_unreadable_image_file_gets_one_sentence_and_a_logged_traceback(
         harness: BotHarness, caplog) -> None:
     h = harness
     file_id = h.tg.add_file(b"\xff\xd8\xff\xe0 broken jpeg" * 10, kind="document")
-    h.feed(h.tg.document_update(None, ALICE, file_id, "image/jpeg", "broken.jpg"))
-    keyboard = h.last("sendMessage").result
     with caplog.at_level(logging.INFO):
-        h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))
-    assert h.texts()[-1] == texts.UNREADABLE
+        h.feed(h.tg.document_update(None, ALICE, file_id, "image/jpeg", "broken.jpg"))
+    assert h.texts() == [texts.UNREADABLE_FILE], "refused on arrival, no keyboard"
     assert not h.calls("sendPhoto")
-    assert any(r.exc_info and r.levelno >= logging.ERROR for r in caplog.records)
+    assert any(r.exc_info for r in caplog.records)
 
 
 def test_too_small_picture(harness: BotHarness) -> None:
     h = harness
     h.feed(h.document(ALICE, content_jpeg(side=20), "tiny.jpg"))
-    keyboard = h.last("sendMessage").result
-    h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))
-    assert h.texts()[-1] == texts.TOO_SMALL.format(min_side=32)
+    assert h.texts() == [texts.TOO_SMALL.format(min_side=32)], "refused on arrival"
     assert not h.calls("sendPhoto")
 
 
 def test_unreadable_style_photo(harness: BotHarness) -> None:
     h = harness
     h.feed(h.photo(ALICE, content_jpeg()))
+    keyboard = h.last("sendMessage").result
+    h.feed(h.press(ALICE, keyboard, button(keyboard, "🖼")))
     file_id = h.tg.add_file(b"GIF89a broken" * 5, kind="document")
     h.feed(h.tg.document_update(None, ALICE, file_id, "image/gif", "style.gif"))
     assert h.texts()[-1] == texts.STYLE_UNREADABLE

@@ -82,8 +82,8 @@ def test_cron_needs_exactly_the_app_engine_header(make_app, fake, value: str) ->
 # --------------------------------------------------------------------------- what users send
 
 def test_callback_data_is_opaque(make_app, fake) -> None:
-    """Every button the bot issues carries a random token + index: no preset id, no
-    setting, no user content; ≤ 64 bytes."""
+    """Every button the bot issues carries its action (for routing), a random token and an
+    index: no preset id, no setting, no user content; ≤ 64 bytes."""
     post = poster(make_app())
     press = ask_for_painting(post, fake, 202)
     assert post(press) == (200, "done")
@@ -93,7 +93,7 @@ def test_callback_data_is_opaque(make_app, fake) -> None:
              for b in row if "callback_data" in b]
     assert len(datas) >= 10
     for data in datas:
-        assert re.fullmatch(r"u202:[A-Za-z0-9_-]{12}\.\d{1,2}", data), data
+        assert re.fullmatch(r"[a-z]{1,10}:u202:[A-Za-z0-9_-]{12}\.\d{1,2}", data), data
         assert len(data.encode()) <= 64
         assert not re.search(r"starry|night|strength|hd|mix|\d{3}%", data.split(":", 1)[1])
 

@@ -4,22 +4,16 @@ from __future__ import annotations
 from telegram.ext import (Application, CallbackQueryHandler, CommandHandler,
                           InlineQueryHandler, MessageHandler, filters)
 
+from bot import keyboards as kb
 from bot.handlers import buttons, commands, errors, inline, photos
 
 # What the bot handles; webhook and polling ask Telegram for nothing else.
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 
-COMMANDS = [
-    ("start", "How it works"),
-    ("styles", "All the paintings"),
-    ("stylize", "Paint the photo you reply to (groups)"),
-    ("help", "Tips: own style, mixing, HD, sharing"),
-    ("forget", "Delete everything I keep about you"),
-]
-
 
 def register(application: Application) -> None:
-    """Commands first, then images, then the gentle fallback for anything else."""
+    """Commands first, then what can't be painted yet, then images, buttons by their
+    callback_data prefix, and the gentle fallbacks for anything else."""
     new_messages = filters.UpdateType.MESSAGE
     application.add_handlers([
         CommandHandler("start", commands.start, filters=new_messages),
@@ -27,8 +21,19 @@ def register(application: Application) -> None:
         CommandHandler("styles", commands.styles, filters=new_messages),
         CommandHandler("forget", commands.forget, filters=new_messages),
         CommandHandler("stylize", commands.stylize, filters=new_messages),
+        MessageHandler(new_messages & photos.NOT_YET_FILTER, photos.not_yet),
         MessageHandler(new_messages & (filters.PHOTO | filters.Document.ALL), photos.on_image),
-        CallbackQueryHandler(buttons.on_button),
+        CallbackQueryHandler(buttons.pick, pattern=kb.pattern(kb.PICK)),
+        CallbackQueryHandler(buttons.random_pick, pattern=kb.pattern(kb.RANDOM)),
+        CallbackQueryHandler(buttons.page, pattern=kb.pattern(kb.PAGE)),
+        CallbackQueryHandler(buttons.own_style, pattern=kb.pattern(kb.OWN)),
+        CallbackQueryHandler(buttons.strength, pattern=kb.pattern(kb.STRENGTH)),
+        CallbackQueryHandler(buttons.mix_share, pattern=kb.pattern(kb.MIX_SHARE)),
+        CallbackQueryHandler(buttons.colors, pattern=kb.pattern(kb.COLORS)),
+        CallbackQueryHandler(buttons.another, pattern=kb.pattern(kb.ANOTHER)),
+        CallbackQueryHandler(buttons.mix, pattern=kb.pattern(kb.MIX)),
+        CallbackQueryHandler(buttons.hd, pattern=kb.pattern(kb.HD)),
+        CallbackQueryHandler(buttons.expired),   # forged, garbled or from an old version
         InlineQueryHandler(inline.on_inline_query),
         MessageHandler(new_messages, photos.on_other),
     ])

@@ -1,156 +1,176 @@
-"""Inline buttons: painting picks, pages, and the tweaks under a result."""
+"""Inline buttons: painting picks, pages, and the tweaks under a result.
+
+Each action has its own handler, routed by the callback_data prefix in
+bot/handlers/__init__.py; `pressed` checks the button against the store first.
+"""
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from typing import Any, Awaitable, Callable
 
 from telegram import ForceReply, Update
-from telegram.ext import ContextTypes
 
 from bot import keyboards as kb
 from bot import texts
-from bot.handlers.common import (answer, is_private, offer_presets, preset_title, presets, say,
-                                 services)
-from bot.handlers.render import new_render, run_safely, start_render
+from bot.context import BotContext
+from bot.handlers.common import answer, is_private, offer_presets, preset_title, say
+from bot.handlers.render import PREVIEW_SIDE, new_render, run_safely, start_render
 
 log = logging.getLogger(__name__)
 
-Action = Callable[[Update, ContextTypes.DEFAULT_TYPE, dict[str, Any], Any], Awaitable[None]]
+Action = Callable[[Update, BotContext, dict[str, Any], Any], Awaitable[None]]
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any button: stale or foreign buttons get a short notice and nothing else happens;
-    otherwise the spinner stops at once and the action runs."""
-    query = update.callback_query
-    found = await services(context).state.redeem(query.data)
-    if (found is None or query.message is None
-            or found[0].get("chat") != query.message.chat.id):
-        log.info("user %s: expired or unknown button", query.from_user.id)
-        await answer(update, texts.BUTTON_EXPIRED)
-        return
-    doc, (action, arg) = found
-    if doc.get("user") != query.from_user.id:
-        await answer(update, texts.NOT_YOUR_BUTTON)
-        return
-    handler = ACTIONS.get(action)
-    if handler is None:
-        await answer(update, texts.BUTTON_EXPIRED)
-        return
-    await handler(update, context, doc, arg)
+def pressed(action: Action) -> Callable[[Update, BotContext], Awaitable[None]]:
+    """Stale, forged or foreign buttons get a short notice and nothing else happens;
+    otherwise `action` runs with the keyboard's stored doc and the button's argument."""
+    @functools.wraps(action)
+    async def handler(update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        found = await context.bot_data.state.redeem(query.data)
+        if (found is None or query.message is None
+                or found[0].get("chat") != query.message.chat.id):
+            await expired(update, context)
+            return
+        doc, (_, arg) = found
+        if doc.get("user") != query.from_user.id:
+            await answer(update, context.t(texts.NOT_YOUR_BUTTON))
+            return
+        await action(update, context, doc, arg)
+
+    return handler
 
 
-async def _pick(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
+async def expired(update: Update, context: BotContext) -> None:
+    """A button I no longer know (or never made): "this button has expired"."""
+    log.info("user %s: expired or unknown button", update.callback_query.from_user.id)
+    await answer(update, context.t(texts.BUTTON_EXPIRED))
+
+
+async def _pick(update: Update, context: BotContext, doc: dict[str, Any],
                 preset_id: str) -> None:
     """A painting: the photo comes back painted, as a reply to it."""
     await answer(update)
-    ctx = doc["ctx"]
+    ctx, state = doc["ctx"], context.bot_data.state
     if "base" in ctx:  # the ➕ mix keyboard: same picture and style, plus this painting
-        base = await services(context).state.render(doc["user"], ctx["base"])
+        base = await state.render(doc["user"], ctx["base"])
         if base is None:
-            await say(context, doc["chat"], texts.PHOTO_GONE, ctx.get("ask"))
+            await say(context, doc["chat"], context.t(texts.PHOTO_GONE), ctx.get("ask"))
             return
         keep = ("user", "chat", "content", "reply_to", "ask", "style", "strength",
                 "keep_colors", "origin")
-        render = {**{k: base[k] for k in keep}, "mix": preset_id}
+        render = {**{k: base[k] for k in keep}, "mix": preset_id, "mix_share": 50}
     else:
         render = new_render(doc["user"], doc["chat"], ctx, {"preset": preset_id}, "preset")
-        session = await services(context).state.session(doc["chat"], doc["user"])
-        if session and session.get("content") == ctx["content"]:
-            await services(context).state.set_session(doc["chat"], doc["user"],
-                                                      {**session, "styled": True})
     await start_render(update, context, render)
 
 
-async def _random(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
-                  _: Any) -> None:
+pick = pressed(_pick)
+
+
+@pressed
+async def random_pick(update: Update, context: BotContext, doc: dict[str, Any], _: Any) -> None:
     """🎲: a painting chosen for you (never the one already in a mix)."""
     exclude = doc["ctx"].get("base_style")
-    choices = [p.id for p in presets(context) if p.id != exclude] or [exclude]
+    choices = [p.id for p in context.bot_data.presets() if p.id != exclude] or [exclude]
     await _pick(update, context, doc, secrets.choice(choices))
 
 
-async def _page(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
-                page: int) -> None:
+@pressed
+async def page(update: Update, context: BotContext, doc: dict[str, Any], number: int) -> None:
     """◀ ▶: the same message shows the next page of paintings."""
     await answer(update)
     await offer_presets(context, chat_id=doc["chat"], user_id=doc["user"], ctx=doc["ctx"],
-                        reply_to=None, page=int(page), edit=update.callback_query.message)
+                        reply_to=None, page=int(number), edit=update.callback_query.message)
 
 
-async def _own_style(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
-                     _: Any) -> None:
-    """🖼: "send me the style photo" (in groups: "reply to this message with it")."""
+@pressed
+async def own_style(update: Update, context: BotContext, doc: dict[str, Any], _: Any) -> None:
+    """🖼: "send me the style photo" (in groups: "reply to this message with it"); the next
+    photo becomes the style of this one."""
     await answer(update)
     ctx = doc["ctx"]
-    await services(context).state.set_session(doc["chat"], doc["user"],
-                                              {**ctx, "awaiting_style": True, "styled": False})
+    await context.bot_data.state.set_session(doc["chat"], doc["user"],
+                                             {**ctx, "awaiting_style": True})
     if is_private(update):
-        await say(context, doc["chat"], texts.SEND_STYLE)
+        await say(context, doc["chat"], context.t(texts.SEND_STYLE))
     else:  # privacy mode: the bot only sees replies to its own messages
-        await say(context, doc["chat"], texts.SEND_STYLE_GROUP, ctx.get("ask"),
+        await say(context, doc["chat"], context.t(texts.SEND_STYLE_GROUP), ctx.get("ask"),
                   reply_markup=ForceReply(selective=True))
 
 
-async def _rerender(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
+async def _rerender(update: Update, context: BotContext, doc: dict[str, Any],
                     changes: dict[str, Any]) -> None:
     """Change settings of a result and edit it in place with the new painting."""
-    state = services(context).state
+    state = context.bot_data.state
     current = await state.render(doc["user"], doc["ctx"]["rid"])
     if current is None:
-        await answer(update, texts.BUTTON_EXPIRED)
+        await answer(update, context.t(texts.BUTTON_EXPIRED))
         return
     if all(current.get(k) == v for k, v in changes.items()):
-        await answer(update, texts.ALREADY_THAT)
+        await answer(update, context.t(texts.ALREADY_THAT))
         return
     await answer(update)
     render = await state.change_render(doc["user"], doc["ctx"]["rid"], changes)
     if render is None:
-        await say(context, doc["chat"], texts.PHOTO_GONE)
+        await say(context, doc["chat"], context.t(texts.PHOTO_GONE))
         return
     await run_safely(update, context, render, "edit")
 
 
-async def _strength(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
-                    pct: int) -> None:
+@pressed
+async def strength(update: Update, context: BotContext, doc: dict[str, Any], pct: int) -> None:
     """25 / 50 / 75 / 100 %: how much of the painting goes into the photo."""
     if int(pct) not in kb.STRENGTHS:
-        await answer(update, texts.BUTTON_EXPIRED)
+        await expired(update, context)
         return
     await _rerender(update, context, doc, {"strength": int(pct)})
 
 
-async def _colors(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
-                  keep: bool) -> None:
+@pressed
+async def mix_share(update: Update, context: BotContext, doc: dict[str, Any],
+                    share: int) -> None:
+    """75/25 · 50/50 · 25/75 under a mix: how much of each painting."""
+    if int(share) not in kb.MIX_SHARES:
+        await expired(update, context)
+        return
+    await _rerender(update, context, doc, {"mix_share": int(share)})
+
+
+@pressed
+async def colors(update: Update, context: BotContext, doc: dict[str, Any], keep: bool) -> None:
     """🎨 on/off: keep the photo's own colours, take only the brushwork."""
     await _rerender(update, context, doc, {"keep_colors": bool(keep)})
 
 
-async def _with_render(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _with_render(update: Update, context: BotContext,
                        doc: dict[str, Any]) -> dict[str, Any] | None:
     """The render behind a result keyboard, or None after telling the user it expired."""
-    render = await services(context).state.render(doc["user"], doc["ctx"]["rid"])
-    await answer(update, None if render else texts.BUTTON_EXPIRED)
+    render = await context.bot_data.state.render(doc["user"], doc["ctx"]["rid"])
+    if render is None:
+        await answer(update, context.t(texts.BUTTON_EXPIRED))
     return render
 
 
-async def _another(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
-                   _: Any) -> None:
+@pressed
+async def another(update: Update, context: BotContext, doc: dict[str, Any], _: Any) -> None:
     """🔁: the painting keyboard again, for the same photo."""
     render = await _with_render(update, context, doc)
     if render:
+        await answer(update)
         ctx = {k: render[k] for k in ("content", "reply_to", "ask")}
-        await services(context).state.set_session(doc["chat"], doc["user"],
-                                                  {**ctx, "styled": False})
         await offer_presets(context, chat_id=doc["chat"], user_id=doc["user"], ctx=ctx,
                             reply_to=render["ask"])
 
 
-async def _mix(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
-               _: Any) -> None:
+@pressed
+async def mix(update: Update, context: BotContext, doc: dict[str, Any], _: Any) -> None:
     """➕: pick a second painting to blend with this result's style."""
     render = await _with_render(update, context, doc)
     if render:
+        await answer(update)
         base_style = render["style"].get("preset")
         ctx = {"content": render["content"], "reply_to": render["reply_to"],
                "ask": render["ask"], "base": render["rid"], "base_style": base_style,
@@ -159,16 +179,16 @@ async def _mix(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str
                             reply_to=render["ask"])
 
 
-async def _hd(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
-              _: Any) -> None:
-    """⬇ HD: the same painting at full resolution (up to 4096 px) as a JPEG file."""
+@pressed
+async def hd(update: Update, context: BotContext, doc: dict[str, Any], _: Any) -> None:
+    """⬇ HD: the same painting at full resolution (up to 4096 px) as a JPEG file. A photo
+    Telegram already shrank has nothing more to give: a pop-up says to send it as a file."""
     render = await _with_render(update, context, doc)
-    if render:
-        await run_safely(update, context, render, "hd")
-
-
-ACTIONS: dict[str, Action] = {
-    kb.PICK: _pick, kb.RANDOM: _random, kb.PAGE: _page, kb.OWN: _own_style,
-    kb.STRENGTH: _strength, kb.COLORS: _colors, kb.ANOTHER: _another, kb.MIX: _mix,
-    kb.HD: _hd,
-}
+    if not render:
+        return
+    content = render["content"]
+    if content.get("kind") == "photo" and 0 < int(content.get("side") or 0) <= PREVIEW_SIDE:
+        await answer(update, context.t(texts.HD_NEEDS_FILE), alert=True)
+        return
+    await answer(update)
+    await run_safely(update, context, render, "hd")

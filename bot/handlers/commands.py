@@ -7,36 +7,41 @@ import logging
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot import gallery, texts
-from bot.handlers.common import image_ref, is_private, new_content, presets, say, services
+from bot.context import BotContext
+from bot.handlers.common import image_ref, is_private, new_content, say
+from bot.handlers.photos import check_image
 from bot.telegram_io import reply_params, with_retries
 
 log = logging.getLogger(__name__)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A short, friendly hello: what I do and the three steps to a painting."""
-    await say(context, update.effective_chat.id, texts.WELCOME)
+async def start(update: Update, context: BotContext) -> None:
+    """A short, friendly hello: what I do and the three steps to a painting (in a group:
+    how /stylize works there)."""
+    text = texts.WELCOME if is_private(update) else texts.WELCOME_GROUP
+    await say(context, update.effective_chat.id, context.t(text))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """Everything the bot can do, in a few lines, plus what it keeps and for how long."""
-    ttl_hours = round(services(context).config.input_ttl / 3600)
-    text = texts.HELP.format(username=context.bot.username, ttl_hours=ttl_hours)
+    ttl_hours = round(context.bot_data.config.input_ttl / 3600)
+    text = context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
     await say(context, update.effective_chat.id, text)
 
 
-async def styles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def styles(update: Update, context: BotContext) -> None:
     """One collage of every painting, numbered like the buttons. Drawn and uploaded once;
     afterwards Telegram's copy (file_id) is sent again."""
-    svc = services(context)
+    svc = context.bot_data
     chat_id = update.effective_chat.id
-    all_presets = presets(context)
+    all_presets = svc.presets()
     key = gallery.cache_key(all_presets)
-    text = texts.STYLES_CAPTION.format(count=len(all_presets))
-    reply_to = update.effective_message.message_id if not is_private(update) else None
+    private = is_private(update)
+    text = context.t(texts.STYLES_CAPTION if private else texts.STYLES_CAPTION_GROUP,
+                     count=len(all_presets))
+    reply_to = None if private else update.effective_message.message_id
     cached = await svc.state.cached(key)
     if cached:
         try:
@@ -60,24 +65,36 @@ def _draw(engine, all_presets) -> bytes:
     return out.getvalue()
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget(update: Update, context: BotContext) -> None:
     """Deletes everything stored about the user (photos' file_ids, results, buttons) and
-    says how much went."""
-    count = await services(context).state.forget(update.effective_user.id)
+    says how much went — in a group only that it is done, since everybody reads it."""
+    count = await context.bot_data.state.forget(update.effective_user.id)
     log.info("user %s: forgot %d documents", update.effective_user.id, count)
-    text = texts.FORGOTTEN.format(count=count) if count else texts.FORGOTTEN_NOTHING
-    await say(context, update.effective_chat.id, text)
+    if not is_private(update):
+        text = context.t(texts.FORGOTTEN_GROUP)
+    elif count:
+        text = context.t(texts.FORGOTTEN, count=count)
+    else:
+        text = context.t(texts.FORGOTTEN_NOTHING)
+    reply_to = None if is_private(update) else update.effective_message.message_id
+    await say(context, update.effective_chat.id, text, reply_to)
 
 
-async def stylize(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stylize(update: Update, context: BotContext) -> None:
     """Replying /stylize to a photo (groups) shows the paintings for that photo; the
-    buttons belong to whoever asked."""
+    buttons belong to whoever asked. Without a photo it explains how (in a private chat:
+    that a photo alone is enough)."""
     message, chat = update.effective_message, update.effective_chat
     target = message.reply_to_message
     ref = image_ref(target)
     if ref is None:
-        hint = texts.SEND_A_PHOTO if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
-        await say(context, chat.id, hint, message.message_id)
+        hint = texts.STYLIZE_PRIVATE if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
+        await say(context, chat.id, context.t(hint), message.message_id)
+        return
+    problem = await check_image(context, ref)
+    if problem is not None:
+        await say(context, chat.id, context.t(problem.user_message, **problem.values),
+                  message.message_id)
         return
     await new_content(context, chat_id=chat.id, user_id=update.effective_user.id, ref=ref,
                       reply_to=target.message_id, ask_id=message.message_id)

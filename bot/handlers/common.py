@@ -1,20 +1,16 @@
-"""Helpers every handler shares: the services in bot_data, photo references, replies."""
+"""Helpers every handler shares: photo references, replies, the painting keyboard."""
 from __future__ import annotations
 
 import logging
 from html import escape
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import MaybeInaccessibleMessage, Message, Update
-from telegram.error import TelegramError
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
+from telegram.error import TelegramError
 
 from bot import keyboards, texts
-from bot.config import BotConfig
-from bot.jobs import RenderQueue
-from bot.state import State
+from bot.context import BotContext
 from bot.telegram_io import reply_text, with_retries
 
 log = logging.getLogger(__name__)
@@ -23,33 +19,18 @@ IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", 
                     "avif"}
 
 
-@dataclass(frozen=True)
-class Services:
-    """What build_application put into bot_data."""
-
-    config: BotConfig
-    engine: Any
-    state: State
-    queue: RenderQueue
-
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    data = context.application.bot_data
-    return Services(data["config"], data["engine"], data["state"], data["queue"])
-
-
 def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
 def image_ref(message: Message | None) -> dict[str, Any] | None:
     """The Telegram file reference of a photo or image document (never its bytes)."""
-    if message is None:
-        return None
+    if message is None or message.animation is not None:
+        return None  # a GIF also carries a `document`: it is not a still image
     if message.photo:
         p = message.photo[-1]  # the largest size Telegram kept
         return {"file_id": p.file_id, "file_unique_id": p.file_unique_id,
-                "file_size": p.file_size, "kind": "photo"}
+                "file_size": p.file_size, "kind": "photo", "side": max(p.width, p.height)}
     doc = message.document
     if doc is None:
         return None
@@ -61,18 +42,14 @@ def image_ref(message: Message | None) -> dict[str, Any] | None:
     return None
 
 
-def presets(context: ContextTypes.DEFAULT_TYPE) -> list[Any]:
-    return list(services(context).engine.catalog.presets())
-
-
-def preset_title(context: ContextTypes.DEFAULT_TYPE, preset_id: str | None) -> str:
-    for p in presets(context):
+def preset_title(context: BotContext, preset_id: str | None) -> str:
+    for p in context.bot_data.presets():
         if p.id == preset_id:
             return p.title
-    return texts.OWN_STYLE_TITLE
+    return context.t(texts.OWN_STYLE_TITLE)
 
 
-async def say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
+async def say(context: BotContext, chat_id: int, text: str,
               reply_to: int | None = None, **kwargs: Any) -> Message | None:
     """Send a short message; if even that fails, log it (there is nobody else to tell)."""
     try:
@@ -82,40 +59,41 @@ async def say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
         return None
 
 
-async def offer_presets(context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, user_id: int,
+async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
                         ctx: dict[str, Any], reply_to: int | None, page: int = 0,
                         edit: MaybeInaccessibleMessage | None = None) -> None:
     """Show (or page) the painting keyboard; `ctx` says what a pick applies to."""
-    svc = services(context)
-    all_presets = presets(context)
+    svc, t = context.bot_data, context.t
+    all_presets = svc.presets()
     mixing = "base" in ctx
-    rows = keyboards.preset_rows(all_presets, page, own_style=not mixing)
+    rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing)
     token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
     total = keyboards.pages(len(all_presets))
     if mixing:
-        text = texts.CHOOSE_MIX.format(title=escape(ctx.get("base_title", texts.OWN_STYLE_TITLE)))
+        title = ctx.get("base_title") or t(texts.OWN_STYLE_TITLE)
+        text = t(texts.CHOOSE_MIX, title=escape(title))
     elif total > 1:
-        text = texts.CHOOSE_STYLE_PAGE.format(page=page % total + 1, pages=total)
+        text = t(texts.CHOOSE_STYLE_PAGE, page=page % total + 1, pages=total)
     else:
-        text = texts.CHOOSE_STYLE
+        text = t(texts.CHOOSE_STYLE)
     markup = keyboards.markup(rows, token)
     if edit is not None:  # by ids: an old message may come back "inaccessible"
         await with_retries(lambda: context.bot.edit_message_text(
-            text, chat_id=edit.chat.id, message_id=edit.message_id, parse_mode="HTML",
-            reply_markup=markup), what="editMessageText")
+            text, chat_id=edit.chat.id, message_id=edit.message_id, reply_markup=markup),
+            what="editMessageText")
     else:
         await reply_text(context.bot, chat_id, text, reply_to, reply_markup=markup)
 
 
-async def new_content(context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, user_id: int,
+async def new_content(context: BotContext, *, chat_id: int, user_id: int,
                       ref: dict[str, Any], reply_to: int, ask_id: int) -> None:
-    """A photo to paint: remember it for "next photo is the style", show the paintings."""
+    """A photo to paint: remember it (for "use my own style"), show the paintings."""
     ctx = {"content": ref, "reply_to": reply_to, "ask": ask_id}
-    await services(context).state.set_session(chat_id, user_id, {**ctx, "styled": False})
+    await context.bot_data.state.set_session(chat_id, user_id, ctx)
     await offer_presets(context, chat_id=chat_id, user_id=user_id, ctx=ctx, reply_to=ask_id)
 
 
-async def answer(update: Update, text: str | None = None) -> None:
+async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
     """Stop the button's spinner (with an optional short notice).
 
     Never fatal: Telegram refuses to answer a query twice or after ~15 minutes
@@ -123,6 +101,6 @@ async def answer(update: Update, text: str | None = None) -> None:
     the work behind the button must still happen.
     """
     try:
-        await update.callback_query.answer(text)
+        await update.callback_query.answer(text, show_alert=alert)
     except TelegramError as exc:
         log.info("could not answer callback query: %s", exc)

@@ -5,15 +5,15 @@ import logging
 
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.context import BotContext
 from bot.handlers.common import is_private, say
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """The user gets one friendly sentence (never a traceback); the log gets the traceback."""
     update_id = getattr(update, "update_id", None)
     if isinstance(context.error, Forbidden):
@@ -23,7 +23,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("unhandled error in update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update):
         return
-    text = texts.TELEGRAM_FAILED if isinstance(context.error, TelegramError) else texts.UNEXPECTED
+    failed = texts.TELEGRAM_FAILED if isinstance(context.error, TelegramError) else texts.UNEXPECTED
+    text = context.t(failed)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text)

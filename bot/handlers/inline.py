@@ -2,25 +2,26 @@
 from __future__ import annotations
 
 from telegram import InlineQueryResultCachedPhoto, InlineQueryResultsButton, Update
-from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.handlers.common import services
+from bot.context import BotContext
 
 
-async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_inline_query(update: Update, context: BotContext) -> None:
     """Typing @bot shows your latest paintings, ready to send (↗ Share pre-fills the one
-    you shared). Nothing yet: a button that opens the bot to make the first one."""
+    you shared), captioned with the painting and the bot — nothing personal. Nothing yet:
+    a button that opens the bot to make the first one."""
     query = update.inline_query
-    recent = await services(context).state.recent_results(query.from_user.id)
+    recent = await context.bot_data.state.recent_results(query.from_user.id)
     wanted = query.query.strip()
     chosen = [(rid, doc) for rid, doc in recent if rid == wanted]
     results = [
-        InlineQueryResultCachedPhoto(id=rid, photo_file_id=doc["file_id"],
-                                     title=texts.INLINE_RESULT_TITLE,
-                                     caption=doc.get("caption"), parse_mode="HTML")
+        InlineQueryResultCachedPhoto(
+            id=rid, photo_file_id=doc["file_id"],
+            title=doc.get("title") or context.t(texts.INLINE_RESULT_TITLE),
+            caption=doc.get("caption"))
         for rid, doc in (chosen or recent)
     ]
-    button = None if results else InlineQueryResultsButton(text=texts.INLINE_EMPTY_BUTTON,
-                                                           start_parameter="inline")
+    button = None if results else InlineQueryResultsButton(
+        text=context.t(texts.INLINE_EMPTY_BUTTON), start_parameter="inline")
     await query.answer(results, cache_time=0, is_personal=True, button=button)

@@ -7,92 +7,141 @@ import re
 import time
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ContextTypes
+from telegram import Message, Update
+from telegram.ext import filters
 
 from bot import texts
-from bot.handlers.common import image_ref, is_private, new_content, say, services
-from bot.handlers.render import new_render, start_render
-from bot.telegram_io import MAX_DOWNLOAD
+from bot.context import BotContext
+from bot.handlers.common import image_ref, is_private, new_content, say
+from bot.handlers.render import new_render, nst_refusal, start_render
+from bot.state import UserError
+from bot.telegram_io import MAX_DOWNLOAD, download
+from nst import load_image
+from nst.errors import NstError
 
 log = logging.getLogger(__name__)
 
-STYLE_WINDOW = 600.0   # a second photo within 10 min of the first (no result yet) = its style
 ALBUM_WAIT = 2.0       # how long the first photo of an album waits for its partner
+CHECK_SIDE = 256       # decoding this small is enough to know a picture is usable
 _STYLIZE_RE = re.compile(r"^/stylize(@\w+)?(\s|$)", re.IGNORECASE)
+
+# What I cannot paint yet, one sentence per kind. When a kind becomes supported, drop it
+# here (and from NOT_YET_FILTER) and register its handler before `not_yet`.
+NOT_YET_FILTER = (filters.ANIMATION | filters.VIDEO | filters.VIDEO_NOTE | filters.Sticker.ALL
+                  | filters.Document.VIDEO)
+
+
+def not_yet_text(message: Message) -> str:
+    """The msgid that says this kind of message can't be painted yet."""
+    if message.animation is not None:
+        return texts.NOT_YET_ANIMATION
+    if message.sticker is not None:
+        return texts.NOT_YET_STICKER
+    return texts.NOT_YET_VIDEO   # videos, round video notes, video files
 
 
 def wants_stylize(text: str | None) -> bool:
     return bool(_STYLIZE_RE.match(text or ""))
 
 
-async def on_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo (or an image sent as a file) gets the painting keyboard — or, right after
-    another photo or "use my own style", becomes that photo's style. In groups only a
-    photo captioned /stylize or a reply to my "send the style" message counts."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None:
+def _replies_to_me(update: Update, context: BotContext) -> bool:
+    reply = update.effective_message.reply_to_message
+    return bool(reply and reply.from_user and reply.from_user.id == context.bot.id)
+
+
+def _addressed(update: Update, context: BotContext) -> bool:
+    """Private chats always; in groups only a /stylize caption or a reply to me."""
+    message = update.effective_message
+    return (is_private(update) or wants_stylize(message.caption)
+            or _replies_to_me(update, context))
+
+
+async def on_image(update: Update, context: BotContext) -> None:
+    """A photo (or an image sent as a file) gets the painting keyboard at once — or, after
+    🖼 "use my own style", becomes that photo's style. A picture I can't use is refused
+    right away. In groups only a photo captioned /stylize or a reply to my "send the
+    style" message counts."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or update.effective_user is None:
         return
-    private = is_private(update)
     ref = image_ref(message)
     if ref is None:
-        if private:
-            await say(context, chat.id, texts.NOT_AN_IMAGE, message.message_id)
+        if is_private(update):
+            await say(context, chat.id, context.t(texts.NOT_AN_IMAGE), message.message_id)
         return
-    addressed = private or wants_stylize(message.caption) or _replies_to_me(update, context)
-    if not addressed:
+    if not _addressed(update, context):
         return  # a group photo that is not for us
     if (ref.get("file_size") or 0) > MAX_DOWNLOAD:
-        await say(context, chat.id, texts.TOO_BIG, message.message_id)
+        await say(context, chat.id, context.t(texts.TOO_BIG), message.message_id)
         return
-    if private and message.media_group_id:
+    if is_private(update) and message.media_group_id:
         await _album_photo(update, context, ref)
         return
     await _single_photo(update, context, ref)
 
 
-def _replies_to_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    reply = update.effective_message.reply_to_message
-    return bool(reply and reply.from_user and reply.from_user.id == context.bot.id)
+async def not_yet(update: Update, context: BotContext) -> None:
+    """GIFs, videos, round videos, stickers: one clear "I can't paint these yet"."""
+    message = update.effective_message
+    if message is not None and _addressed(update, context):
+        await say(context, update.effective_chat.id, context.t(not_yet_text(message)),
+                  message.message_id)
 
 
-async def _single_photo(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                        ref: dict[str, Any]) -> None:
+async def check_image(context: BotContext, ref: dict[str, Any]) -> UserError | None:
+    """Download and decode (small) now, so a picture I can't paint is refused before any
+    keyboard is shown; None when it is fine."""
+    try:
+        data = await download(context.bot, ref)
+        await asyncio.to_thread(load_image, data, draft_side=CHECK_SIDE)
+    except UserError as exc:
+        return exc
+    except NstError as exc:
+        log.info("picture refused on arrival (%s)", exc.code, exc_info=True)
+        return nst_refusal(exc, document=ref.get("kind") == "document")
+    return None
+
+
+async def _single_photo(update: Update, context: BotContext, ref: dict[str, Any]) -> None:
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    state = services(context).state
+    state = context.bot_data.state
     session = await state.session(chat.id, user.id)
-    if _is_style(session, ref, update, context):
-        await state.set_session(chat.id, user.id, {**session, "styled": True,
-                                                   "awaiting_style": False})
-        render = new_render(user.id, chat.id, session, {"photo": ref}, "own")
-        await start_render(update, context, render)
-        return
-    if not is_private(update) and not wants_stylize(message.caption):
+    is_style = _is_style(session, ref, update, context)
+    if not is_style and not is_private(update) and not wants_stylize(message.caption):
         return  # a reply to me that isn't the awaited style
+    problem = await check_image(context, ref)
+    if problem is not None:
+        msgid = texts.STYLE_UNREADABLE if is_style and problem.user_message in (
+            texts.UNREADABLE, texts.UNREADABLE_FILE) else problem.user_message
+        await say(context, chat.id, context.t(msgid, **problem.values), message.message_id)
+        return
+    if is_style:
+        await state.set_session(chat.id, user.id, {**session, "awaiting_style": False})
+        await start_render(update, context, new_render(user.id, chat.id, session,
+                                                       {"photo": ref}, "own"))
+        return
     await new_content(context, chat_id=chat.id, user_id=user.id, ref=ref,
                       reply_to=message.message_id, ask_id=message.message_id)
 
 
 def _is_style(session: dict | None, ref: dict[str, Any], update: Update,
-              context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Is this photo the style for the photo before it?"""
-    if not session or not session.get("content"):
+              context: BotContext) -> bool:
+    """Is this photo the style the user asked to send (🖼 "use my own style")? Any other
+    photo is a new photo with its own keyboard."""
+    if not session or not session.get("content") or not session.get("awaiting_style"):
         return False
     if session["content"].get("file_unique_id") == ref.get("file_unique_id"):
         return False  # the same picture again: start over with it
-    if session.get("awaiting_style"):
-        return is_private(update) or _replies_to_me(update, context)
-    fresh = time.time() - float(session.get("at", 0)) < STYLE_WINDOW
-    return is_private(update) and fresh and not session.get("styled")
+    return is_private(update) or _replies_to_me(update, context)
 
 
-async def _album_photo(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                       ref: dict[str, Any]) -> None:
+async def _album_photo(update: Update, context: BotContext, ref: dict[str, Any]) -> None:
     """Two photos sent together: the first (lower message_id) is the content, the second
-    the style. The two updates may be handled at the same time, so they meet in the store
-    and whichever completes the pair starts the painting."""
+    the style. The updates may be handled at the same time, so they meet in the store and
+    whichever completes the pair starts the painting. A third and later photo gets one
+    line (once per album) saying only two are used."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    state = services(context).state
+    state = context.bot_data.state
     group, mid = message.media_group_id, message.message_id
     album = await state.album_join(user.id, group, mid, {"ref": ref})
     if not album.get("starter"):
@@ -104,23 +153,25 @@ async def _album_photo(update: Update, context: ContextTypes.DEFAULT_TYPE,
             album = await state.album_claim_single(user.id, group, mid)
     pair = album.get("pair", [])
     if album.get("starter") != mid:
-        if len(pair) == 1:  # the first went ahead alone: this one is "the next photo"
+        if len(pair) == 1:  # the first went ahead alone: this one is a photo of its own
             await _single_photo(update, context, ref)
-        return  # the partner started the pair, or a 3rd+ photo of the album
+        elif mid not in pair and await state.album_tell_once(user.id, group):
+            await say(context, chat.id, context.t(texts.ALBUM_EXTRA), mid)
+        return
     if len(pair) == 1:
         await _single_photo(update, context, ref)
         return
     items = album["items"]
     content, style = items[str(pair[0])]["ref"], items[str(pair[1])]["ref"]
     ctx = {"content": content, "reply_to": pair[0], "ask": pair[0]}
-    await state.set_session(chat.id, user.id, {**ctx, "styled": True})
+    await state.set_session(chat.id, user.id, ctx)
     await start_render(update, context, new_render(user.id, chat.id, ctx, {"photo": style},
                                                    "album"))
 
 
-async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stickers, videos, voice, text, unknown commands in a private chat: a gentle
-    "send me a photo". (Groups: silence — it wasn't meant for me.)"""
+async def on_other(update: Update, context: BotContext) -> None:
+    """Text, voice, files, unknown commands in a private chat: a gentle "send me a photo".
+    (Groups: silence — it wasn't meant for me.)"""
     if is_private(update) and update.effective_message is not None:
-        await say(context, update.effective_chat.id, texts.SEND_A_PHOTO,
+        await say(context, update.effective_chat.id, context.t(texts.SEND_A_PHOTO),
                   update.effective_message.message_id)

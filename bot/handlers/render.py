@@ -16,10 +16,11 @@ from typing import Any, AsyncIterator, Literal
 
 from telegram import InputMediaPhoto, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
-from bot.handlers.common import Services, presets, say, services
+from bot.context import BotContext, Services
+from bot.handlers.common import say
+from bot.i18n import ENGLISH, Translator
 from bot.jobs import Ticket
 from bot.state import UserError
 from bot.telegram_io import chat_action, download, reply_params, with_retries
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 PREVIEW_SIDE = 1280   # what a chat shows well; Telegram downsizes photos anyway
 HD_SIDE = 4096        # the ⬇ HD document
 STYLE_DRAFT = 512     # the style network looks at 256 px: decode big style photos small
-MIX_WEIGHT = 0.5
 
 Mode = Literal["new", "edit", "hd"]
 
@@ -46,37 +46,60 @@ def new_render(user_id: int, chat_id: int, ctx: dict[str, Any], style: dict[str,
             "origin": origin, **settings}
 
 
-def nst_error_text(exc: NstError) -> str:
-    """Our sentence for an engine refusal (its code says what was wrong)."""
+def nst_error_text(exc: NstError, t: Translator = ENGLISH, *, document: bool = False) -> str:
+    """Our sentence for an engine refusal, in the user's language."""
+    refusal = nst_refusal(exc, document=document)
+    return t(refusal.user_message, **refusal.values)
+
+
+def nst_refusal(exc: NstError, *, document: bool = False) -> UserError:
+    """The UserError for an engine refusal (its code says what was wrong); an unreadable
+    file is told it may go better as a photo, an unreadable photo is not."""
+    unreadable = texts.UNREADABLE_FILE if document else texts.UNREADABLE
     by_code = {
-        "empty": texts.UNREADABLE, "corrupt": texts.UNREADABLE, "unreadable": texts.UNREADABLE,
-        "not_image": texts.NOT_AN_IMAGE, "too_small": texts.TOO_SMALL.format(min_side=MIN_SIDE),
+        "empty": unreadable, "corrupt": unreadable, "unreadable": unreadable,
+        "not_image": texts.NOT_AN_IMAGE, "too_small": texts.TOO_SMALL,
         "too_big": texts.TOO_MANY_PIXELS, "bad_ratio": texts.BAD_RATIO,
         "unsupported": texts.UNSUPPORTED, "style_not_found": texts.STYLE_GONE,
     }
-    default = texts.UNREADABLE if isinstance(exc, ImageError) else texts.UNEXPECTED
-    return by_code.get(exc.code, default)
+    default = unreadable if isinstance(exc, ImageError) else texts.UNEXPECTED
+    msgid = by_code.get(exc.code, default)
+    return UserError(msgid, min_side=MIN_SIDE) if msgid == texts.TOO_SMALL else UserError(msgid)
 
 
-def caption(render: dict[str, Any], all_presets: list[Any]) -> str:
-    """Title, artist and year of the painting (or which photo was the style) + settings."""
+def _style_line(render: dict[str, Any], all_presets: list[Any], t: Translator, *,
+                shared: bool = False) -> str:
+    """Which painting(s) — or which photo — gave the style. `shared`: nothing personal."""
     by_id = {p.id: p for p in all_presets}
     preset = by_id.get(render["style"].get("preset", ""))
     mix = by_id.get(render.get("mix") or "")
-    if render["origin"] == "album":
-        head = texts.CAPTION_ALBUM
-    elif preset is None:
-        head = texts.CAPTION_OWN_STYLE
-    else:
-        head = texts.CAPTION_PRESET.format(title=escape(preset.title),
-                                           artist=escape(preset.artist), year=preset.year)
+    if preset is None and (shared or mix is None):
+        if shared:
+            return t(texts.SHARED_OWN_STYLE)
+        return t(texts.CAPTION_ALBUM if render["origin"] == "album" else texts.CAPTION_OWN_STYLE)
     if mix is not None:
-        first = escape(preset.title) if preset else texts.OWN_STYLE_TITLE
-        head = texts.CAPTION_MIX.format(title=first, mix_title=escape(mix.title))
-    settings = texts.CAPTION_SETTINGS.format(
-        pct=render["strength"],
-        colors=texts.CAPTION_COLORS_KEPT if render["keep_colors"] else "")
-    return f"{head}\n{settings}"
+        first = escape(preset.title) if preset else escape(t(texts.OWN_STYLE_TITLE))
+        return t(texts.CAPTION_MIX, title=first, mix_title=escape(mix.title))
+    return t(texts.CAPTION_PRESET, title=escape(preset.title), artist=escape(preset.artist),
+             year=preset.year)
+
+
+def caption(render: dict[str, Any], all_presets: list[Any], t: Translator = ENGLISH) -> str:
+    """Title, artist and year of the painting (or which photo was the style) + settings."""
+    lines = [_style_line(render, all_presets, t)]
+    settings = texts.CAPTION_SETTINGS_COLORS if render["keep_colors"] else texts.CAPTION_SETTINGS
+    line = t(settings, pct=render["strength"])
+    if render.get("mix"):
+        share = int(render.get("mix_share", 50))
+        line += " · " + t(texts.CAPTION_MIX_WEIGHTS, first=100 - share, second=share)
+    return "\n".join([*lines, line])
+
+
+def shared_caption(render: dict[str, Any], all_presets: list[Any], t: Translator,
+                   bot_username: str) -> str:
+    """The caption of a result shared through inline mode: the painting and the bot."""
+    return "\n".join([_style_line(render, all_presets, t, shared=True),
+                      t(texts.SHARED_BY, bot=f"@{bot_username}")])
 
 
 def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
@@ -90,12 +113,13 @@ def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
             raise UserError(texts.STYLE_UNREADABLE) from exc
     options = StyleOptions(strength=render["strength"] / 100, keep_colors=render["keep_colors"],
                            max_side=max_side)
-    out = engine.stylize(image, style, options, mix=render.get("mix"), mix_weight=MIX_WEIGHT)
+    out = engine.stylize(image, style, options, mix=render.get("mix"),
+                         mix_weight=int(render.get("mix_share", 50)) / 100)
     return encode_image(out, "JPEG"), out.size
 
 
 @contextlib.asynccontextmanager
-async def place_in_line(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ticket: Ticket,
+async def place_in_line(context: BotContext, chat_id: int, ticket: Ticket,
                         reply_to: int | None) -> AsyncIterator[None]:
     """While the job waits, show "⏳ You're #N in line" and keep it current; delete it
     as soon as the job starts."""
@@ -108,7 +132,7 @@ async def place_in_line(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ticket
             ticket.changed.clear()
             if ticket.position != shown:
                 shown = ticket.position
-                text = texts.IN_LINE.format(position=shown)
+                text = context.t(texts.IN_LINE, position=shown)
                 if note is None:
                     note = await say(context, chat_id, text, reply_to)
                 else:
@@ -136,7 +160,7 @@ async def place_in_line(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ticket
         await remove()
 
 
-async def _inputs(context: ContextTypes.DEFAULT_TYPE, render: dict[str, Any]
+async def _inputs(context: BotContext, render: dict[str, Any]
                   ) -> tuple[bytes, Any]:
     content = await download(context.bot, render["content"])
     style = render["style"]
@@ -145,13 +169,13 @@ async def _inputs(context: ContextTypes.DEFAULT_TYPE, render: dict[str, Any]
     return content, style["preset"]
 
 
-async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: dict[str, Any],
+async def deliver(update: Update, context: BotContext, render: dict[str, Any],
                   mode: Mode = "new") -> None:
     """Paint `render` and send it: a new reply, an edit of the result, or the HD file.
 
     Raises UserError with the sentence to show when something stops it.
     """
-    svc = services(context)
+    svc = context.bot_data
     user_id, chat_id = render["user"], render["chat"]
     svc.queue.check(user_id)
     if not await svc.state.take_rate(user_id):
@@ -171,23 +195,22 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: di
                 raise UserError(texts.MODEL_FAILED) from exc
             except NstError as exc:
                 log.exception("picture refused for user %s (%s)", user_id, exc.code)
-                raise UserError(nst_error_text(exc)) from exc
+                document = render["content"].get("kind") == "document"
+                raise nst_refusal(exc, document=document) from exc
         sent = await _send(context, svc, render, jpeg, size, mode)
-    if sent:
-        delivery = context.application.bot_data.get("delivery")
-        if delivery is not None and update.update_id is not None:
-            await delivery.mark_sent(update.update_id)
+    if sent and svc.delivery is not None and update.update_id is not None:
+        await svc.delivery.mark_sent(update.update_id)
 
 
-async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[str, Any],
+async def _send(context: BotContext, svc: Services, render: dict[str, Any],
                 jpeg: bytes, size: tuple[int, int], mode: Mode) -> bool:
     """Put the painting in the chat; False when a newer edit made this one obsolete."""
-    bot, chat_id, user_id = context.bot, render["chat"], render["user"]
+    bot, chat_id, user_id, t = context.bot, render["chat"], render["user"], context.t
     if mode == "hd":
         result = render.get("result") or {}
         await with_retries(lambda: bot.send_document(
             chat_id, document=jpeg, filename=f"painting-{size[0]}x{size[1]}.jpg",
-            caption=texts.CAPTION_HD.format(width=size[0], height=size[1]),
+            caption=t(texts.CAPTION_HD, width=size[0], height=size[1]),
             reply_parameters=reply_params(result.get("message_id") or render["reply_to"])),
             what="sendDocument")
         return True
@@ -196,50 +219,55 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[
         if current is None or int(current.get("version", 1)) > int(render["version"]):
             return False  # a newer tap is being painted and will edit the message
     result_id = render.get("result_id") or svc.state.new_result_id()
-    rows = keyboards.result_rows(render["strength"], render["keep_colors"], result_id)
+    mix_share = int(render.get("mix_share", 50)) if render.get("mix") else None
+    rows = keyboards.result_rows(t, render["strength"], render["keep_colors"], result_id,
+                                 mix_share)
     token = await svc.state.issue(chat_id, user_id, {"rid": render["rid"]},
                                   keyboards.actions(rows))
     markup = keyboards.markup(rows, token)
-    text = caption(render, presets(context))
+    all_presets = svc.presets()
+    text = caption(render, all_presets, t)
     message = None
     if mode == "edit" and render.get("result"):
         try:
             message = await with_retries(lambda: bot.edit_message_media(
-                media=InputMediaPhoto(jpeg, caption=text, parse_mode="HTML"),
+                media=InputMediaPhoto(jpeg, caption=text),
                 chat_id=chat_id, message_id=render["result"]["message_id"],
                 reply_markup=markup), what="editMessageMedia")
         except BadRequest as exc:  # deleted, too old…: a new reply is just as good
             log.warning("editMessageMedia refused (%s); sending a new result", exc)
     if not isinstance(message, Message):
         message = await with_retries(lambda: bot.send_photo(
-            chat_id, photo=jpeg, caption=text, parse_mode="HTML",
-            reply_parameters=reply_params(render["reply_to"]), reply_markup=markup),
+            chat_id, photo=jpeg, caption=text, reply_parameters=reply_params(render["reply_to"]),
+            reply_markup=markup),
             what="sendPhoto")
     file_id = message.photo[-1].file_id
     await svc.state.record_delivery(user_id, render["rid"], int(render["version"]),
                                     {"message_id": message.message_id, "file_id": file_id,
                                      "result_id": result_id})
-    await svc.state.save_result(user_id, result_id, {"file_id": file_id, "caption": text,
-                                                     "rid": render["rid"]})
+    preset = {p.id: p for p in all_presets}.get(render["style"].get("preset", ""))
+    shared = shared_caption(render, all_presets, t, bot.username)
+    await svc.state.save_result(user_id, result_id, {
+        "file_id": file_id, "caption": shared, "rid": render["rid"],
+        "title": preset.title if preset and not render.get("mix") else None})
     return True
 
 
-async def start_render(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                       render: dict[str, Any]) -> None:
+async def start_render(update: Update, context: BotContext, render: dict[str, Any]) -> None:
     """Save a new render and deliver it as a reply; problems become one sentence."""
-    svc = services(context)
-    rid = await svc.state.save_render(render["user"], render)
+    rid = await context.bot_data.state.save_render(render["user"], render)
     await run_safely(update, context, {**render, "rid": rid, "version": 1}, "new")
 
 
-async def run_safely(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                     render: dict[str, Any], mode: Mode) -> None:
+async def run_safely(update: Update, context: BotContext, render: dict[str, Any],
+                     mode: Mode) -> None:
     """deliver(), telling the user in one sentence when it cannot be done."""
     try:
         await deliver(update, context, render, mode)
     except UserError as exc:
         log.info("user %s: refused (%s)", render["user"], type(exc.__cause__ or exc).__name__)
-        await say(context, render["chat"], exc.user_message, render["ask"])
+        await say(context, render["chat"], context.t(exc.user_message, **exc.values),
+                  render["ask"])
     except TelegramError:
         log.exception("Telegram refused the result for user %s", render["user"])
-        await say(context, render["chat"], texts.TELEGRAM_FAILED, render["ask"])
+        await say(context, render["chat"], context.t(texts.TELEGRAM_FAILED), render["ask"])

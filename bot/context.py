@@ -1,0 +1,55 @@
+"""What a handler gets besides the update: the bot's services and the user's language.
+
+PTB builds one ``BotContext`` per update (``ContextTypes(context=BotContext,
+bot_data=Services)``), so a handler reads ``context.bot_data.state`` (typed, no lookup
+by string) and ``context.t(texts.X, …)`` (already in the user's language).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+from bot.config import BotConfig
+from bot.i18n import ENGLISH, Translator
+from bot.jobs import RenderQueue
+from bot.state import State
+from bot.store import Store
+
+
+class Services:
+    """The bot's long-lived parts, filled in once by bot.app.build_application."""
+
+    config: BotConfig
+    engine: Any
+    store: Store
+    state: State
+    queue: RenderQueue
+    owns_store: bool = False
+    # Set by the webhook runtime (bot.runtime.DeliveryHook): told when a result was sent.
+    delivery: Any = None
+
+    def attach(self, *, config: BotConfig, engine: Any, store: Store, owns_store: bool,
+               state: State, queue: RenderQueue) -> None:
+        self.config, self.engine, self.store, self.owns_store = config, engine, store, owns_store
+        self.state, self.queue = state, queue
+
+    def presets(self) -> list[Any]:
+        return list(self.engine.catalog.presets())
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, Services]):
+    """CallbackContext + ``t``: the Translator for the user behind the update."""
+
+    t: Translator = ENGLISH
+
+    @classmethod
+    def from_update(cls, update: object, application: Application) -> "BotContext":
+        context = super().from_update(update, application)
+        user = update.effective_user if isinstance(update, Update) else None
+        context.t = Translator.for_code(user.language_code if user else None)
+        return context
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=Services)

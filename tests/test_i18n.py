@@ -1,0 +1,324 @@
+"""The bot speaks the user's language: catalogs complete and consistent, the language picked
+from the update, right-to-left Persian readable, command menus per scope and language, and a
+whole conversation per language with no English left in what the bot sends."""
+from __future__ import annotations
+
+import asyncio
+import re
+import string
+from typing import Any
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+from telegram import Bot
+
+from bot import keyboards, texts
+from bot.i18n import FSI, PDI, RLM, Translator, available, catalog, po_path, resolve, template
+from bot.menu import GROUP_COMMANDS, PRIVATE_COMMANDS, publish_commands
+from tests.bot_harness import BotHarness, button, buttons, content_jpeg
+from tests.fake_telegram import FakeTelegram
+
+LOCALES = ("ru", "uk", "es", "pt_BR", "de", "fa", "id", "tr")
+# Letters a translation may keep from the English msgid.
+UNTRANSLATED_OK = {"HD"}
+TAG_RE = re.compile(r"</?[a-z]+>")
+WORD_RE = re.compile(r"[^\W\d_]{3,}")
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _catalog(locale: str) -> Catalog:
+    with open(po_path(locale), "rb") as fh:
+        return read_po(fh, locale=locale)
+
+
+def _forms(message: Any) -> list[str]:
+    return list(message.string) if isinstance(message.string, (tuple, list)) else [message.string]
+
+
+def _ids(message: Any) -> list[str]:
+    return list(message.id) if isinstance(message.id, (tuple, list)) else [message.id]
+
+
+def catalog_problems(po: Catalog, pot: Catalog) -> list[str]:
+    """Missing, fuzzy, empty or inconsistent translations of `po` (against `pot`)."""
+    problems = []
+    for msg in pot:
+        if not msg.id:
+            continue
+        key = _ids(msg)[0][:40]
+        have = po.get(msg.id)
+        if have is None or have.fuzzy or not all(_forms(have)):
+            problems.append(f"{key}: missing")
+            continue
+        expected = set().union(*(placeholders(i) for i in _ids(msg)))
+        tags = sorted(TAG_RE.findall(_ids(msg)[0]))
+        for form in _forms(have):
+            if placeholders(form) != expected:
+                problems.append(f"{key}: placeholders {placeholders(form)} != {expected}")
+            if sorted(TAG_RE.findall(form)) != tags:
+                problems.append(f"{key}: HTML tags differ")
+    known = {_ids(m)[0] for m in pot if m.id}
+    problems += [f"{_ids(m)[0][:40]}: obsolete" for m in po if m.id and _ids(m)[0] not in known]
+    return problems
+
+
+# --------------------------------------------------------------------------- catalogs
+
+def test_the_languages_asked_for_are_there() -> None:
+    assert set(LOCALES) <= set(available())
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_msgid_translated_with_the_same_placeholders(locale: str) -> None:
+    assert catalog_problems(_catalog(locale), template()) == []
+
+
+def test_the_check_catches_a_missing_placeholder() -> None:
+    """The check itself: a translation that drops {title} is reported, not shipped."""
+    pot = template()
+    po = _catalog("de")
+    po.get(texts.CHOOSE_MIX).string = "➕ Wähle ein zweites Gemälde zum Mischen:"
+    assert [p for p in catalog_problems(po, pot) if "placeholders" in p]
+
+
+def test_template_matches_texts_py() -> None:
+    """Every marked constant of texts.py is extracted (the catalogs cover what users see)."""
+    marked = {v if isinstance(v, str) else v[0] for k, v in vars(texts).items()
+              if k.isupper() and (isinstance(v, tuple) or isinstance(v, str)
+                                  and ("{" in v or any(c.isalpha() for c in v)))}
+    extracted = {_ids(m)[0] for m in template() if m.id}
+    assert marked == extracted
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_translations_are_not_english(locale: str) -> None:
+    same = []
+    for msg in _catalog(locale):
+        if not msg.id:
+            continue
+        for source, form in zip(_ids(msg), _forms(msg)):
+            letters = WORD_RE.findall(re.sub(r"\{\w+\}", "", source))
+            if form == source and not set(letters) <= UNTRANSLATED_OK:
+                same.append(source)
+    assert same == []
+
+
+@pytest.mark.parametrize("locale", ["en", *LOCALES])
+def test_button_labels_fit_a_phone_row_and_alerts_fit_a_popup(locale: str) -> None:
+    t = Translator(locale)
+    paired = [texts.BTN_RANDOM, texts.BTN_OWN_STYLE, texts.BTN_ANOTHER, texts.BTN_MIX,
+              texts.BTN_HD, texts.BTN_SHARE]                 # two to a row
+    alone = [texts.BTN_KEEP_COLORS_ON, texts.BTN_KEEP_COLORS_OFF]  # a row of their own
+    assert all(len(t(label)) <= 20 for label in paired), [t(label) for label in paired]
+    assert all(len(t(label)) <= 26 for label in alone)
+    assert len(t(texts.BTN_STRENGTH_CURRENT, pct=100).lstrip(RLM)) <= 10   # four to a row
+    assert len(t(texts.HD_NEEDS_FILE)) <= 200                # callback alert limit
+    for _, description in PRIVATE_COMMANDS + GROUP_COMMANDS:
+        assert 3 <= len(t(description)) <= 60
+
+
+@pytest.mark.parametrize("locale", ["en", *LOCALES])
+def test_texts_name_the_button_as_it_is_labelled(locale: str) -> None:
+    t = Translator(locale)
+    label = t(texts.BTN_OWN_STYLE).lstrip(RLM)
+    assert label in t(texts.WELCOME) and label in t(texts.HELP, username="@b", ttl_hours=24)
+
+
+# --------------------------------------------------------------------------- choosing
+
+@pytest.mark.parametrize("code, locale", [
+    ("pt-br", "pt_BR"), ("pt-BR", "pt_BR"), ("pt", "pt_BR"), ("pt-PT", "pt_BR"),
+    ("ru", "ru"), ("uk-UA", "uk"), ("de-AT", "de"), ("es-419", "es"), ("fa", "fa"),
+    ("id", "id"), ("tr", "tr"), ("en", "en"), ("en-GB", "en"),
+    ("xx", "en"), ("zh-hans", "en"), ("", "en"), (None, "en"),
+])
+def test_language_code_to_catalog(code: str | None, locale: str) -> None:
+    assert resolve(code) == locale
+
+
+def test_plural_forms_follow_the_language() -> None:
+    ru = Translator("ru")
+    assert "16 картин." in ru(texts.STYLES_CAPTION, count=16)
+    assert "22 картины." in ru(texts.STYLES_CAPTION, count=22)
+    assert "21 картина." in ru(texts.STYLES_CAPTION, count=21)
+    assert "(1 item)" in Translator("en")(texts.FORGOTTEN, count=1)
+
+
+# --------------------------------------------------------------------------- right to left
+
+def _outside_isolates(line: str) -> str:
+    return re.sub(f"{FSI}[^{PDI}]*{PDI}", "", line)
+
+
+def test_persian_lines_read_right_to_left() -> None:
+    """Each line starts with a right-to-left mark (so a line opening with an emoji or a Latin
+    title is still laid out right to left) and every Latin name or title sits in its own
+    isolate; numbers need nothing (the bidi algorithm keeps 75٪ and 1889 whole)."""
+    t = Translator("fa")
+    samples = [
+        t(texts.CAPTION_PRESET, title="The Starry Night", artist="Vincent van Gogh", year=1889),
+        t(texts.CAPTION_MIX, title="The Scream", mix_title="The Starry Night"),
+        t(texts.CAPTION_SETTINGS, pct=75),
+        t(texts.CHOOSE_MIX, title="The Great Wave off Kanagawa"),
+        t(texts.SHARED_BY, bot="@FreeStyleTransferBot"),
+        t(texts.HELP, username="@FreeStyleTransferBot", ttl_hours=24),
+        t(texts.WELCOME),
+    ]
+    for text in samples:
+        for line in text.split("\n"):
+            if line:
+                assert line.startswith(RLM), repr(line)
+    assert f"{FSI}The Starry Night{PDI}" in samples[0]
+    assert f"{FSI}@FreeStyleTransferBot{PDI}" in samples[4], "the @ stays with the name"
+    assert "75٪" in samples[2] and FSI not in samples[2]
+    # Outside the isolates, Latin is only format names and commands, never a line's start.
+    for text in samples:
+        for line in text.split("\n"):
+            rest = _outside_isolates(line.lstrip(RLM))
+            for word in re.findall(r"[A-Za-z]+", rest):
+                assert word in {"HD", "JPEG", "PNG", "WebP", "HEIC", "styles", "help",
+                                "stylize", "forget", "b", "i"}, (word, line)
+
+
+def _screen(text: str) -> str:
+    """What a phone shows, left to right (Unicode bidi algorithm), with the marks removed."""
+    from bidi import get_display
+
+    shown = get_display(TAG_RE.sub("", text))
+    return "".join(c for c in shown if c not in {RLM, FSI, PDI})
+
+
+def test_persian_on_screen() -> None:
+    """Laid out by the bidi algorithm: the line starts on the right (its emoji is the
+    rightmost character), "@name" keeps its @ in front, titles stay in their word order.
+    Without the marks the @ lands behind the name — what this test guards against."""
+    t = Translator("fa")
+    shared = t(texts.SHARED_BY, bot="@FreeStyleTransferBot")
+    assert "@FreeStyleTransferBot" in _screen(shared)
+    raw = catalog("fa").gettext(texts.SHARED_BY).format(bot="@FreeStyleTransferBot")
+    assert "FreeStyleTransferBot@" in _screen(raw), "the algorithm moves an unisolated @"
+    mix = _screen(t(texts.CHOOSE_MIX, title="The Great Wave off Kanagawa"))
+    assert "The Great Wave off Kanagawa" in mix and mix.endswith("➕")
+    caption = _screen(t(texts.CAPTION_PRESET, title="The Starry Night",
+                        artist="Vincent van Gogh", year=1889))
+    assert caption.endswith("🎨") and "The Starry Night" in caption
+    assert "Vincent van Gogh" in caption and "1889" in caption
+    strength = _screen(t(texts.CAPTION_SETTINGS, pct=75))
+    assert "٪75" in strength, "Persian shows the percent sign left of the number"
+
+
+def test_other_languages_get_no_bidi_marks() -> None:
+    text = Translator("de")(texts.CAPTION_PRESET, title="The Scream", artist="Edvard Munch",
+                            year=1893)
+    assert not {RLM, FSI, PDI} & set(text)
+
+
+# --------------------------------------------------------------------------- command menu
+
+def test_command_menus_per_scope_and_language(tg: FakeTelegram) -> None:
+    async def publish() -> int:
+        async with Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
+            return await publish_commands(bot)
+
+    count = asyncio.run(publish())
+    assert count == 3 * (1 + len(available()))
+    private, group = {"type": "all_private_chats"}, {"type": "all_group_chats"}
+    names = [c["command"] for c in tg.commands(private)]
+    assert names == ["start", "styles", "help", "forget"]
+    assert [c["command"] for c in tg.commands(group)][0] == "stylize"
+    assert "start" not in [c["command"] for c in tg.commands(group)]
+    assert tg.commands() == tg.commands(private), "the default scope: the private list"
+    english = {c["command"]: c["description"] for c in tg.commands(private)}
+    for language in ("ru", "uk", "es", "pt", "de", "fa", "id", "tr"):
+        menu = {c["command"]: c["description"] for c in tg.commands(private, language)}
+        assert menu.keys() == english.keys()
+        assert all(menu[k] != english[k] for k in menu), (language, menu)
+        assert tg.commands(group, language) != tg.commands(private, language)
+    assert tg.commands(private, "ru")[0]["description"] == "Как это работает"
+
+
+# --------------------------------------------------------------------------- whole flows
+
+def _english_vocabulary() -> set[str]:
+    words: set[str] = set()
+    for msg in template():
+        for source in _ids(msg) if msg.id else []:
+            clean = re.sub(r"\{\w+\}|</?[a-z]+>|/\w+", " ", source)
+            words |= {w.lower() for w in WORD_RE.findall(clean)}
+    return words
+
+
+def _own_words(locale: str) -> set[str]:
+    words: set[str] = set()
+    for msg in _catalog(locale):
+        for form in _forms(msg) if msg.id else []:
+            words |= {w.lower() for w in WORD_RE.findall(form)}
+    return words
+
+
+def _seen(h: BotHarness) -> list[str]:
+    """Every text, caption, button label and pop-up the bot sent."""
+    out: list[str] = []
+    for call in h.tg.calls:
+        params = call.params
+        for key in ("text", "caption"):
+            if isinstance(params.get(key), str):
+                out.append(params[key])
+        media = params.get("media")
+        if isinstance(media, dict) and media.get("caption"):
+            out.append(media["caption"])
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict):
+            out += [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+    return out
+
+
+@pytest.mark.parametrize("locale, code", [("en", "en"), ("ru", "ru"), ("uk", "uk"),
+                                          ("es", "es"), ("pt_BR", "pt-br"), ("de", "de"),
+                                          ("fa", "fa"), ("id", "id"), ("tr", "tr")])
+def test_whole_conversation_in_the_users_language(harness: BotHarness, engine: Any,
+                                                  locale: str, code: str) -> None:
+    h = harness
+    user = {"id": 4100 + LOCALES.index(locale) if locale in LOCALES else 4099,
+            "is_bot": False, "first_name": "Ana", "language_code": code}
+    t = Translator(locale)
+    h.feed(h.tg.text_update(None, user, "/start"))
+    assert h.texts()[-1] == t(texts.WELCOME)
+    h.feed(h.tg.text_update(None, user, "/help"))
+    h.feed(h.tg.text_update(None, user, "/styles"))
+    h.feed(h.photo(user, content_jpeg(side=160)))
+    keyboard = h.last("sendMessage").result
+    assert buttons(keyboard).keys() >= {t(texts.BTN_RANDOM), t(texts.BTN_OWN_STYLE)}
+    h.feed(h.press(user, keyboard, button(keyboard, "1.")))
+    result = h.last("sendPhoto")
+    assert t(texts.CAPTION_SETTINGS, pct=100) in result.params["caption"]
+    labels = buttons(result.result)
+    assert {t(texts.BTN_ANOTHER), t(texts.BTN_MIX), t(texts.BTN_SHARE)} <= labels.keys()
+    h.feed(h.press(user, result.result, labels[t(texts.BTN_STRENGTH, pct=50)]))
+    edit = h.last("editMessageMedia")
+    assert t(texts.CAPTION_SETTINGS, pct=50) in edit.params["media"]["caption"]
+    assert t(texts.BTN_STRENGTH_CURRENT, pct=50) in buttons(edit.result)
+    if locale == "en":
+        return
+    painting_words = {w.lower() for p in engine.catalog.presets()
+                      for w in WORD_RE.findall(f"{p.title} {p.artist}")}
+    allowed = _own_words(locale) | painting_words | {h.app.bot.username.lower()}
+    english = _english_vocabulary()
+    seen = _seen(h)
+    assert len(seen) > 20
+    left = sorted({w for text in seen for w in (x.lower() for x in WORD_RE.findall(text))
+                   if w in english and w not in allowed})
+    assert left == [], f"English left in {locale}: {left}"
+
+
+def test_unknown_language_falls_back_to_english(harness: BotHarness, engine: Any) -> None:
+    h = harness
+    user = {"id": 4200, "is_bot": False, "first_name": "Kai", "language_code": "xx-yy"}
+    h.feed(h.tg.text_update(None, user, "/start"))
+    h.feed(h.photo(user, content_jpeg(side=160)))
+    pages = keyboards.pages(len(engine.catalog.presets()))
+    assert h.texts() == [texts.WELCOME, texts.CHOOSE_STYLE_PAGE.format(page=1, pages=pages)]
