@@ -291,3 +291,33 @@ def test_damaged_model_app_starts_health_503_users_get_apology(make_app, fake, t
     assert post(press) == (200, "done")
     assert images_to(fake, 121) == []
     assert said_to(fake, 121)[-1] == texts.MODEL_FAILED
+
+
+# --------------------------------------------------------------------------- slow answers
+
+def test_slow_send_photo_answer_gives_one_painting_and_no_retry(make_app, fake, caplog) -> None:
+    """Telegram carries out sendPhoto at once but answers 12 s later (a big upload being
+    processed): the painting must arrive once, with no retry and no apology."""
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 131)
+    fake.hold_answer("sendPhoto", 12)
+    with caplog.at_level(logging.INFO):
+        assert post(press) == (200, "done")
+    assert_one_painting(fake, 131)
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert texts.TELEGRAM_FAILED not in said_to(fake, 131)
+
+
+def test_send_answered_after_the_timeout_counts_as_delivered(make_app, fake, caplog) -> None:
+    """The keyboard's sendMessage is carried out but answered after the read timeout: it
+    was (probably) delivered, so it is neither sent again nor apologised for."""
+    post = poster(make_app())
+    fake.hold_answer("sendMessage", 7)
+    photo = fake.send_photo_from_user(None, 132, _small_jpeg())
+    with caplog.at_level(logging.INFO):
+        assert post(photo) == (200, "done")
+    said = said_to(fake, 132)
+    assert len(said) == 1 and said[0] == answered(fake, "sendMessage")[0].params["text"], said
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert any("probably delivered" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records)

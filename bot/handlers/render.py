@@ -22,7 +22,8 @@ from bot import keyboards, texts
 from bot.handlers.common import Services, presets, say, services
 from bot.jobs import Ticket
 from bot.state import UserError
-from bot.telegram_io import chat_action, download, reply_params, with_retries
+from bot.telegram_io import (MEDIA_READ_TIMEOUT, ProbablyDelivered, chat_action, download,
+                             reply_params, with_retries)
 from nst import StyleOptions, encode_image, load_image
 from nst.errors import ImageError, ModelError, NstError
 from nst.images import MIN_SIDE
@@ -172,7 +173,10 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: di
             except NstError as exc:
                 log.exception("picture refused for user %s (%s)", user_id, exc.code)
                 raise UserError(nst_error_text(exc)) from exc
-        sent = await _send(context, svc, render, jpeg, size, mode)
+        try:
+            sent = await _send(context, svc, render, jpeg, size, mode)
+        except ProbablyDelivered:
+            sent = True  # logged; its message id is unknown, so no buttons are recorded
     if sent:
         delivery = context.application.bot_data.get("delivery")
         if delivery is not None and update.update_id is not None:
@@ -188,8 +192,8 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[
         await with_retries(lambda: bot.send_document(
             chat_id, document=jpeg, filename=f"painting-{size[0]}x{size[1]}.jpg",
             caption=texts.CAPTION_HD.format(width=size[0], height=size[1]),
-            reply_parameters=reply_params(result.get("message_id") or render["reply_to"])),
-            what="sendDocument")
+            reply_parameters=reply_params(result.get("message_id") or render["reply_to"]),
+            read_timeout=MEDIA_READ_TIMEOUT), what="sendDocument")
         return True
     if mode == "edit":
         current = await svc.state.render(user_id, render["rid"])
@@ -207,14 +211,14 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[
             message = await with_retries(lambda: bot.edit_message_media(
                 media=InputMediaPhoto(jpeg, caption=text, parse_mode="HTML"),
                 chat_id=chat_id, message_id=render["result"]["message_id"],
-                reply_markup=markup), what="editMessageMedia")
+                reply_markup=markup, read_timeout=MEDIA_READ_TIMEOUT), what="editMessageMedia")
         except BadRequest as exc:  # deleted, too old…: a new reply is just as good
             log.warning("editMessageMedia refused (%s); sending a new result", exc)
     if not isinstance(message, Message):
         message = await with_retries(lambda: bot.send_photo(
             chat_id, photo=jpeg, caption=text, parse_mode="HTML",
-            reply_parameters=reply_params(render["reply_to"]), reply_markup=markup),
-            what="sendPhoto")
+            reply_parameters=reply_params(render["reply_to"]), reply_markup=markup,
+            read_timeout=MEDIA_READ_TIMEOUT), what="sendPhoto")
     file_id = message.photo[-1].file_id
     await svc.state.record_delivery(user_id, render["rid"], int(render["version"]),
                                     {"message_id": message.message_id, "file_id": file_id,

@@ -11,7 +11,7 @@ from .server import _Fault
 
 
 class FaultsMixin:
-    """on / fail_next / reset_next / fail_randomly / delay_next / block."""
+    """on / fail_next / reset_next / fail_randomly / delay_next / hold_answer / block."""
 
     # -- test controls -------------------------------------------------------------------
     def on(self, method: str, handler: Callable[[Call], Any] | Any) -> None:
@@ -53,6 +53,13 @@ class FaultsMixin:
         """Sleep ``seconds`` before answering the next ``count`` calls ("file" = downloads)."""
         with self._lock:
             self._delays.setdefault(self._fault_key(method), []).append([seconds, count])
+
+    def hold_answer(self, method: str, seconds: float, count: int = 1) -> None:
+        """Carry out the next ``count`` calls to ``method`` at once (the message exists, the
+        call is recorded as answered) but send the HTTP answer only ``seconds`` later: a
+        slow-but-successful Telegram, which a client may take for a failure."""
+        with self._lock:
+            self._holds.setdefault(self._fault_key(method), []).append([seconds, count])
 
     def _fault_key(self, method: str) -> str:
         return method if method in ("*", "file") else self._canonical(method)

@@ -190,6 +190,7 @@ class HttpMixin:
                            "description": f"Internal Server Error: fake_telegram: {exc!r}"}
         # recorded before the bytes go out: once the client has its answer, wait_for sees it
         self._complete(call, status, payload)
+        self._sleep_if_held(canonical)
         h.send_json(status, payload)
 
     def _complete(self, call: Call, status: int, payload: dict | None) -> None:
@@ -201,6 +202,11 @@ class HttpMixin:
         delay = self._take(self._delays, key)
         if delay is not None:
             self._stopping.wait(delay[0])
+
+    def _sleep_if_held(self, key: str) -> None:
+        hold = self._take(self._holds, key)
+        if hold is not None:
+            self._stopping.wait(hold[0])
 
     def _serve_file(self, h: _Handler, token: str, file_path: str) -> None:
         self._sleep_if_delayed("file")
