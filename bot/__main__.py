@@ -20,6 +20,7 @@ import sys
 from telegram import Bot
 
 from bot.config import BotConfig
+from bot.logs import configure_logging
 
 log = logging.getLogger("bot")
 
@@ -47,15 +48,6 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("--drop-pending-updates", action="store_true")
     sub.add_parser("webhook-info", help="show the current webhook")
     return parser
-
-
-def _logging(token: str) -> None:
-    from bot.app import install_log_redaction
-
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the URL
-    install_log_redaction(token)
 
 
 def poll(config: BotConfig) -> int:
@@ -103,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if not config.token:
         sys.stderr.write(NO_TOKEN)
         return 2
-    _logging(config.token)
+    configure_logging(config)
     if args.command in (None, "poll"):
         return poll(config)
     return asyncio.run(_webhook(config, args))
