@@ -91,6 +91,11 @@ class BotRuntime:
                 self._ledger = UpdateLedger(self._store, self.config.claim_lease)
             return self._engine, self._store
 
+    @property
+    def engine(self) -> Any:
+        """The engine this process paints with (built on first use)."""
+        return self._parts()[0]
+
     def _started(self) -> asyncio.AbstractEventLoop:
         """Start the loop thread and initialize the Application, once per process."""
         with self._lock:

@@ -372,3 +372,23 @@ def test_corrupt_model_fails_health_but_users_get_an_apology(make_app, fake, tmp
     said = [c.params.get("text") for c in answered(fake, "sendMessage")
             if c.params.get("chat_id") == 41]
     assert said[-1] == texts.MODEL_FAILED
+
+
+def test_warmup_runs_once_and_never_reshapes_the_shared_model(make_app, fake) -> None:
+    """Anyone can GET /_ah/warmup: after the first, it costs nothing. Twenty of them between
+    two paintings of the same size must not make the model reallocate its tensors."""
+    app = make_app()
+    client = app.test_client()
+    post = poster(app)
+    assert client.get("/_ah/warmup").status_code == 200
+    press = ask_for_painting(post, fake, 43)
+    assert post(press) == (200, "done")
+    backend = app.extensions["bot_runtime"].get().engine.backend
+    allocations = backend.allocations
+    for _ in range(20):
+        assert client.get("/_ah/warmup").get_data(as_text=True) == "ready"
+    keyboard = fake.messages[(43, press["callback_query"]["message"]["message_id"])]
+    assert post(fake.callback_update(None, 43, keyboard, button(keyboard, "2."))) == \
+        (200, "done")
+    assert len(images_to(fake, 43)) == 2
+    assert backend.allocations == allocations, "warmup reshaped the model"
