@@ -7,9 +7,11 @@ Worker processes killed mid-request are in tests/test_gunicorn.py (SQLite and GC
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -21,7 +23,7 @@ import pytest
 
 from bot import texts
 from bot.ledger import NS, UpdateLedger
-from bot.state import RENDERS, RESULTS
+from bot.state import RENDERS, RESULTS, RESULTS_KEPT, USER_NAMESPACES, State
 from bot.store import open_store
 from bot.store.sqlite import SqliteStore
 from bot.telegram_io import ATTEMPTS, BACKOFF
@@ -391,3 +393,82 @@ def test_slow_store_does_not_stall_the_event_loop(make_app, fake, tmp_path) -> N
     store.slow = False
     assert latency < 1.0, f"/start waited {latency:.2f} s behind a blocking store call"
     assert_one_painting(fake, 151)
+
+
+# --------------------------------------------------------------------------- /forget and what is kept
+
+def user_docs(store, user_id: int) -> list[tuple[str, str]]:
+    """(namespace, key) of every document kept about the user."""
+    return [(ns, key) for ns in USER_NAMESPACES for key, _ in store.scan(ns, f"u{user_id}:")]
+
+
+def test_forget_while_a_render_is_in_flight_leaves_nothing(make_app, fake, tmp_path) -> None:
+    """/forget arrives while the painting is being made: the painting may still arrive,
+    but nothing about the user may be stored afterwards, and inline mode offers nothing."""
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 161)
+    downloads = len(fake.calls_to("getFile"))
+    fake.delay_next("file", 3)
+    render = threading.Thread(target=post, args=(press,))
+    render.start()
+    fake.wait_for("getFile", downloads + 1, timeout=20)
+    assert post(fake.text_update(None, 161, "/forget")) == (200, "done")
+    render.join(60)
+    assert_one_painting(fake, 161)
+    store = open_store(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    left = user_docs(store, 161)
+    log.info("documents left after /forget during a render: %d", len(left))
+    assert left == []
+    assert post(fake.inline_query_update(161, "")) == (200, "done")
+    assert answered(fake, "answerInlineQuery")[-1].params["results"] == []
+
+
+def test_nothing_is_kept_longer_than_help_promises(make_app, fake, tmp_path) -> None:
+    """/help promises {ttl_hours} h; one second later no document about the user is left
+    (results included)."""
+    now = [time.time()]
+    store = SqliteStore(str(tmp_path / "clock.sqlite3"), clock=lambda: now[0])
+    post = poster(make_app(store=store))
+    assert post(ask_for_painting(post, fake, 162)) == (200, "done")
+    assert post(fake.text_update(None, 162, "/help")) == (200, "done")
+    promised = int(re.search(r"for (\d+) h", said_to(fake, 162)[-1]).group(1))
+    assert user_docs(store, 162), "the painting left documents behind"
+    now[0] += promised * 3600 + 1
+    assert user_docs(store, 162) == []
+
+
+class CountingStore(SqliteStore):
+    """SQLite that counts the documents it hands out (each one is an object read on GCS)."""
+
+    reads = 0
+
+    def get(self, ns, key):
+        doc = super().get(ns, key)
+        self.reads += doc is not None
+        return doc
+
+    def scan(self, ns, prefix=""):
+        rows = super().scan(ns, prefix)
+        self.reads += len(rows)
+        return rows
+
+
+def test_inline_query_reads_a_bounded_number_of_documents(make_app, fake, tmp_path) -> None:
+    """300 paintings made; typing @bot reads one small index, not 300 documents."""
+    store = CountingStore(str(tmp_path / "count.sqlite3"))
+    post = poster(make_app(store=store))
+    state = State(store, input_ttl=24 * 3600, rate_per_minute=10)
+    file_id = fake.add_file(_small_jpeg())
+
+    async def make_many() -> None:
+        for n in range(300):
+            await state.save_result(171, f"{n:015x}",
+                                    {"file_id": file_id, "caption": f"#{n}", "rid": "r"})
+
+    asyncio.run(make_many())
+    store.reads = 0
+    assert post(fake.inline_query_update(171, "")) == (200, "done")
+    results = answered(fake, "answerInlineQuery")[-1].params["results"]
+    log.info("store reads for one inline query with 300 stored results: %d", store.reads)
+    assert len(results) == RESULTS_KEPT and results[0]["caption"] == "#299"
+    assert store.reads <= 2, f"{store.reads} documents read for one inline query"

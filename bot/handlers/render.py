@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from html import escape
 from typing import Any, AsyncIterator, Literal
 
@@ -154,6 +155,7 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: di
     """
     svc = services(context)
     user_id, chat_id = render["user"], render["chat"]
+    started = time.time()
     svc.queue.check(user_id)
     if not await svc.state.take_rate(user_id):
         raise UserError(texts.RATE_LIMITED)
@@ -174,7 +176,7 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: di
                 log.exception("picture refused for user %s (%s)", user_id, exc.code)
                 raise UserError(nst_error_text(exc)) from exc
         try:
-            sent = await _send(context, svc, render, jpeg, size, mode)
+            sent = await _send(context, svc, render, jpeg, size, mode, started)
         except ProbablyDelivered:
             sent = True  # logged; its message id is unknown, so no buttons are recorded
     if sent:
@@ -184,8 +186,9 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: di
 
 
 async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[str, Any],
-                jpeg: bytes, size: tuple[int, int], mode: Mode) -> bool:
-    """Put the painting in the chat; False when a newer edit made this one obsolete."""
+                jpeg: bytes, size: tuple[int, int], mode: Mode, started: float) -> bool:
+    """Put the painting in the chat; False when a newer edit made this one obsolete.
+    A /forget that came after `started` takes back what this delivery stored."""
     bot, chat_id, user_id = context.bot, render["chat"], render["user"]
     if mode == "hd":
         result = render.get("result") or {}
@@ -225,6 +228,10 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[
                                      "result_id": result_id})
     await svc.state.save_result(user_id, result_id, {"file_id": file_id, "caption": text,
                                                      "rid": render["rid"]})
+    if await svc.state.forgotten_since(user_id, started):
+        log.info("user %s: said /forget during the render; keeping nothing of it", user_id)
+        await svc.state.revoke(token)
+        await svc.state.drop_result(user_id, result_id)
     return True
 
 
