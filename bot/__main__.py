@@ -36,6 +36,16 @@ To get a token:
      python -m bot
 """
 
+NO_SECRET = """\
+WEBHOOK_SECRET is not set.
+
+The webhook refuses every call that does not carry the secret, so without one every
+update would be refused. Choose one (A-Z a-z 0-9 _ -, up to 256 characters), set it
+for the deployed app and here, then run set-webhook again:
+
+  export WEBHOOK_SECRET=$(python -c "import secrets; print(secrets.token_urlsafe(32))")
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n")[0])
@@ -68,7 +78,7 @@ async def _webhook(config: BotConfig, args: argparse.Namespace) -> int:
     async with Bot(config.token, base_url=config.base_url,
                    base_file_url=config.base_file_url) as bot:
         if args.command == "set-webhook":
-            await bot.set_webhook(args.url, secret_token=config.webhook_secret or None,
+            await bot.set_webhook(args.url, secret_token=config.webhook_secret,
                                   allowed_updates=ALLOWED_UPDATES,
                                   drop_pending_updates=args.drop_pending_updates)
             await publish_commands(_AppShim(bot))
@@ -98,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(config)
     if args.command in (None, "poll"):
         return poll(config)
+    if args.command == "set-webhook" and not config.webhook_secret:
+        sys.stderr.write(NO_SECRET)
+        return 2
     return asyncio.run(_webhook(config, args))
 
 

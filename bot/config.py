@@ -28,7 +28,10 @@ class BotConfig:
     store_url: str = field(default_factory=_default_store_url)  # BOT_STORE
     engine: EngineConfig = field(default_factory=EngineConfig)
     input_ttl: float = 24 * 3600             # BOT_INPUT_TTL seconds: how long photo file_ids are kept
-    rate_per_minute: int = 10                # BOT_RATE_PER_MINUTE: images per user per minute
+    rate_per_minute: int = 10                # BOT_RATE_PER_MINUTE: renders per user per minute
+    # BOT_ACTIONS_PER_MINUTE: photos and button presses per user per minute (cheap, but
+    # each costs a download check, store calls and an answer)
+    actions_per_minute: int = 30
     max_pending_per_user: int = 2            # BOT_MAX_PENDING: queued jobs per user
     # BOT_WORKERS: render threads. One engine interpreter serves them all and already
     # uses every core; bench/ measured 2 workers 1.1x slower than 1 (contention).
@@ -68,6 +71,7 @@ class BotConfig:
             engine=EngineConfig.from_env(env),
             input_ttl=num("BOT_INPUT_TTL", defaults.input_ttl),
             rate_per_minute=num("BOT_RATE_PER_MINUTE", defaults.rate_per_minute, int),
+            actions_per_minute=num("BOT_ACTIONS_PER_MINUTE", defaults.actions_per_minute, int),
             max_pending_per_user=num("BOT_MAX_PENDING", defaults.max_pending_per_user, int),
             workers=num("BOT_WORKERS", defaults.workers, int),
             update_timeout=num("BOT_UPDATE_TIMEOUT", defaults.update_timeout),
@@ -93,6 +97,7 @@ class BotConfig:
                             ("BOT_CLAIM_LEASE", self.claim_lease),
                             ("BOT_INPUT_TTL", self.input_ttl),
                             ("BOT_RATE_PER_MINUTE", self.rate_per_minute),
+                            ("BOT_ACTIONS_PER_MINUTE", self.actions_per_minute),
                             ("BOT_MAX_PENDING", self.max_pending_per_user),
                             ("BOT_WORKERS", self.workers)):
             if value <= 0:

@@ -9,7 +9,8 @@ Namespaces and keys (everything about a user starts with ``u{user_id}:`` so
     results   u{user}:recent         the newest delivered images (file_ids) for inline
                                      mode, in one document: one read per inline query
     albums    u{user}:g{group}       pairing the two photos of an album
-    rate      u{user}:m{minute}      images started in that minute
+    rate      u{user}:m{minute}      renders started in that minute
+              u{user}:a{minute}      cheap actions (photos, button presses) in it
     forgotten u{user}                when the user last said /forget (outside the
                                      user's prefix on purpose: it must survive the wipe)
     cache     anything               bot-wide values (the /styles collage file_id)
@@ -23,6 +24,7 @@ them on a worker thread to keep the event loop responsive.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import secrets
 import time
@@ -34,6 +36,7 @@ SESSIONS, TOKENS, RENDERS, RESULTS = "sessions", "tokens", "renders", "results"
 ALBUMS, RATE, CACHE, FORGOTTEN = "albums", "rate", "cache", "forgotten"
 USER_NAMESPACES = (SESSIONS, TOKENS, RENDERS, RESULTS, ALBUMS, RATE)
 
+RENDER_RATE, ACTION_RATE = "m", "a"   # rate keys: u{user}:m{minute} / u{user}:a{minute}
 RESULTS_KEPT = 20               # inline mode shows at most this many
 RECENT = "recent"               # key (after the user prefix) of the results index
 FORGET_MEMORY = 3600.0          # longer than any render can take
@@ -199,20 +202,34 @@ class State:
     async def album(self, user_id: int, group_id: str) -> Doc | None:
         return await self._run(self.store.get, ALBUMS, f"u{user_id}:g{group_id}")
 
-    # -- rate limit ----------------------------------------------------------------------
-    async def take_rate(self, user_id: int) -> bool:
-        """Count one image for this minute; False when the user is over the limit."""
+    # -- rate limits: renders (what costs) and cheap actions, per user and minute ---------
+    async def spend(self, user_id: int, kind: str, limit: int) -> int:
+        """Count one `kind` ("m" = renders, "a" = cheap actions) for this minute. Returns 0
+        when allowed, else the seconds until the user may try again."""
         allowed = True
 
         def apply(cur: Doc | None) -> Doc:
             nonlocal allowed
             count = int((cur or {}).get("n", 0))
-            allowed = count < self.rate_per_minute
+            allowed = count < limit
             return {"n": count + 1 if allowed else count}
 
-        minute = int(time.time() // 60)
-        await self._run(self.store.update, RATE, f"u{user_id}:m{minute}", apply, 120.0)
-        return allowed
+        now = time.time()
+        minute = int(now // 60)
+        await self._run(self.store.update, RATE, f"u{user_id}:{kind}{minute}", apply, 120.0)
+        return 0 if allowed else max(1, math.ceil((minute + 1) * 60 - now))
+
+    async def take_rate(self, user_id: int) -> int:
+        """Count one render; 0 when allowed, else the seconds to wait."""
+        return await self.spend(user_id, RENDER_RATE, self.rate_per_minute)
+
+    async def refund_rate(self, user_id: int) -> None:
+        """A counted render that never ran (a newer press replaced it) is given back."""
+        def apply(cur: Doc | None) -> Doc | None:
+            return {"n": max(0, int(cur.get("n", 0)) - 1)} if cur else None
+
+        key = f"u{user_id}:{RENDER_RATE}{int(time.time() // 60)}"
+        await self._run(self.store.update, RATE, key, apply, 120.0)
 
     # -- privacy -------------------------------------------------------------------------
     async def forget(self, user_id: int) -> int:

@@ -88,3 +88,7 @@ PHOTO_GONE = "I no longer have that photo — send it again 🙂"
 TELEGRAM_FAILED = "Telegram didn't accept my answer — please try again in a moment 🙏"
 MODEL_FAILED = "My painting brush slipped 🖌 — please try again in a moment."
 UNEXPECTED = "Oops, something went wrong on my side 🙈 Please try again."
+
+# --- added by reliability work
+RATE_LIMITED_IN = "🐢 That's a lot of art! You can paint again in {seconds} s."
+SLOW_DOWN = "🐢 Easy there! Give me {seconds} s, then carry on."

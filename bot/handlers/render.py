@@ -21,7 +21,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.handlers.common import Services, presets, say, services
-from bot.jobs import Ticket
+from bot.jobs import Replaced, Ticket
 from bot.state import UserError
 from bot.telegram_io import (MEDIA_READ_TIMEOUT, ProbablyDelivered, chat_action, download,
                              reply_params, with_retries)
@@ -108,7 +108,7 @@ async def place_in_line(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ticket
         shown = None
         while ticket.position > 0:
             ticket.changed.clear()
-            if ticket.position != shown:
+            if _worth_showing(ticket.position, shown):
                 shown = ticket.position
                 text = texts.IN_LINE.format(position=shown)
                 if note is None:
@@ -138,6 +138,15 @@ async def place_in_line(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ticket
         await remove()
 
 
+def _worth_showing(position: int, shown: int | None) -> bool:
+    """Edit a waiting note only at a few milestones (first shown, halved, the last three
+    places): editing every note on every move of the queue costs O(N²) edits, and
+    Telegram answers that with 429s."""
+    if shown is None:
+        return True
+    return position != shown and (position <= 3 or position <= shown // 2)
+
+
 async def _inputs(context: ContextTypes.DEFAULT_TYPE, render: dict[str, Any]
                   ) -> tuple[bytes, Any]:
     content = await download(context.bot, render["content"])
@@ -156,29 +165,42 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: di
     svc = services(context)
     user_id, chat_id = render["user"], render["chat"]
     started = time.time()
-    svc.queue.check(user_id)
-    if not await svc.state.take_rate(user_id):
-        raise UserError(texts.RATE_LIMITED)
-    max_side = HD_SIDE if mode == "hd" else PREVIEW_SIDE
-    async with chat_action(context.bot, chat_id):
-        content, style = await _inputs(context, render)
-        job = functools.partial(_stylize, svc.engine, content, style, render, max_side)
-        ticket = svc.queue.submit(user_id, job)
-        async with place_in_line(context, chat_id, ticket, render["ask"]):
+    # A result's next version (strength, colours, HD) replaces its waiting previous one.
+    key = (user_id, render.get("rid"), mode) if mode != "new" else None
+    try:
+        slot = svc.queue.reserve(user_id, key, int(render.get("version", 1)))
+    except Replaced:
+        return  # a newer press for this result is already in line
+    try:
+        wait = await svc.state.take_rate(user_id)
+        if wait:
+            raise UserError(texts.RATE_LIMITED_IN.format(seconds=wait))
+        max_side = HD_SIDE if mode == "hd" else PREVIEW_SIDE
+        async with chat_action(context.bot, chat_id):
+            content, style = await _inputs(context, render)
+            job = functools.partial(_stylize, svc.engine, content, style, render, max_side)
+            ticket = svc.queue.submit(user_id, job, slot)
+            async with place_in_line(context, chat_id, ticket, render["ask"]):
+                try:
+                    jpeg, size = await ticket
+                except UserError:
+                    raise
+                except ModelError as exc:
+                    log.exception("model failed for user %s", user_id)
+                    raise UserError(texts.MODEL_FAILED) from exc
+                except NstError as exc:
+                    log.exception("picture refused for user %s (%s)", user_id, exc.code)
+                    raise UserError(nst_error_text(exc)) from exc
             try:
-                jpeg, size = await ticket
-            except UserError:
-                raise
-            except ModelError as exc:
-                log.exception("model failed for user %s", user_id)
-                raise UserError(texts.MODEL_FAILED) from exc
-            except NstError as exc:
-                log.exception("picture refused for user %s (%s)", user_id, exc.code)
-                raise UserError(nst_error_text(exc)) from exc
-        try:
-            sent = await _send(context, svc, render, jpeg, size, mode, started)
-        except ProbablyDelivered:
-            sent = True  # logged; its message id is unknown, so no buttons are recorded
+                sent = await _send(context, svc, render, jpeg, size, mode, started)
+            except ProbablyDelivered:
+                sent = True  # logged; its message id is unknown, so no buttons are recorded
+    except Replaced:
+        log.info("user %s: a newer press replaced this render", user_id)
+        await svc.state.refund_rate(user_id)
+        return
+    finally:
+        svc.queue.release(slot)
     if sent:
         delivery = context.application.bot_data.get("delivery")
         if delivery is not None and update.update_id is not None:
