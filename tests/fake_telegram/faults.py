@@ -61,6 +61,25 @@ class FaultsMixin:
         with self._lock:
             self._holds.setdefault(self._fault_key(method), []).append([seconds, count])
 
+    def hold_randomly(self, methods: set[str] | frozenset[str], rate: float, seconds: float, *,
+                      seed: int = 0) -> None:
+        """From now on, each call to one of ``methods`` is carried out but answered
+        ``seconds`` late with probability ``rate`` (seeded); ``rate=0`` switches it off.
+        ``held`` counts them."""
+        import random
+
+        with self._lock:
+            self._slow = ({self._canonical(m) for m in methods}, float(rate), float(seconds),
+                          random.Random(seed))
+
+    def _random_hold(self, method: str) -> float:
+        with self._lock:
+            methods, rate, seconds, rng = self._slow
+            if method not in methods or rate <= 0 or rng.random() >= rate:
+                return 0.0
+            self.held += 1
+        return seconds
+
     def _fault_key(self, method: str) -> str:
         return method if method in ("*", "file") else self._canonical(method)
 

@@ -205,8 +205,9 @@ class HttpMixin:
 
     def _sleep_if_held(self, key: str) -> None:
         hold = self._take(self._holds, key)
-        if hold is not None:
-            self._stopping.wait(hold[0])
+        seconds = hold[0] if hold is not None else self._random_hold(key)
+        if seconds:
+            self._stopping.wait(seconds)
 
     def _serve_file(self, h: _Handler, token: str, file_path: str) -> None:
         self._sleep_if_delayed("file")
