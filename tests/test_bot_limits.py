@@ -112,12 +112,7 @@ def test_waiting_notes_are_not_edited_on_every_queue_move(tg, tmp_path: Path,  #
     users = [{"id": 7200 + i, "is_bot": False, "first_name": f"U{i}"} for i in range(12)]
     h = BotHarness(tg, tmp_path, engine, workers=1)
     try:
-        presses = []
-        for u in users:
-            h.feed(h.photo(u, content_jpeg(side=320)))
-            keyboard = h.last("sendMessage").result
-            presses.append(h.press(u, keyboard, button(keyboard, "1.")))
-        h.feed(*presses)
+        h.paint_together(users)
         assert len(h.calls("sendPhoto")) == len(users)
         edits = Counter(c.params["chat_id"] for c in h.calls("editMessageText")
                         if "in line" in c.params.get("text", ""))
