@@ -5,6 +5,11 @@ Stylization takes a second or more of CPU, so it runs on a small thread pool
 worker is busy, jobs wait in a FairScheduler: users take turns (round robin),
 so one user's burst of ten photos cannot starve everybody else. Each waiting
 job knows its place in line so the conversation can show "You're #2 in line".
+
+A job's place (a Slot, counted against the user's limit) is taken before its inputs
+are downloaded, so a user at the limit costs no 20 MB download. Slots with the same
+key (the next version of one result: another strength, colours, HD) replace each
+other while they wait, so three fast presses paint the last one, not all three.
 """
 from __future__ import annotations
 
