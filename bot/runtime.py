@@ -76,6 +76,7 @@ class BotRuntime:
         self._app: Any = None
         self._running: dict[int, concurrent.futures.Future] = {}
         self._warm = False
+        self._warm_lock = threading.Lock()   # not self._lock: updates need not wait for it
         self._last_cleanup = 0.0
 
     # -- lazy construction -------------------------------------------------------
@@ -195,7 +196,7 @@ class BotRuntime:
         /_ah/warmup again, and anyone can request it). Never calls the Bot API: only
         /webhook may make the bot act (the Application starts, with its getMe, on the
         first update)."""
-        with self._lock:
+        with self._warm_lock:
             if self._warm:
                 return True
             try:
