@@ -76,8 +76,8 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, what: str) -> T:
             raise  # our request is wrong or the user blocked us: retrying won't help
         except NetworkError as exc:  # includes 5xx and timeouts
             if isinstance(exc, TimedOut) and what in SENDS and _request_went_out(exc):
-                log.warning("%s: no answer in time; probably delivered, not sending it again",
-                            what)
+                log.warning("%s: no answer in time (%s); probably delivered, not sending it "
+                            "again", what, type(exc.__cause__).__name__)
                 raise ProbablyDelivered(what) from exc
             if attempt == ATTEMPTS:
                 raise

@@ -190,7 +190,8 @@ class HttpMixin:
                            "description": f"Internal Server Error: fake_telegram: {exc!r}"}
         # recorded before the bytes go out: once the client has its answer, wait_for sees it
         self._complete(call, status, payload)
-        self._sleep_if_held(canonical)
+        if status == 200:  # only a call that was carried out can be answered late
+            self._sleep_if_held(canonical)
         h.send_json(status, payload)
 
     def _complete(self, call: Call, status: int, payload: dict | None) -> None:
