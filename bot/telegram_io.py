@@ -14,10 +14,17 @@ import logging
 import warnings
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
+import httpx
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
-import httpx
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot import texts
 from bot.state import UserError

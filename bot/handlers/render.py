@@ -23,8 +23,14 @@ from bot import keyboards, texts
 from bot.handlers.common import Services, presets, say, services
 from bot.jobs import Replaced, Ticket
 from bot.state import UserError
-from bot.telegram_io import (MEDIA_READ_TIMEOUT, ProbablyDelivered, chat_action, download,
-                             reply_params, with_retries)
+from bot.telegram_io import (
+    MEDIA_READ_TIMEOUT,
+    ProbablyDelivered,
+    chat_action,
+    download,
+    reply_params,
+    with_retries,
+)
 from nst import StyleOptions, encode_image, load_image
 from nst.errors import ImageError, ModelError, NstError
 from nst.images import MIN_SIDE
