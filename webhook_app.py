@@ -16,7 +16,9 @@ import threading
 from flask import Flask, Response, current_app, jsonify, request
 
 from bot.config import BotConfig
-from bot.runtime import BotRuntime
+from bot.logs import configure_logging
+from bot.runtime import CURRENT_UPDATE, BotRuntime
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,9 @@ class RuntimeHolder:
     inherited through a fork build its own.
     """
 
-    def __init__(self, config: BotConfig) -> None:
+    def __init__(self, config: BotConfig, store: Store | None = None) -> None:
         self.config = config
+        self.store = store
         self._lock = threading.Lock()
         self._runtime: BotRuntime | None = None
         self._pid = 0
@@ -42,7 +45,7 @@ class RuntimeHolder:
     def get(self) -> BotRuntime:
         with self._lock:
             if self._runtime is None or self._pid != os.getpid():
-                self._runtime, self._pid = BotRuntime(self.config), os.getpid()
+                self._runtime, self._pid = BotRuntime(self.config, self.store), os.getpid()
             return self._runtime
 
     def close(self) -> None:
@@ -57,17 +60,17 @@ def runtime() -> BotRuntime:
     return current_app.extensions["bot_runtime"].get()
 
 
-def create_app(config: BotConfig | None = None) -> Flask:
-    """Application factory; `config` defaults to `BotConfig.from_env()`."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                            format="%(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+def create_app(config: BotConfig | None = None, *, store: Store | None = None) -> Flask:
+    """Application factory; `config` defaults to `BotConfig.from_env()`, checked here once
+    (ValueError names every bad setting). `store` replaces the one BOT_STORE names."""
     config = BotConfig.from_env() if config is None else config
+    configure_logging(config)
+    problems = config.problems()
+    if problems:
+        raise ValueError("bad settings: " + "; ".join(problems))
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    app.extensions["bot_runtime"] = RuntimeHolder(config)
+    app.extensions["bot_runtime"] = RuntimeHolder(config, store)
     secret = config.webhook_secret.encode()
     refused_unconfigured = threading.Event()
 
@@ -94,23 +97,28 @@ def create_app(config: BotConfig | None = None) -> Flask:
         update_id = update.get("update_id") if isinstance(update, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return "no update_id", 400
+        context = CURRENT_UPDATE.set(update_id)
         try:
             outcome = runtime().process(update, config.update_timeout)
         except Exception:
             # The bot could not start, so the update was never claimed: let Telegram resend.
             log.exception("update %s: bot unavailable", update_id)
             return "unavailable", 503
-        log.info("update %s: %s in %.2f s", update_id, outcome.status, outcome.seconds)
+        finally:
+            CURRENT_UPDATE.reset(context)
+        log.info("update %s: %s in %.2f s", update_id, outcome.status, outcome.seconds,
+                 extra={"update_id": update_id})
         # "busy": another instance holds a live claim on it; it may have died, so Telegram
         # must resend until that claim is done (200) or its lease ran out (taken over).
-        status = 503 if outcome.status == "busy" else 200
+        # "working": still being painted here; the resend joins the work in a live request
+        # (App Engine gives no CPU after the response).
+        status = 503 if outcome.status in ("busy", "working") else 200
         return Response(outcome.status, status, mimetype="text/plain")
 
     @app.get("/_ah/warmup")
     def warmup() -> tuple[str, int]:
-        """App Engine's warmup request: load the model before users arrive."""
-        ok, reason = runtime().warmup()
-        return ("ready", 200) if ok else (reason, 503)
+        """App Engine's warmup request: load the model before users arrive (once)."""
+        return ("ready", 200) if runtime().warmup() else ("not ready", 503)
 
     @app.get("/cron/keep-warm")
     def keep_warm() -> Response | tuple[str, int]:
@@ -119,15 +127,17 @@ def create_app(config: BotConfig | None = None) -> Flask:
             return "forbidden", 403
         try:
             return jsonify(runtime().keep_warm(CLEANUP_EVERY))
-        except Exception as exc:
+        except Exception:
             log.exception("keep-warm failed")
-            return f"not ready: {exc}", 503
+            return "not ready", 503
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
-        """200 {"ok": true}, or 503 with the reason (e.g. a corrupt model file)."""
-        ok, reason = runtime().health()
-        return (jsonify(ok=True), 200) if ok else (jsonify(ok=False, reason=reason), 503)
+        """200 {"ok": true, "status": "healthy"} or 503 {"ok": false, "status": "unhealthy"};
+        anyone can ask, so the reason (paths, bucket names) goes to the log only."""
+        if runtime().health():
+            return jsonify(ok=True, status="healthy"), 200
+        return jsonify(ok=False, status="unhealthy"), 503
 
     return app
 

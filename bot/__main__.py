@@ -21,6 +21,7 @@ import sys
 from telegram import Bot
 
 from bot.config import BotConfig
+from bot.logs import configure_logging
 
 log = logging.getLogger("bot")
 
@@ -36,6 +37,16 @@ To get a token:
      python -m bot
 """
 
+NO_SECRET = """\
+WEBHOOK_SECRET is not set.
+
+The webhook refuses every call that does not carry the secret, so without one every
+update would be refused. Choose one (A-Z a-z 0-9 _ -, up to 256 characters), set it
+for the deployed app and here, then run set-webhook again:
+
+  export WEBHOOK_SECRET=$(python -c "import secrets; print(secrets.token_urlsafe(32))")
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n")[0])
@@ -49,15 +60,6 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("webhook-info", help="show the current webhook")
     sub.add_parser("set-commands", help="publish the command menus (every scope and language)")
     return parser
-
-
-def _logging(token: str) -> None:
-    from bot.app import install_log_redaction
-
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the URL
-    install_log_redaction(token)
 
 
 def poll(config: BotConfig) -> int:
@@ -78,7 +80,7 @@ async def _webhook(config: BotConfig, args: argparse.Namespace) -> int:
     async with Bot(config.token, base_url=config.base_url,
                    base_file_url=config.base_file_url) as bot:
         if args.command == "set-webhook":
-            await bot.set_webhook(args.url, secret_token=config.webhook_secret or None,
+            await bot.set_webhook(args.url, secret_token=config.webhook_secret,
                                   allowed_updates=ALLOWED_UPDATES,
                                   drop_pending_updates=args.drop_pending_updates)
             count = await publish_commands(bot)
@@ -100,9 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     if not config.token:
         sys.stderr.write(NO_TOKEN)
         return 2
-    _logging(config.token)
+    configure_logging(config)
     if args.command in (None, "poll"):
         return poll(config)
+    if args.command == "set-webhook" and not config.webhook_secret:
+        sys.stderr.write(NO_SECRET)
+        return 2
     return asyncio.run(_webhook(config, args))
 
 

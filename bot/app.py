@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from telegram.constants import ParseMode
 from telegram.ext import Application, Defaults
@@ -13,16 +12,12 @@ from bot.context import CONTEXT_TYPES
 from bot.handlers import register
 from bot.menu import publish_commands
 from bot.jobs import RenderQueue
+from bot.logs import TOKEN_LOGGERS, install_log_redaction
 from bot.state import State
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
-# Loggers whose lines can contain request URLs (and so the token): httpx at INFO,
-# PTB at DEBUG (File objects carry the full download URL).
-TOKEN_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application",
-                 "telegram.ext.Updater", "telegram.request.BaseRequest",
-                 "telegram.request.HTTPXRequest")
 
 
 def build_application(config: BotConfig, *, engine: Any | None = None,
@@ -80,29 +75,3 @@ async def _post_shutdown(application: Application) -> None:
     services.queue.shutdown()
     if services.owns_store:
         services.store.close()
-
-
-class RedactToken(logging.Filter):
-    """Keeps the bot token out of every log line (httpx logs request URLs)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-        # download URLs carry it URL-quoted ("123%3AABC")
-        self.forms = [f for f in {token, quote(token, safe="")} if f]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # Format now: PTB mutates the dicts it logged (adding the download URL) afterwards.
-        message = record.getMessage()
-        for form in self.forms:
-            message = message.replace(form, "<token>")
-        record.msg, record.args = message, None
-        return True
-
-
-def install_log_redaction(token: str, logger: logging.Logger | None = None) -> None:
-    """Attach RedactToken to `logger`, or to every root handler (after logging is set up)."""
-    targets = [logger] if logger is not None else logging.getLogger().handlers
-    for target in targets:
-        if not any(isinstance(f, RedactToken) and f.token == token for f in target.filters):
-            target.addFilter(RedactToken(token))

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nst.config import EngineConfig
 
 DEFAULT_API_BASE = "https://api.telegram.org"
+# What Telegram accepts as a webhook secret_token.
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 def _default_store_url() -> str:
@@ -19,18 +22,28 @@ def _default_store_url() -> str:
 class BotConfig:
     """Everything the conversation and the webhook need to know."""
 
-    token: str = ""                          # TELEGRAM_BOT_TOKEN
+    token: str = field(default="", repr=False)           # TELEGRAM_BOT_TOKEN
     api_base: str = DEFAULT_API_BASE         # TELEGRAM_API_BASE
-    webhook_secret: str = ""                 # WEBHOOK_SECRET
+    webhook_secret: str = field(default="", repr=False)  # WEBHOOK_SECRET
     store_url: str = field(default_factory=_default_store_url)  # BOT_STORE
     engine: EngineConfig = field(default_factory=EngineConfig)
     input_ttl: float = 24 * 3600             # BOT_INPUT_TTL seconds: how long photo file_ids are kept
-    rate_per_minute: int = 10                # BOT_RATE_PER_MINUTE: images per user per minute
+    rate_per_minute: int = 10                # BOT_RATE_PER_MINUTE: renders per user per minute
+    # BOT_ACTIONS_PER_MINUTE: photos and button presses per user per minute (cheap, but
+    # each costs a download check, store calls and an answer)
+    actions_per_minute: int = 30
     max_pending_per_user: int = 2            # BOT_MAX_PENDING: queued jobs per user
     # BOT_WORKERS: render threads. One engine interpreter serves them all and already
     # uses every core; bench/ measured 2 workers 1.1x slower than 1 (contention).
     workers: int = 1
     update_timeout: float = 55.0             # BOT_UPDATE_TIMEOUT: webhook waits this long per update
+    # BOT_CLAIM_LEASE: how long an update's claim outlives a silent owner; the owner renews
+    # it every third of this while it works, so only a dead owner's claim runs out.
+    claim_lease: float = 60.0
+    log_level: str = "INFO"                  # LOG_LEVEL
+    # LOG_FORMAT=json|text; JSON lines by default on App Engine (GAE_ENV is set there),
+    # so Cloud Logging reads each line's severity.
+    log_json: bool = False
 
     @property
     def base_url(self) -> str:
@@ -58,7 +71,37 @@ class BotConfig:
             engine=EngineConfig.from_env(env),
             input_ttl=num("BOT_INPUT_TTL", defaults.input_ttl),
             rate_per_minute=num("BOT_RATE_PER_MINUTE", defaults.rate_per_minute, int),
+            actions_per_minute=num("BOT_ACTIONS_PER_MINUTE", defaults.actions_per_minute, int),
             max_pending_per_user=num("BOT_MAX_PENDING", defaults.max_pending_per_user, int),
             workers=num("BOT_WORKERS", defaults.workers, int),
             update_timeout=num("BOT_UPDATE_TIMEOUT", defaults.update_timeout),
+            claim_lease=num("BOT_CLAIM_LEASE", defaults.claim_lease),
+            log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
+            log_json=(env.get("LOG_FORMAT") or ("json" if env.get("GAE_ENV") else "text"))
+            .lower() == "json",
         )
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, one sentence each (empty when all is well).
+        A missing token or secret is not listed: the webhook refuses calls without them."""
+        found = []
+        if self.token and not re.match(r"^\d+:[\w-]+$", self.token):
+            found.append("TELEGRAM_BOT_TOKEN does not look like 123456:ABC-…")
+        if self.webhook_secret and not _SECRET_RE.match(self.webhook_secret):
+            found.append("WEBHOOK_SECRET may only hold 1-256 of A-Z a-z 0-9 _ -")
+        if not self.api_base.startswith(("http://", "https://")):
+            found.append("TELEGRAM_API_BASE must start with http:// or https://")
+        if not self.store_url.startswith(("sqlite:///", "gs://")):
+            found.append("BOT_STORE must be sqlite:///path or gs://bucket/prefix")
+        for name, value in (("BOT_UPDATE_TIMEOUT", self.update_timeout),
+                            ("BOT_CLAIM_LEASE", self.claim_lease),
+                            ("BOT_INPUT_TTL", self.input_ttl),
+                            ("BOT_RATE_PER_MINUTE", self.rate_per_minute),
+                            ("BOT_ACTIONS_PER_MINUTE", self.actions_per_minute),
+                            ("BOT_MAX_PENDING", self.max_pending_per_user),
+                            ("BOT_WORKERS", self.workers)):
+            if value <= 0:
+                found.append(f"{name} must be positive, not {value}")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            found.append(f"LOG_LEVEL {self.log_level!r} is not a logging level")
+        return found

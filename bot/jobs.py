@@ -5,6 +5,11 @@ Stylization takes a second or more of CPU, so it runs on a small thread pool
 worker is busy, jobs wait in a FairScheduler: users take turns (round robin),
 so one user's burst of ten photos cannot starve everybody else. Each waiting
 job knows its place in line so the conversation can show "You're #2 in line".
+
+A job's place (a Slot, counted against the user's limit) is taken before its inputs
+are downloaded, so a user at the limit costs no 20 MB download. Slots with the same
+key (the next version of one result: another strength, colours, HD) replace each
+other while they wait, so three fast presses paint the last one, not all three.
 """
 from __future__ import annotations
 
@@ -30,6 +35,10 @@ class QueueFull(UserError):
         self.count = count
 
 
+class Replaced(Exception):
+    """A newer request for the same result took this job's place before it ran."""
+
+
 class FairScheduler(Generic[T]):
     """FIFO per user; users take turns, the one served longest ago goes first."""
 
@@ -48,6 +57,17 @@ class FairScheduler(Generic[T]):
     def _next_user(self, queues: dict[Hashable, deque], last: dict[Hashable, int]) -> Hashable:
         # Never served (-1) beats served; ties go to the oldest waiting job.
         return min(queues, key=lambda u: (last.get(u, -1), queues[u][0][0]))
+
+    def remove(self, user: Hashable, item: T) -> bool:
+        """Take a waiting item out of line; False if it is not waiting."""
+        queue = self._queues.get(user)
+        for entry in queue or ():
+            if entry[1] is item:
+                queue.remove(entry)
+                if not queue:
+                    del self._queues[user]
+                return True
+        return False
 
     def pop(self) -> T | None:
         """The next job to run, or None when nothing waits."""
@@ -86,6 +106,7 @@ class Ticket:
         self.fn = fn
         self.future = future
         self.position = 0                  # 0 = running, N = N-th in line
+        self.slot: Slot | None = None
         self.changed = asyncio.Event()     # set whenever `position` changes
 
     def _move(self, position: int) -> None:
@@ -95,6 +116,20 @@ class Ticket:
 
     def __await__(self):
         return asyncio.shield(self.future).__await__()
+
+
+class Slot:
+    """A place in the queue taken before the job's inputs are downloaded.
+
+    Slots with the same `key` (one result's next version) replace each other while they
+    wait: the higher `rank` (the newer version) keeps the place, the other is Replaced.
+    """
+
+    def __init__(self, user: Hashable, key: Hashable | None, rank: int) -> None:
+        self.user, self.key, self.rank = user, key, rank
+        self.ticket: Ticket | None = None
+        self.replaced = False
+        self.closed = False      # running, finished, released or replaced
 
 
 class RenderQueue:
@@ -107,6 +142,7 @@ class RenderQueue:
         self._waiting: FairScheduler[Ticket] = FairScheduler()
         self._running = 0
         self._pending: dict[Hashable, int] = {}
+        self._waiting_by_key: dict[Hashable, Slot] = {}   # slots not running yet, by key
 
     def pending(self, user: Hashable) -> int:
         """Jobs of this user waiting or running."""
@@ -117,17 +153,66 @@ class RenderQueue:
         if self.pending(user) >= self.max_pending:
             raise QueueFull(self.pending(user))
 
-    def submit(self, user: Hashable, fn: Callable[[], Any]) -> Ticket:
-        """Queue `fn`; call from the event loop. Raises QueueFull."""
-        self.check(user)
+    def reserve(self, user: Hashable, key: Hashable | None = None, rank: int = 0) -> Slot:
+        """Take a slot before any work is done for the job (call from the event loop).
+
+        Raises QueueFull at the user's limit, unless the job replaces a waiting one with
+        the same key; raises Replaced when a newer job with the same key already waits.
+        """
+        slot = Slot(user, key, rank)
+        older = self._waiting_by_key.get(key) if key is not None else None
+        if older is not None:
+            if older.rank >= rank:
+                raise Replaced()
+            self._replace(older)
+        else:
+            self.check(user)
+            self._pending[user] = self.pending(user) + 1
+        if key is not None:
+            self._waiting_by_key[key] = slot
+        return slot
+
+    def _replace(self, older: Slot) -> None:
+        """`older` gives its place (and its pending count) to a newer slot."""
+        older.replaced = older.closed = True
+        ticket = older.ticket
+        if ticket is not None and self._waiting.remove(older.user, ticket):
+            ticket.future.set_exception(Replaced())
+            self._dispatch()
+
+    def release(self, slot: Slot) -> None:
+        """Give back a slot whose job was never submitted (its download failed…)."""
+        if not slot.closed:
+            slot.closed = True
+            self._unkey(slot)
+            self._done(slot.user)
+
+    def submit(self, user: Hashable, fn: Callable[[], Any], slot: Slot | None = None) -> Ticket:
+        """Queue `fn` in its reserved `slot` (or a new one); call from the event loop.
+        Raises QueueFull, or Replaced when a newer job took the slot meanwhile."""
+        slot = slot or self.reserve(user)
+        if slot.replaced:
+            raise Replaced()
         if self._pool is None:  # created on first use: building the app stays cheap
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="render")
         ticket = Ticket(user, fn, asyncio.get_running_loop().create_future())
         ticket.position = -1  # so the first _move always reports
-        self._pending[user] = self.pending(user) + 1
+        ticket.slot = slot
+        slot.ticket = ticket
         self._waiting.push(user, ticket)
         self._dispatch()
         return ticket
+
+    def _unkey(self, slot: Slot) -> None:
+        if slot.key is not None and self._waiting_by_key.get(slot.key) is slot:
+            del self._waiting_by_key[slot.key]
+
+    def _done(self, user: Hashable) -> None:
+        left = self.pending(user) - 1
+        if left > 0:
+            self._pending[user] = left
+        else:
+            self._pending.pop(user, None)
 
     def _dispatch(self) -> None:
         while self._running < self.workers:
@@ -135,6 +220,8 @@ class RenderQueue:
             if ticket is None:
                 break
             self._running += 1
+            ticket.slot.closed = True
+            self._unkey(ticket.slot)
             ticket._move(0)
             loop = asyncio.get_running_loop()
             job = loop.run_in_executor(self._pool, ticket.fn)
@@ -144,11 +231,7 @@ class RenderQueue:
 
     def _finished(self, ticket: Ticket, done: asyncio.Future) -> None:
         self._running -= 1
-        left = self.pending(ticket.user) - 1
-        if left > 0:
-            self._pending[ticket.user] = left
-        else:
-            self._pending.pop(ticket.user, None)
+        self._done(ticket.user)
         if not ticket.future.done():
             if done.cancelled():
                 ticket.future.cancel()

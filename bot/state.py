@@ -6,10 +6,17 @@ Namespaces and keys (everything about a user starts with ``u{user_id}:`` so
     sessions  u{user}:c{chat}        the last photo in a chat; "awaiting_style" after 🖼
     tokens    u{user}:{random}       one inline keyboard: owner, chat, context, buttons
     renders   u{user}:{rid}          inputs (Telegram file_ids) + settings of one result
-    results   u{user}:{time}{rand}   delivered images (file_ids) for inline mode
+    results   u{user}:recent         the newest delivered images (file_ids) for inline
+                                     mode, in one document: one read per inline query
     albums    u{user}:g{group}       pairing the two photos of an album
-    rate      u{user}:m{minute}      images started in that minute
+    rate      u{user}:m{minute}      renders started in that minute
+              u{user}:a{minute}      cheap actions (photos, button presses) in it
+    forgotten u{user}                when the user last said /forget (outside the
+                                     user's prefix on purpose: it must survive the wipe)
     cache     anything               bot-wide values (the /styles collage file_id)
+
+Nothing about a user is kept longer than ``input_ttl`` (24 h by default), which is
+what /help promises.
 
 Store calls are synchronous (SQLite, GCS over HTTP), so every method here runs
 them on a worker thread to keep the event loop responsive.
@@ -17,6 +24,7 @@ them on a worker thread to keep the event loop responsive.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import secrets
 import time
@@ -25,11 +33,13 @@ from typing import Any, Callable
 from bot.store import Doc, Store
 
 SESSIONS, TOKENS, RENDERS, RESULTS = "sessions", "tokens", "renders", "results"
-ALBUMS, RATE, CACHE = "albums", "rate", "cache"
+ALBUMS, RATE, CACHE, FORGOTTEN = "albums", "rate", "cache", "forgotten"
 USER_NAMESPACES = (SESSIONS, TOKENS, RENDERS, RESULTS, ALBUMS, RATE)
 
-RESULTS_TTL = 7 * 24 * 3600.0   # outputs (not inputs) stay shareable for a week
+RENDER_RATE, ACTION_RATE = "m", "a"   # rate keys: u{user}:m{minute} / u{user}:a{minute}
 RESULTS_KEPT = 20               # inline mode shows at most this many
+RECENT = "recent"               # key (after the user prefix) of the results index
+FORGET_MEMORY = 3600.0          # longer than any render can take
 ALBUM_TTL = 600.0
 MAX_CALLBACK_BYTES = 64
 # callback_data = "{action}:u{user}:{token}.{button}" — validated before any lookup.
@@ -143,14 +153,30 @@ class State:
         return f"{int(time.time() * 1000):011x}{secrets.token_hex(2)}"
 
     async def save_result(self, user_id: int, result_id: str, doc: Doc) -> None:
-        await self._run(self.store.put, RESULTS, f"{user_prefix(user_id)}{result_id}",
-                        doc, RESULTS_TTL)
+        """Put a delivered image first in the user's results index (newest RESULTS_KEPT)."""
+        def apply(cur: Doc | None) -> Doc:
+            items = [item for item in (cur or {}).get("items", []) if item[0] != result_id]
+            return {"items": [[result_id, doc], *items][:RESULTS_KEPT]}
+
+        await self._run(self.store.update, RESULTS, f"{user_prefix(user_id)}{RECENT}",
+                        apply, self.input_ttl)
 
     async def recent_results(self, user_id: int) -> list[tuple[str, Doc]]:
         """Newest first: (result_id, doc)."""
-        prefix = user_prefix(user_id)
-        rows = await self._run(self.store.scan, RESULTS, prefix)
-        return [(key[len(prefix):], doc) for key, doc in reversed(rows)][:RESULTS_KEPT]
+        index = await self._run(self.store.get, RESULTS, f"{user_prefix(user_id)}{RECENT}")
+        return [(rid, doc) for rid, doc in (index or {}).get("items", [])]
+
+    async def drop_result(self, user_id: int, result_id: str) -> None:
+        def apply(cur: Doc | None) -> Doc | None:
+            items = [item for item in (cur or {}).get("items", []) if item[0] != result_id]
+            return {"items": items} if items else None
+
+        await self._run(self.store.update, RESULTS, f"{user_prefix(user_id)}{RECENT}",
+                        apply, self.input_ttl)
+
+    async def revoke(self, key: str) -> None:
+        """Delete one keyboard token (its buttons then say "expired")."""
+        await self._run(self.store.delete, TOKENS, key)
 
     # -- albums: two photos, possibly processed at the same time -------------------------
     async def album_join(self, user_id: int, group_id: str, message_id: int, item: Doc) -> Doc:
@@ -196,28 +222,51 @@ class State:
     async def album(self, user_id: int, group_id: str) -> Doc | None:
         return await self._run(self.store.get, ALBUMS, f"u{user_id}:g{group_id}")
 
-    # -- rate limit ----------------------------------------------------------------------
-    async def take_rate(self, user_id: int) -> bool:
-        """Count one image for this minute; False when the user is over the limit."""
+    # -- rate limits: renders (what costs) and cheap actions, per user and minute ---------
+    async def spend(self, user_id: int, kind: str, limit: int) -> int:
+        """Count one `kind` ("m" = renders, "a" = cheap actions) for this minute. Returns 0
+        when allowed, else the seconds until the user may try again."""
         allowed = True
 
         def apply(cur: Doc | None) -> Doc:
             nonlocal allowed
             count = int((cur or {}).get("n", 0))
-            allowed = count < self.rate_per_minute
+            allowed = count < limit
             return {"n": count + 1 if allowed else count}
 
-        minute = int(time.time() // 60)
-        await self._run(self.store.update, RATE, f"u{user_id}:m{minute}", apply, 120.0)
-        return allowed
+        now = time.time()
+        minute = int(now // 60)
+        await self._run(self.store.update, RATE, f"u{user_id}:{kind}{minute}", apply, 120.0)
+        return 0 if allowed else max(1, math.ceil((minute + 1) * 60 - now))
+
+    async def take_rate(self, user_id: int) -> int:
+        """Count one render; 0 when allowed, else the seconds to wait."""
+        return await self.spend(user_id, RENDER_RATE, self.rate_per_minute)
+
+    async def refund_rate(self, user_id: int) -> None:
+        """A counted render that never ran (a newer press replaced it) is given back."""
+        def apply(cur: Doc | None) -> Doc | None:
+            return {"n": max(0, int(cur.get("n", 0)) - 1)} if cur else None
+
+        key = f"u{user_id}:{RENDER_RATE}{int(time.time() // 60)}"
+        await self._run(self.store.update, RATE, key, apply, 120.0)
 
     # -- privacy -------------------------------------------------------------------------
     async def forget(self, user_id: int) -> int:
-        """Delete everything stored about the user; returns how many documents went."""
+        """Delete everything stored about the user; returns how many documents went.
+
+        The time of the /forget is written first: a render already running when it came
+        checks it after its own writes and takes them back (forgotten_since)."""
         def wipe() -> int:
+            self.store.put(FORGOTTEN, f"u{user_id}", {"at": time.time()}, FORGET_MEMORY)
             return sum(self.store.delete_prefix(ns, user_prefix(user_id)) for ns in USER_NAMESPACES)
 
         return await self._run(wipe)
+
+    async def forgotten_since(self, user_id: int, since: float) -> bool:
+        """Did the user say /forget at or after `since` (a time.time())?"""
+        doc = await self._run(self.store.get, FORGOTTEN, f"u{user_id}")
+        return doc is not None and float(doc.get("at", 0)) >= since
 
     # -- bot-wide cache ------------------------------------------------------------------
     async def cached(self, key: str) -> Doc | None:

@@ -1,4 +1,10 @@
-"""Talking to the Bot API safely: downloads with limits, sends with bounded retries."""
+"""Talking to the Bot API safely: downloads with limits, sends with bounded retries.
+
+A send that timed out while waiting for Telegram's answer has usually been carried
+out (PTB's docs say so too): retrying it would show the user the message twice. Such
+sends are not retried; the caller gets ProbablyDelivered and carries on as if it had
+worked. Timeouts before the request left (connect, pool) and reads are retried.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +14,17 @@ import logging
 import warnings
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
+import httpx
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot import texts
 from bot.state import UserError
@@ -23,6 +37,25 @@ ATTEMPTS = 5                      # first try + 4 retries
 MAX_RETRY_AFTER = 30.0            # never sleep longer than this for one 429
 BACKOFF = 0.5                     # seconds, doubled after each 5xx / connection error
 ACTION_EVERY = 4.0                # a chat action shows for ~5 s
+# Telegram answers a photo/document upload only after processing it; PTB's default read
+# timeout (5 s) is shorter than that for big images.
+MEDIA_READ_TIMEOUT = 60.0
+# Calls a retry would repeat for the user (a second message / photo / file / edit).
+SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageMedia"})
+
+
+class ProbablyDelivered(Exception):
+    """A send timed out after the request went out: Telegram most likely carried it out,
+    so it must not be repeated, and there is no failure to apologise for."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what}: no answer in time, probably delivered")
+        self.what = what
+
+
+def _request_went_out(exc: TimedOut) -> bool:
+    """False only when the request certainly never reached Telegram."""
+    return not isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
@@ -34,7 +67,8 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
 
 async def with_retries(call: Callable[[], Awaitable[T]], *, what: str) -> T:
     """Run one Bot API call; retry 429 (honouring retry_after) and 5xx / network errors
-    with exponential back-off, a bounded number of times. 4xx are not retried."""
+    with exponential back-off, a bounded number of times. 4xx are not retried, nor is a
+    send (`what` in SENDS) whose answer timed out: that raises ProbablyDelivered."""
     delay = BACKOFF
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -48,6 +82,10 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, what: str) -> T:
         except (BadRequest, Forbidden, InvalidToken):
             raise  # our request is wrong or the user blocked us: retrying won't help
         except NetworkError as exc:  # includes 5xx and timeouts
+            if isinstance(exc, TimedOut) and what in SENDS and _request_went_out(exc):
+                log.warning("%s: no answer in time (%s); probably delivered, not sending it "
+                            "again", what, type(exc.__cause__).__name__)
+                raise ProbablyDelivered(what) from exc
             if attempt == ATTEMPTS:
                 raise
             log.warning("%s: %s, retrying in %.1f s (attempt %d)",

@@ -113,7 +113,6 @@ SHARED_BY = N_("Painted by {bot}")
 IN_LINE = N_("⏳ You're #{position} in line…")
 TOO_MANY_PENDING = N_("⏳ I'm still painting your previous pictures — tap again once they're "
                       "done 🙂")
-RATE_LIMITED = N_("🐢 That's a lot of art! Give me a minute and try again.")
 
 # --- privacy ------------------------------------------------------------------
 FORGOTTEN = NP_("🧹 Done — I deleted everything I kept about you ({count} item).",
@@ -142,6 +141,10 @@ PHOTO_GONE = N_("I no longer have that photo — send it again 🙂")
 TELEGRAM_FAILED = N_("Telegram didn't accept my answer — please try again in a moment 🙏")
 MODEL_FAILED = N_("My brush slipped 🖌 — please try again in a moment.")
 UNEXPECTED = N_("Oops, something went wrong on my side 🙈 Please try again.")
+
+# --- rate limits: when the user may carry on
+RATE_LIMITED_IN = N_("🐢 That's a lot of art! You can paint again in {seconds} s.")
+SLOW_DOWN = N_("🐢 Easy there! Give me {seconds} s, then carry on.")
 
 # --- the command menu (short: Telegram shows them next to the input field) ----
 CMD_START = N_("How it works")

@@ -90,29 +90,40 @@ _ICC_SPACE_FOR_MODE = {"RGB": b"RGB ", "RGBA": b"RGB ", "CMYK": b"CMYK", "L": b"
 
 def to_srgb(img: Image.Image, icc: object) -> Image.Image:
     """Convert from an embedded ICC profile to sRGB; any problem = keep as is."""
-    if not isinstance(icc, (bytes, bytearray)) or not 128 < len(icc) <= MAX_ICC_BYTES:
-        return img
-    if icc[36:40] != b"acsp" or _ICC_SPACE_FOR_MODE.get(img.mode) != icc[16:20]:
+    transform = srgb_transform(img.mode, icc)
+    if transform is None:
         return img
     try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(bytes(icc)))
-        if img.mode in ("RGB", "RGBA"):
-            description = (profile.profile.profile_description or "").strip().lower()
-            if description.startswith("srgb"):
-                return img
-        out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
-        transform = ImageCms.buildTransform(
-            profile,
-            ImageCms.createProfile("sRGB"),
-            img.mode,
-            out_mode,
-            renderingIntent=ImageCms.Intent.PERCEPTUAL,
-        )
         converted = ImageCms.applyTransform(img, transform)
         return converted if converted is not None else img
     except Exception:  # broken / unsupported profile: treat as untagged
-        log.debug("ignoring unusable ICC profile (%d bytes)", len(icc), exc_info=True)
+        log.debug("ignoring unusable ICC profile", exc_info=True)
         return img
+
+
+def srgb_transform(mode: str, icc: object) -> ImageCms.ImageCmsTransform | None:
+    """The transform from an embedded ICC profile to sRGB for images of `mode`; None
+    when there is nothing (usable) to convert."""
+    if not isinstance(icc, (bytes, bytearray)) or not 128 < len(icc) <= MAX_ICC_BYTES:
+        return None
+    if icc[36:40] != b"acsp" or _ICC_SPACE_FOR_MODE.get(mode) != icc[16:20]:
+        return None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(bytes(icc)))
+        if mode in ("RGB", "RGBA"):
+            description = (profile.profile.profile_description or "").strip().lower()
+            if description.startswith("srgb"):
+                return None
+        return ImageCms.buildTransform(
+            profile,
+            ImageCms.createProfile("sRGB"),
+            mode,
+            "RGBA" if mode == "RGBA" else "RGB",
+            renderingIntent=ImageCms.Intent.PERCEPTUAL,
+        )
+    except Exception:  # broken / unsupported profile: treat as untagged
+        log.debug("ignoring unusable ICC profile (%d bytes)", len(icc), exc_info=True)
+        return None
 
 
 def to_rgb_or_rgba(img: Image.Image) -> Image.Image:
@@ -131,9 +142,9 @@ def flatten_on_white(img: Image.Image) -> Image.Image:
         return img
     rgba = img.convert("RGBA") if img.mode != "RGBA" else img
     background = Image.new("RGB", rgba.size, _WHITE)
-    background.paste(rgba, (0, 0), rgba.getchannel("A"))
+    background.paste(rgba, (0, 0), rgba)  # its own alpha as the mask: no full-size copy
     return background
 
 
-__all__ = ["MAX_ICC_BYTES", "JPEG_FORMATS", "cmyk_polarity", "normalize_mode", "to_srgb", "to_rgb_or_rgba",
-           "flatten_on_white"]
+__all__ = ["MAX_ICC_BYTES", "JPEG_FORMATS", "cmyk_polarity", "normalize_mode", "to_srgb",
+           "srgb_transform", "to_rgb_or_rgba", "flatten_on_white"]

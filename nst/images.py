@@ -20,7 +20,7 @@ import threading
 import warnings
 from typing import IO, Union
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from .color import (
     JPEG_FORMATS,
@@ -28,6 +28,7 @@ from .color import (
     cmyk_polarity,
     flatten_on_white,
     normalize_mode,
+    srgb_transform,
     to_rgb_or_rgba,
     to_srgb,
 )
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 MAX_PIXELS = 50_000_000
 MIN_SIDE = 32
 MAX_RATIO = 20
+_STRIP_PIXELS = 1 << 20   # pixels of one strip when a big RGBA image is shrunk
+_REDUCE_PIXELS = 1 << 22  # smaller non-JPEG pictures are not worth shrinking early
 
 Source = Union[bytes, bytearray, memoryview, str, os.PathLike]
 
@@ -129,7 +132,10 @@ def load_image(
     * size is checked from the header before any pixel is decoded;
     * only the first frame of animations / multi-image files is used;
     * ``draft_side``: for JPEGs let libjpeg decode at 1/2, 1/4 or 1/8 scale while
-      the long side stays >= ``draft_side`` (fast path for big phone photos);
+      the long side stays >= ``draft_side`` (fast path for big phone photos); other
+      big RGB/RGBA/L pictures are shrunk by an integer factor right after decoding, so
+      no full-size copy of them is ever made (the caller's role sets the side: a
+      style image needs only a few hundred pixels);
     * EXIF orientation is applied (bogus values and broken EXIF = upright);
     * every mode becomes RGB: alpha is composited on white, 16-bit / 32-bit
       greyscale is scaled (not clipped) to 8 bits, CMYK is converted;
@@ -310,9 +316,12 @@ def _decode(img: ImageFile.ImageFile, draft_side: int | None) -> Image.Image:
     img.load()  # first frame only; raises on truncated / corrupt data
     _upright(img)
     out: Image.Image = img
+    icc = img.info.get("icc_profile")
+    if draft_side:
+        out, icc = _reduce(img, draft_side, icc)
     out = cmyk_polarity(out, img)
     out = normalize_mode(out)
-    out = to_srgb(out, img.info.get("icc_profile"))
+    out = to_srgb(out, icc)
     out = flatten_on_white(out)
     if out.mode != "RGB":
         out = out.convert("RGB")
@@ -320,6 +329,33 @@ def _decode(img: ImageFile.ImageFile, draft_side: int | None) -> Image.Image:
         out = img.copy()
     out.info = {}
     return out
+
+
+def _reduce(img: Image.Image, draft_side: int, icc: object) -> tuple[Image.Image, object]:
+    """Formats without DCT scaling (PNG, WebP, HEIC…) are decoded at full size; shrink
+    them by an integer factor at once, before any full-size copy (alpha flattening,
+    ICC transform) is made, while the long side stays >= ``draft_side``.
+
+    RGBA goes in strips, each converted to sRGB, flattened on white and reduced on its
+    own (reducing RGBA directly makes a premultiplied full-size copy, flattening it a
+    full-size RGB one). Returns the image and the ICC profile still to apply (None
+    once applied)."""
+    w, h = img.size
+    factor = min(max(w, h) // draft_side, min(w, h) // MIN_SIDE)
+    if factor < 2 or w * h < _REDUCE_PIXELS or img.mode not in ("RGB", "L", "RGBA") \
+            or "transparency" in img.info:
+        return img, icc
+    if img.mode != "RGBA":
+        return img.reduce(factor), icc
+    transform = srgb_transform("RGBA", icc)
+    out = Image.new("RGB", (w // factor, h // factor))
+    rows = factor * max(1, _STRIP_PIXELS // (w * factor))
+    for top in range(0, out.height * factor, rows):
+        strip = img.crop((0, top, out.width * factor, min(top + rows, out.height * factor)))
+        if transform is not None:
+            strip = ImageCms.applyTransform(strip, transform)
+        out.paste(flatten_on_white(strip).reduce(factor), (0, top // factor))
+    return out, None
 
 
 def _draft(img: ImageFile.ImageFile, draft_side: int) -> None:

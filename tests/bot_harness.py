@@ -104,6 +104,15 @@ class BotHarness:
     def press(self, user: dict, message: dict, data: str) -> dict:
         return self.tg.callback_update(None, user, message, data)
 
+    def paint_together(self, users: list[dict], side: int = 320) -> None:
+        """Each user sends a photo; then all press painting 1. at the same moment."""
+        presses = []
+        for u in users:
+            self.feed(self.photo(u, content_jpeg(side=side)))
+            keyboard = self.last("sendMessage").result
+            presses.append(self.press(u, keyboard, button(keyboard, "1.")))
+        self.feed(*presses)
+
     # -- reading what the bot did -----------------------------------------------------------
     def calls(self, method: str) -> list[Call]:
         """Calls to `method`, once the fake has finished answering them (the client may

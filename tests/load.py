@@ -5,7 +5,10 @@
 
 gunicorn starts exactly as app.yaml says (tests.http_harness.start_gunicorn) on 127.0.0.1,
 with a SQLite store in a temp dir and the fake Bot API (tests/fake_telegram/), which
-answers a share of sendPhoto / editMessage* / sendMessage calls with 429 retry_after=1.
+answers a share of sendPhoto / editMessage* / sendMessage calls with 429 retry_after=1,
+and carries out another share at once but answers it late (``--slow``, ``--slow-seconds``:
+past PTB's 5 s read timeout for messages, so those sends count as probably delivered
+and must not be repeated).
 Each simulated user sends M photos, one after the other: photo → keyboard → presses
 the first painting → painting. The driver resends a share of all updates with the same
 update_id (half of them at the same moment as the original, half after its answer),
@@ -40,6 +43,7 @@ log = logging.getLogger("tests.load")
 
 FAULTY_METHODS = frozenset({"sendPhoto", "editMessageText", "editMessageMedia",
                             "editMessageCaption", "sendMessage"})
+SLOW_METHODS = frozenset({"sendPhoto", "sendMessage"})
 # App Engine standard instance classes → memory (MB), per the App Engine docs.
 INSTANCE_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072}
 
@@ -66,6 +70,7 @@ class LoadResult:
     duplicates_sent: int = 0
     duplicates_dropped: int = 0       # answered "duplicate"
     retries: int = 0                  # injected 429s the bot had to retry
+    slow_answers: int = 0             # sends carried out but answered late
     p50: float = 0.0                  # seconds per painting request (press → answer)
     p95: float = 0.0
     peak_rss_mb: float = 0.0
@@ -88,7 +93,7 @@ class LoadResult:
         return (f"{self.users} users × {self.requests // max(1, self.users)} requests = "
                 f"{self.requests} paintings ({self.updates} updates) in {self.seconds:.1f} s; "
                 f"duplicates sent {self.duplicates_sent}, dropped {self.duplicates_dropped}; "
-                f"429 retries {self.retries}; painting request p50 {self.p50:.2f} s, "
+                f"429 retries {self.retries}; slow answers {self.slow_answers}; painting request p50 {self.p50:.2f} s, "
                 f"p95 {self.p95:.2f} s; peak RSS {self.peak_rss_mb:.0f} MB; lost {self.lost}, "
                 f"doubled {self.doubled}, misdelivered {self.misdelivered}; worker died: "
                 f"{self.worker_died}; {'OK' if self.ok else 'FAILED'}")
@@ -197,7 +202,8 @@ def _check(fake: FakeTelegram, driver: _Driver, result: LoadResult) -> None:
 
 
 def run_load(users: int, requests: int, *, dup_rate: float = 0.10, fault_rate: float = 0.05,
-             side: int = 96, time_limit: float = 600.0, seed: int = 1,
+             slow_rate: float = 0.05, slow_seconds: float = 6.0, side: int = 96,
+             time_limit: float = 600.0, seed: int = 1,
              work_dir: Path | None = None) -> LoadResult:
     """One bounded run; see the module docstring."""
     result = LoadResult(users, users * requests)
@@ -209,6 +215,7 @@ def run_load(users: int, requests: int, *, dup_rate: float = 0.10, fault_rate: f
             ready(node)
             worker = node.worker().pid
             fake.fail_randomly(FAULTY_METHODS, fault_rate, seed=seed)
+            fake.hold_randomly(SLOW_METHODS, slow_rate, slow_seconds, seed=seed + 1)
             deadline = time.monotonic() + time_limit
             driver = _Driver(fake, node, dup_rate, side, seed, deadline)
             peak = [node.rss()]
@@ -233,6 +240,7 @@ def run_load(users: int, requests: int, *, dup_rate: float = 0.10, fault_rate: f
             stop.set()
             sampler.join(2)
             fake.fail_randomly(FAULTY_METHODS, 0)
+            fake.hold_randomly(SLOW_METHODS, 0, 0)
             result.worker_died = node.proc.poll() is not None or node.worker().pid != worker
             result.peak_rss_mb = peak[0] / 1024 ** 2
         finally:
@@ -244,7 +252,7 @@ def run_load(users: int, requests: int, *, dup_rate: float = 0.10, fault_rate: f
         result.duplicates_dropped = sum(1 for s in statuses if s == (200, "duplicate"))
         result.bad_status = sorted({f"{code} {body}" for code, body in statuses
                                     if (code, body) not in ((200, "done"), (200, "duplicate"))})
-        result.retries = fake.injected
+        result.retries, result.slow_answers = fake.injected, fake.held
         if latencies:
             result.p50 = statistics.median(latencies)
             result.p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
@@ -260,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3, help="paintings per user")
     parser.add_argument("--duplicates", type=float, default=0.10, help="share of updates resent")
     parser.add_argument("--faults", type=float, default=0.05, help="share of sends answered 429")
+    parser.add_argument("--slow", type=float, default=0.05,
+                        help="share of sends carried out but answered late")
+    parser.add_argument("--slow-seconds", type=float, default=6.0,
+                        help="how late (past the 5 s read timeout of messages)")
     parser.add_argument("--side", type=int, default=96, help="long side of the test photos")
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds, hard stop")
     parser.add_argument("--seed", type=int, default=1)
@@ -267,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = run_load(args.users, args.requests, dup_rate=args.duplicates,
-                      fault_rate=args.faults, side=args.side, time_limit=args.time_limit,
+                      fault_rate=args.faults, slow_rate=args.slow,
+                      slow_seconds=args.slow_seconds, side=args.side, time_limit=args.time_limit,
                       seed=args.seed)
     print(json.dumps({**asdict(result), "ok": result.ok}) if args.json else result.summary())
     return 0 if result.ok else 1

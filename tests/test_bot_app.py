@@ -9,7 +9,8 @@ from telegram import Bot
 
 from bot.app import build_application
 from bot.config import BotConfig
-from bot.runtime import DeliveryHook, UpdateLedger
+from bot.ledger import UpdateLedger
+from bot.runtime import DeliveryHook
 from bot.telegram_io import chat_action
 from tests.bot_harness import BotHarness, button, content_jpeg
 from tests.fake_telegram import FakeTelegram

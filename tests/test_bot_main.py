@@ -83,3 +83,12 @@ def test_polling_answers_start_and_paints(tg: FakeTelegram, tmp_path: Path) -> N
             pytest.fail(f"python -m bot did not stop on SIGTERM:\n{output[-3000:]}")
     assert proc.returncode == 0, output[-3000:]
     assert tg.token not in output
+
+
+def test_set_webhook_without_a_secret_is_refused(tg: FakeTelegram, tmp_path: Path) -> None:  # noqa: F811
+    """Without WEBHOOK_SECRET the webhook refuses every call, so registering it would
+    silently lose every update: say so and register nothing."""
+    done = _run(["set-webhook", "https://bot.example.com/webhook"], _env(tmp_path, **tg.env()))
+    assert done.returncode == 2
+    assert "WEBHOOK_SECRET" in done.stderr
+    assert tg.calls_to("setWebhook") == []

@@ -88,12 +88,7 @@ def test_waiting_users_see_their_place_in_line(tg, tmp_path: Path, engine) -> No
     h = BotHarness(tg, tmp_path, engine, workers=1)
     try:
         users = _users(3)
-        presses = []
-        for u in users:
-            h.feed(h.photo(u, content_jpeg(side=320)))
-            keyboard = h.last("sendMessage").result
-            presses.append(h.press(u, keyboard, button(keyboard, "1.")))
-        h.feed(*presses)
+        h.paint_together(users)
         assert len(h.calls("sendPhoto")) == 3
         notes = [c for c in h.calls("sendMessage") if "in line" in c.params["text"]]
         assert notes, "somebody had to wait"

@@ -7,11 +7,14 @@ Worker processes killed mid-request are in tests/test_gunicorn.py (SQLite and GC
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import threading
+import time
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
@@ -19,9 +22,10 @@ from typing import Iterator
 import pytest
 
 from bot import texts
-from bot.runtime import NS, UpdateLedger
-from bot.state import RENDERS, RESULTS
+from bot.ledger import NS, UpdateLedger
+from bot.state import RENDERS, RESULTS, RESULTS_KEPT, USER_NAMESPACES, State
 from bot.store import open_store
+from bot.store.sqlite import SqliteStore
 from bot.telegram_io import ATTEMPTS, BACKOFF
 from nst.config import EngineConfig
 from tests.bot_harness import button
@@ -156,7 +160,7 @@ def gcs_url(emulator: Emulator) -> str:
 def test_gcs_stopped_mid_run(make_app, fake, gcs_emulator, caplog) -> None:
     post = poster(make_app(store_url=gcs_url(gcs_emulator)))
     press = ask_for_painting(post, fake, 111)
-    with gcs_emulator.stopped(), caplog.at_level(logging.WARNING, logger="bot.runtime"):
+    with gcs_emulator.stopped(), caplog.at_level(logging.WARNING, logger="bot.ledger"):
         assert post(press) == (200, "done")
         photo = fake.send_photo_from_user(None, 111, _small_jpeg())
         assert post(photo) == (200, "done")
@@ -214,7 +218,7 @@ def unavailable_gcs() -> Iterator[ThreadingHTTPServer]:
 
 def test_gcs_answering_503(make_app, fake, unavailable_gcs, caplog) -> None:
     host = f"http://127.0.0.1:{unavailable_gcs.server_address[1]}"
-    with emulator_env(host), caplog.at_level(logging.WARNING, logger="bot.runtime"):
+    with emulator_env(host), caplog.at_level(logging.WARNING, logger="bot.ledger"):
         post = poster(make_app(store_url="gs://any-bucket/bot?timeout=1&retry_deadline=1"))
         photo = fake.send_photo_from_user(None, 112, _small_jpeg())
         assert post(photo) == (200, "done")
@@ -271,7 +275,7 @@ def test_instances_racing_on_one_bucket_claim_once(gcs_emulator, monkeypatch) ->
 
 @pytest.mark.parametrize("damage", ["truncated", "empty"])
 def test_damaged_model_app_starts_health_503_users_get_apology(make_app, fake, tmp_path,
-                                                               damage) -> None:
+                                                               damage, caplog) -> None:
     """(A flipped byte is tests/test_webhook.py's case; a model absent from NST_MODEL_DIR
     falls back to the vendored copy, see nst/models.py.)"""
     models = tmp_path / "models"
@@ -281,11 +285,189 @@ def test_damaged_model_app_starts_health_503_users_get_apology(make_app, fake, t
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 3] if damage == "truncated" else b"")
     app = make_app(engine=replace(EngineConfig.from_env(), model_dir=models))
-    health = app.test_client().get("/healthz")
+    with caplog.at_level(logging.ERROR, logger="bot.runtime"):
+        health = app.test_client().get("/healthz")
     assert health.status_code == 503
-    assert "style_transfer_quantized_dynamic" in health.get_json()["reason"]
+    assert health.get_json() == {"ok": False, "status": "unhealthy"}, "no internals shown"
+    assert any("style_transfer_quantized_dynamic" in r.getMessage() for r in caplog.records)
     post = poster(app)
     press = ask_for_painting(post, fake, 121)
     assert post(press) == (200, "done")
     assert images_to(fake, 121) == []
     assert said_to(fake, 121)[-1] == texts.MODEL_FAILED
+
+
+# --------------------------------------------------------------------------- slow answers
+
+def test_slow_send_photo_answer_gives_one_painting_and_no_retry(make_app, fake, caplog) -> None:
+    """Telegram carries out sendPhoto at once but answers 12 s later (a big upload being
+    processed): the painting must arrive once, with no retry and no apology."""
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 131)
+    fake.hold_answer("sendPhoto", 12)
+    with caplog.at_level(logging.INFO):
+        assert post(press) == (200, "done")
+    assert_one_painting(fake, 131)
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert texts.TELEGRAM_FAILED not in said_to(fake, 131)
+
+
+def test_send_answered_after_the_timeout_counts_as_delivered(make_app, fake, caplog) -> None:
+    """The keyboard's sendMessage is carried out but answered after the read timeout: it
+    was (probably) delivered, so it is neither sent again nor apologised for."""
+    post = poster(make_app())
+    fake.hold_answer("sendMessage", 7)
+    photo = fake.send_photo_from_user(None, 132, _small_jpeg())
+    with caplog.at_level(logging.INFO):
+        assert post(photo) == (200, "done")
+    said = said_to(fake, 132)
+    assert len(said) == 1 and said[0] == answered(fake, "sendMessage")[0].params["text"], said
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert any("probably delivered" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- leases and the loop
+
+def test_live_owner_keeps_its_claim_past_the_lease(make_app, fake, gcs_emulator,
+                                                   monkeypatch) -> None:
+    """Two instances on one bucket, a 2 s lease. Instance A's download hangs for 6 s (a
+    queue wait, a 429 back-off or an HD render would do the same); Telegram's resend
+    reaches instance B after A's first lease ran out. A renews its lease while it works,
+    so B must answer "busy" rather than paint it a second time."""
+    url = gcs_url(gcs_emulator)
+    apps = []
+    for name in ("instance-a", "instance-b"):
+        monkeypatch.setenv("GAE_INSTANCE", name)
+        app = make_app(store_url=url, claim_lease=2)
+        assert app.test_client().get("/healthz").status_code == 200   # its ledger is `name`
+        apps.append(app)
+    a, b = poster(apps[0]), poster(apps[1])
+    press = ask_for_painting(a, fake, 141)
+    downloads = len(fake.calls_to("getFile"))
+    fake.delay_next("file", 6)
+    first: list[tuple[int, str]] = []
+    owner = threading.Thread(target=lambda: first.append(a(press)))
+    owner.start()
+    fake.wait_for("getFile", downloads + 1, timeout=20)
+    time.sleep(3.5)
+    assert b(press) == (503, "busy"), "A is alive and working: B must not take over"
+    owner.join(60)
+    assert first == [(200, "done")]
+    assert b(press) == (200, "duplicate")
+    assert_one_painting(fake, 141)
+
+
+class SlowPuts(SqliteStore):
+    """Cloud Storage on a slow day: every put takes `delay` seconds once switched on."""
+
+    def __init__(self, path: str, delay: float) -> None:
+        super().__init__(path)
+        self.delay, self.slow = delay, False
+
+    def put(self, ns, key, doc, ttl=None) -> None:
+        if self.slow:
+            time.sleep(self.delay)
+        super().put(ns, key, doc, ttl)
+
+
+def test_slow_store_does_not_stall_the_event_loop(make_app, fake, tmp_path) -> None:
+    """While one update's last store writes crawl (2 s per put), /start from someone else
+    is answered at once: no store call runs on the event loop."""
+    store = SlowPuts(str(tmp_path / "slow.sqlite3"), delay=2)
+    post = poster(make_app(store=store, update_timeout=1))
+    press = ask_for_painting(post, fake, 151)
+    store.slow = True
+    worker = threading.Thread(target=post, args=(press,))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not store.scan(RESULTS, "u151:") and time.monotonic() < deadline:
+        time.sleep(0.05)                 # the painting's last put has just returned
+    started = time.monotonic()
+    assert post(fake.text_update(None, 152, "/start")) == (200, "done")
+    welcome = next(c for c in answered(fake, "sendMessage") if c.params["chat_id"] == 152)
+    latency = welcome.time - (started - time.monotonic() + time.time())
+    log.info("/start latency under a slow store: %.2f s", latency)
+    worker.join(30)
+    store.slow = False
+    assert latency < 1.0, f"/start waited {latency:.2f} s behind a blocking store call"
+    assert_one_painting(fake, 151)
+
+
+# --------------------------------------------------------------------------- /forget and what is kept
+
+def user_docs(store, user_id: int) -> list[tuple[str, str]]:
+    """(namespace, key) of every document kept about the user."""
+    return [(ns, key) for ns in USER_NAMESPACES for key, _ in store.scan(ns, f"u{user_id}:")]
+
+
+def test_forget_while_a_render_is_in_flight_leaves_nothing(make_app, fake, tmp_path) -> None:
+    """/forget arrives while the painting is being made: the painting may still arrive,
+    but nothing about the user may be stored afterwards, and inline mode offers nothing."""
+    post = poster(make_app())
+    press = ask_for_painting(post, fake, 161)
+    downloads = len(fake.calls_to("getFile"))
+    fake.delay_next("file", 3)
+    render = threading.Thread(target=post, args=(press,))
+    render.start()
+    fake.wait_for("getFile", downloads + 1, timeout=20)
+    assert post(fake.text_update(None, 161, "/forget")) == (200, "done")
+    render.join(60)
+    assert_one_painting(fake, 161)
+    store = open_store(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    left = user_docs(store, 161)
+    log.info("documents left after /forget during a render: %d", len(left))
+    assert left == []
+    assert post(fake.inline_query_update(161, "")) == (200, "done")
+    assert answered(fake, "answerInlineQuery")[-1].params["results"] == []
+
+
+def test_nothing_is_kept_longer_than_help_promises(make_app, fake, tmp_path) -> None:
+    """/help promises {ttl_hours} h; one second later no document about the user is left
+    (results included)."""
+    now = [time.time()]
+    store = SqliteStore(str(tmp_path / "clock.sqlite3"), clock=lambda: now[0])
+    post = poster(make_app(store=store))
+    assert post(ask_for_painting(post, fake, 162)) == (200, "done")
+    assert post(fake.text_update(None, 162, "/help")) == (200, "done")
+    promised = int(re.search(r"for (\d+) h", said_to(fake, 162)[-1]).group(1))
+    assert user_docs(store, 162), "the painting left documents behind"
+    now[0] += promised * 3600 + 1
+    assert user_docs(store, 162) == []
+
+
+class CountingStore(SqliteStore):
+    """SQLite that counts the documents it hands out (each one is an object read on GCS)."""
+
+    reads = 0
+
+    def get(self, ns, key):
+        doc = super().get(ns, key)
+        self.reads += doc is not None
+        return doc
+
+    def scan(self, ns, prefix=""):
+        rows = super().scan(ns, prefix)
+        self.reads += len(rows)
+        return rows
+
+
+def test_inline_query_reads_a_bounded_number_of_documents(make_app, fake, tmp_path) -> None:
+    """300 paintings made; typing @bot reads one small index, not 300 documents."""
+    store = CountingStore(str(tmp_path / "count.sqlite3"))
+    post = poster(make_app(store=store))
+    state = State(store, input_ttl=24 * 3600, rate_per_minute=10)
+    file_id = fake.add_file(_small_jpeg())
+
+    async def make_many() -> None:
+        for n in range(300):
+            await state.save_result(171, f"{n:015x}",
+                                    {"file_id": file_id, "caption": f"#{n}", "rid": "r"})
+
+    asyncio.run(make_many())
+    store.reads = 0
+    assert post(fake.inline_query_update(171, "")) == (200, "done")
+    results = answered(fake, "answerInlineQuery")[-1].params["results"]
+    log.info("store reads for one inline query with 300 stored results: %d", store.reads)
+    assert len(results) == RESULTS_KEPT and results[0]["caption"] == "#299"
+    assert store.reads <= 2, f"{store.reads} documents read for one inline query"

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.runtime import NS, UpdateLedger
+from bot.ledger import NS, UpdateLedger
 from bot.store import open_store
 from nst.config import EngineConfig
+from tests.bot_harness import button
 from tests.conftest import MODEL_DIR
 from tests.http_harness import HEADERS, SECRET
 from tests.webhook_harness import answered, ask_for_painting, assert_one_painting, images_to, poster
@@ -172,13 +173,19 @@ def test_bot_that_cannot_start_gets_5xx_and_the_resend_works(make_app, fake) -> 
     assert [c.params["chat_id"] for c in answered(fake, "sendMessage")] == [27]
 
 
-def test_slow_update_answers_in_time_and_still_delivers_once(make_app, fake) -> None:
+def test_slow_update_is_never_answered_2xx_before_its_work_is_done(make_app, fake) -> None:
+    """Past BOT_UPDATE_TIMEOUT the answer is 503 "working", not 200: App Engine gives no CPU
+    after a response, and Telegram resends only what failed. The resend joins the running
+    work inside its own live request; the first 2xx comes after the painting was sent."""
     post = poster(make_app(update_timeout=1))
     press = ask_for_painting(post, fake, 28)
     fake.delay_next("file", 3)
-    assert post(press) == (200, "timeout")
-    assert post(press) == (200, "duplicate"), "still being painted"
-    fake.wait_for("sendPhoto", 1, timeout=30)
+    assert post(press) == (503, "working")
+    answers = [post(press) for _ in range(6)]
+    assert (200, "duplicate") in answers, answers
+    first_ok = answers.index((200, "duplicate"))
+    assert set(answers[:first_ok]) <= {(503, "working")}, answers
+    assert set(answers[first_ok:]) == {(200, "duplicate")}, answers
     assert_one_painting(fake, 28)
 
 
@@ -239,7 +246,7 @@ def test_store_outage_falls_back_to_in_process_dedupe(gcs_emulator, caplog) -> N
 
     store = GcsStore(gcs_emulator.new_bucket("down"), "bot", timeout=1, retry_deadline=0.5)
     ledger = UpdateLedger(store, lease=60)
-    with gcs_emulator.stopped(), caplog.at_level(logging.WARNING, logger="bot.runtime"):
+    with gcs_emulator.stopped(), caplog.at_level(logging.WARNING, logger="bot.ledger"):
         assert ledger.claim(991) == "new", "the update must still be processed"
         assert ledger.claim(991) == "duplicate"
         ledger.finish(991, "done")
@@ -252,7 +259,7 @@ def test_store_outage_falls_back_to_in_process_dedupe(gcs_emulator, caplog) -> N
 
 def test_warmup_cron_and_health(make_app, fake) -> None:
     client = make_app().test_client()
-    assert client.get("/healthz").get_json() == {"ok": True}
+    assert client.get("/healthz").get_json() == {"ok": True, "status": "healthy"}
     assert fake.calls == [], "health needs neither Telegram nor the bot"
     warm = client.get("/_ah/warmup")
     assert (warm.status_code, warm.get_data(as_text=True)) == (200, "ready")
@@ -264,7 +271,8 @@ def test_warmup_cron_and_health(make_app, fake) -> None:
     assert again == {"ok": True, "cleaned": None}, "cleanup runs at most every N minutes"
 
 
-def test_corrupt_model_fails_health_but_users_get_an_apology(make_app, fake, tmp_path) -> None:
+def test_corrupt_model_fails_health_but_users_get_an_apology(make_app, fake, tmp_path,
+                                                             caplog) -> None:
     models = tmp_path / "models"
     shutil.copytree(MODEL_DIR, models)
     victim = models / "style_predict_quantized_256.tflite"
@@ -274,10 +282,11 @@ def test_corrupt_model_fails_health_but_users_get_an_apology(make_app, fake, tmp
     victim.write_bytes(bytes(data))
     app = make_app(engine=replace(EngineConfig.from_env(), model_dir=models))
     client = app.test_client()
-    health = client.get("/healthz")
+    with caplog.at_level(logging.ERROR, logger="bot.runtime"):
+        health = client.get("/healthz")
     assert health.status_code == 503
-    assert health.get_json()["ok"] is False
-    assert "style_predict_quantized_256" in health.get_json()["reason"]
+    assert health.get_json() == {"ok": False, "status": "unhealthy"}, "no internals shown"
+    assert any("style_predict_quantized_256" in r.getMessage() for r in caplog.records)
     assert client.get("/_ah/warmup").status_code == 503
 
     post = poster(app)
@@ -287,3 +296,23 @@ def test_corrupt_model_fails_health_but_users_get_an_apology(make_app, fake, tmp
     said = [c.params.get("text") for c in answered(fake, "sendMessage")
             if c.params.get("chat_id") == 41]
     assert said[-1] == texts.MODEL_FAILED
+
+
+def test_warmup_runs_once_and_never_reshapes_the_shared_model(make_app, fake) -> None:
+    """Anyone can GET /_ah/warmup: after the first, it costs nothing. Twenty of them between
+    two paintings of the same size must not make the model reallocate its tensors."""
+    app = make_app()
+    client = app.test_client()
+    post = poster(app)
+    assert client.get("/_ah/warmup").status_code == 200
+    press = ask_for_painting(post, fake, 43)
+    assert post(press) == (200, "done")
+    backend = app.extensions["bot_runtime"].get().engine.backend
+    allocations = backend.allocations
+    for _ in range(20):
+        assert client.get("/_ah/warmup").get_data(as_text=True) == "ready"
+    keyboard = fake.messages[(43, press["callback_query"]["message"]["message_id"])]
+    assert post(fake.callback_update(None, 43, keyboard, button(keyboard, "2."))) == \
+        (200, "done")
+    assert len(images_to(fake, 43)) == 2
+    assert backend.allocations == allocations, "warmup reshaped the model"

@@ -67,8 +67,8 @@ def make_app(tmp_path: Path, fake: FakeTelegram) -> Iterator[Callable[..., Flask
                      store_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
                      engine=EngineConfig.from_env(), workers=2, update_timeout=60)
 
-    def make(**changes: Any) -> Flask:
-        app = create_app(replace(base, **changes))
+    def make(store: Any = None, **changes: Any) -> Flask:
+        app = create_app(replace(base, **changes), store=store)
         apps.append(app)
         return app
 

@@ -5,16 +5,22 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler,
                           InlineQueryHandler, MessageHandler, filters)
 
 from bot import keyboards as kb
-from bot.handlers import buttons, commands, errors, inline, photos
+from bot.handlers import buttons, commands, errors, inline, limits, photos
 
 # What the bot handles; webhook and polling ask Telegram for nothing else.
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 
 
 def register(application: Application) -> None:
-    """Commands first, then what can't be painted yet, then images, buttons by their
-    callback_data prefix, and the gentle fallbacks for anything else."""
+    """The cheap-action limit before everything (group -1); then commands, what can't be
+    painted yet, images, buttons by their callback_data prefix, and the gentle fallbacks
+    for anything else."""
     new_messages = filters.UpdateType.MESSAGE
+    application.add_handlers([
+        MessageHandler(new_messages & (filters.PHOTO | filters.Document.ALL),
+                       limits.count_action),
+        CallbackQueryHandler(limits.count_action),
+    ], group=-1)
     application.add_handlers([
         CommandHandler("start", commands.start, filters=new_messages),
         CommandHandler("help", commands.help_command, filters=new_messages),

@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 
 from bot import keyboards, texts
 from bot.context import BotContext
-from bot.telegram_io import reply_text, with_retries
+from bot.telegram_io import ProbablyDelivered, reply_text, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ async def say(context: BotContext, chat_id: int, text: str,
     """Send a short message; if even that fails, log it (there is nobody else to tell)."""
     try:
         return await reply_text(context.bot, chat_id, text, reply_to, **kwargs)
+    except ProbablyDelivered:
+        return None  # logged where it happened; the user has the message
     except Exception:
         log.exception("could not send a message to chat %s", chat_id)
         return None

@@ -9,6 +9,7 @@ from telegram.error import Forbidden, TelegramError
 from bot import texts
 from bot.context import BotContext
 from bot.handlers.common import is_private, say
+from bot.telegram_io import ProbablyDelivered
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: BotContext) -> None:
     """The user gets one friendly sentence (never a traceback); the log gets the traceback."""
     update_id = getattr(update, "update_id", None)
+    if isinstance(context.error, ProbablyDelivered):
+        return  # a slow answer, not a failure: the user has the message (already logged)
     if isinstance(context.error, Forbidden):
         # The user blocked the bot (or left the group): nobody to tell, nothing to fix.
         log.info("update %s: chat unreachable (%s)", update_id, context.error)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from html import escape
 from typing import Any, AsyncIterator, Literal
 
@@ -21,9 +22,16 @@ from bot import keyboards, texts
 from bot.context import BotContext, Services
 from bot.handlers.common import say
 from bot.i18n import ENGLISH, Translator
-from bot.jobs import Ticket
+from bot.jobs import Replaced, Ticket
 from bot.state import UserError
-from bot.telegram_io import chat_action, download, reply_params, with_retries
+from bot.telegram_io import (
+    MEDIA_READ_TIMEOUT,
+    ProbablyDelivered,
+    chat_action,
+    download,
+    reply_params,
+    with_retries,
+)
 from nst import StyleOptions, encode_image, load_image
 from nst.errors import ImageError, ModelError, NstError
 from nst.images import MIN_SIDE
@@ -130,7 +138,7 @@ async def place_in_line(context: BotContext, chat_id: int, ticket: Ticket,
         shown = None
         while ticket.position > 0:
             ticket.changed.clear()
-            if ticket.position != shown:
+            if _worth_showing(ticket.position, shown):
                 shown = ticket.position
                 text = context.t(texts.IN_LINE, position=shown)
                 if note is None:
@@ -160,6 +168,15 @@ async def place_in_line(context: BotContext, chat_id: int, ticket: Ticket,
         await remove()
 
 
+def _worth_showing(position: int, shown: int | None) -> bool:
+    """Edit a waiting note only at a few milestones (first shown, halved, the last three
+    places): editing every note on every move of the queue costs O(N²) edits, and
+    Telegram answers that with 429s."""
+    if shown is None:
+        return True
+    return position != shown and (position <= 3 or position <= shown // 2)
+
+
 async def _inputs(context: BotContext, render: dict[str, Any]
                   ) -> tuple[bytes, Any]:
     content = await download(context.bot, render["content"])
@@ -177,42 +194,60 @@ async def deliver(update: Update, context: BotContext, render: dict[str, Any],
     """
     svc = context.bot_data
     user_id, chat_id = render["user"], render["chat"]
-    svc.queue.check(user_id)
-    if not await svc.state.take_rate(user_id):
-        raise UserError(texts.RATE_LIMITED)
-    max_side = HD_SIDE if mode == "hd" else PREVIEW_SIDE
-    async with chat_action(context.bot, chat_id):
-        content, style = await _inputs(context, render)
-        job = functools.partial(_stylize, svc.engine, content, style, render, max_side)
-        ticket = svc.queue.submit(user_id, job)
-        async with place_in_line(context, chat_id, ticket, render["ask"]):
+    started = time.time()
+    # A result's next version (strength, colours, HD) replaces its waiting previous one.
+    key = (user_id, render.get("rid"), mode) if mode != "new" else None
+    try:
+        slot = svc.queue.reserve(user_id, key, int(render.get("version", 1)))
+    except Replaced:
+        return  # a newer press for this result is already in line
+    try:
+        wait = await svc.state.take_rate(user_id)
+        if wait:
+            raise UserError(texts.RATE_LIMITED_IN, seconds=wait)
+        max_side = HD_SIDE if mode == "hd" else PREVIEW_SIDE
+        async with chat_action(context.bot, chat_id):
+            content, style = await _inputs(context, render)
+            job = functools.partial(_stylize, svc.engine, content, style, render, max_side)
+            ticket = svc.queue.submit(user_id, job, slot)
+            async with place_in_line(context, chat_id, ticket, render["ask"]):
+                try:
+                    jpeg, size = await ticket
+                except UserError:
+                    raise
+                except ModelError as exc:
+                    log.exception("model failed for user %s", user_id)
+                    raise UserError(texts.MODEL_FAILED) from exc
+                except NstError as exc:
+                    log.exception("picture refused for user %s (%s)", user_id, exc.code)
+                    document = render["content"].get("kind") == "document"
+                    raise nst_refusal(exc, document=document) from exc
             try:
-                jpeg, size = await ticket
-            except UserError:
-                raise
-            except ModelError as exc:
-                log.exception("model failed for user %s", user_id)
-                raise UserError(texts.MODEL_FAILED) from exc
-            except NstError as exc:
-                log.exception("picture refused for user %s (%s)", user_id, exc.code)
-                document = render["content"].get("kind") == "document"
-                raise nst_refusal(exc, document=document) from exc
-        sent = await _send(context, svc, render, jpeg, size, mode)
+                sent = await _send(context, svc, render, jpeg, size, mode, started)
+            except ProbablyDelivered:
+                sent = True  # logged; its message id is unknown, so no buttons are recorded
+    except Replaced:
+        log.info("user %s: a newer press replaced this render", user_id)
+        await svc.state.refund_rate(user_id)
+        return
+    finally:
+        svc.queue.release(slot)
     if sent and svc.delivery is not None and update.update_id is not None:
         await svc.delivery.mark_sent(update.update_id)
 
 
 async def _send(context: BotContext, svc: Services, render: dict[str, Any],
-                jpeg: bytes, size: tuple[int, int], mode: Mode) -> bool:
-    """Put the painting in the chat; False when a newer edit made this one obsolete."""
+                jpeg: bytes, size: tuple[int, int], mode: Mode, started: float) -> bool:
+    """Put the painting in the chat; False when a newer edit made this one obsolete.
+    A /forget that came after `started` takes back what this delivery stored."""
     bot, chat_id, user_id, t = context.bot, render["chat"], render["user"], context.t
     if mode == "hd":
         result = render.get("result") or {}
         await with_retries(lambda: bot.send_document(
             chat_id, document=jpeg, filename=f"painting-{size[0]}x{size[1]}.jpg",
             caption=t(texts.CAPTION_HD, width=size[0], height=size[1]),
-            reply_parameters=reply_params(result.get("message_id") or render["reply_to"])),
-            what="sendDocument")
+            reply_parameters=reply_params(result.get("message_id") or render["reply_to"]),
+            read_timeout=MEDIA_READ_TIMEOUT), what="sendDocument")
         return True
     if mode == "edit":
         current = await svc.state.render(user_id, render["rid"])
@@ -233,14 +268,13 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
             message = await with_retries(lambda: bot.edit_message_media(
                 media=InputMediaPhoto(jpeg, caption=text),
                 chat_id=chat_id, message_id=render["result"]["message_id"],
-                reply_markup=markup), what="editMessageMedia")
+                reply_markup=markup, read_timeout=MEDIA_READ_TIMEOUT), what="editMessageMedia")
         except BadRequest as exc:  # deleted, too old…: a new reply is just as good
             log.warning("editMessageMedia refused (%s); sending a new result", exc)
     if not isinstance(message, Message):
         message = await with_retries(lambda: bot.send_photo(
             chat_id, photo=jpeg, caption=text, reply_parameters=reply_params(render["reply_to"]),
-            reply_markup=markup),
-            what="sendPhoto")
+            reply_markup=markup, read_timeout=MEDIA_READ_TIMEOUT), what="sendPhoto")
     file_id = message.photo[-1].file_id
     await svc.state.record_delivery(user_id, render["rid"], int(render["version"]),
                                     {"message_id": message.message_id, "file_id": file_id,
@@ -250,6 +284,10 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
     await svc.state.save_result(user_id, result_id, {
         "file_id": file_id, "caption": shared, "rid": render["rid"],
         "title": preset.title if preset and not render.get("mix") else None})
+    if await svc.state.forgotten_since(user_id, started):
+        log.info("user %s: said /forget during the render; keeping nothing of it", user_id)
+        await svc.state.revoke(token)
+        await svc.state.drop_result(user_id, result_id)
     return True
 
 

@@ -60,6 +60,9 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
         self._answered_queries: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, list[list[float]]] = {}
+        self._holds: dict[str, list[list[float]]] = {}      # see hold_answer
+        self._slow: tuple = (set(), 0.0, 0.0, None)         # see hold_randomly
+        self.held = 0
         self._chaos: tuple = (set(), 0.0, 429, 1, None)    # see fail_randomly
         self.injected = 0
         self._custom: dict[str, tuple[str, Callable[[Call], Any]]] = {}

@@ -11,7 +11,7 @@ from .server import _Fault
 
 
 class FaultsMixin:
-    """on / fail_next / reset_next / fail_randomly / delay_next / block."""
+    """on / fail_next / reset_next / fail_randomly / delay_next / hold_answer / block."""
 
     # -- test controls -------------------------------------------------------------------
     def on(self, method: str, handler: Callable[[Call], Any] | Any) -> None:
@@ -53,6 +53,32 @@ class FaultsMixin:
         """Sleep ``seconds`` before answering the next ``count`` calls ("file" = downloads)."""
         with self._lock:
             self._delays.setdefault(self._fault_key(method), []).append([seconds, count])
+
+    def hold_answer(self, method: str, seconds: float, count: int = 1) -> None:
+        """Carry out the next ``count`` calls to ``method`` at once (the message exists, the
+        call is recorded as answered) but send the HTTP answer only ``seconds`` later: a
+        slow-but-successful Telegram, which a client may take for a failure."""
+        with self._lock:
+            self._holds.setdefault(self._fault_key(method), []).append([seconds, count])
+
+    def hold_randomly(self, methods: set[str] | frozenset[str], rate: float, seconds: float, *,
+                      seed: int = 0) -> None:
+        """From now on, each call to one of ``methods`` is carried out but answered
+        ``seconds`` late with probability ``rate`` (seeded); ``rate=0`` switches it off.
+        ``held`` counts them."""
+        import random
+
+        with self._lock:
+            self._slow = ({self._canonical(m) for m in methods}, float(rate), float(seconds),
+                          random.Random(seed))
+
+    def _random_hold(self, method: str) -> float:
+        with self._lock:
+            methods, rate, seconds, rng = self._slow
+            if method not in methods or rate <= 0 or rng.random() >= rate:
+                return 0.0
+            self.held += 1
+        return seconds
 
     def _fault_key(self, method: str) -> str:
         return method if method in ("*", "file") else self._canonical(method)

@@ -190,6 +190,8 @@ class HttpMixin:
                            "description": f"Internal Server Error: fake_telegram: {exc!r}"}
         # recorded before the bytes go out: once the client has its answer, wait_for sees it
         self._complete(call, status, payload)
+        if status == 200:  # only a call that was carried out can be answered late
+            self._sleep_if_held(canonical)
         h.send_json(status, payload)
 
     def _complete(self, call: Call, status: int, payload: dict | None) -> None:
@@ -201,6 +203,12 @@ class HttpMixin:
         delay = self._take(self._delays, key)
         if delay is not None:
             self._stopping.wait(delay[0])
+
+    def _sleep_if_held(self, key: str) -> None:
+        hold = self._take(self._holds, key)
+        seconds = hold[0] if hold is not None else self._random_hold(key)
+        if seconds:
+            self._stopping.wait(seconds)
 
     def _serve_file(self, h: _Handler, token: str, file_path: str) -> None:
         self._sleep_if_delayed("file")
