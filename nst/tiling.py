@@ -1,7 +1,7 @@
 """Stylize big images in bounded memory, without seams.
 
-The transformer's memory grows with the pixels of one pass (≈1 KB per pixel
-with ai-edge-litert, so a whole 4096×4096 pass would need ≈17 GB), and it uses
+The transformer's memory grows with the pixels of one pass (a whole 4096-px
+pass needs gigabytes on any runtime: bench/ ``rss`` rows), and it uses
 instance normalisation, so tiles stylized separately differ in colour and
 contrast.  For an output larger than ``max_pixels``:
 
@@ -19,7 +19,7 @@ contrast.  For an output larger than ``max_pixels``:
 
 The output is assembled in horizontal bands pasted into the result image: no
 full-size numpy copy of the input or output exists, so peak memory ≈ input
-image + output image + one float32 band + one pass's interpreter arena.
+image + output image + one float32 band + one pass's runtime memory.
 """
 from __future__ import annotations
 
