@@ -1,7 +1,8 @@
 """Preset styles: a folder with ``manifest.json`` and one image per preset.
 
 ``manifest.json`` is a list (or ``{"presets": [...]}``) of objects with ``id``,
-``title``, ``artist``, ``year`` and optionally ``file`` (default ``{id}.jpg``);
+``title``, ``artist``, ``year`` and optionally ``file`` (default ``{id}.jpg``) and
+``brush`` (the preset's default brush: bold, medium or fine);
 other fields are ignored.  Entries whose image is missing are skipped with a
 warning, so one bad upload does not take the whole catalog down.
 
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nst.brush import BRUSHES
 from nst.errors import NstError, StyleNotFound
 from nst.files import atomic_write
 
@@ -53,6 +55,8 @@ class Preset:
     artist: str
     year: str
     filename: str
+    #: The preset's default brush (bold | medium | fine); "" = the engine's default.
+    brush: str = ""
 
 
 class CatalogError(NstError):
@@ -161,12 +165,17 @@ class LocalCatalog(Catalog):
             log.warning("%s: image %s of preset %r is missing, skipped", path, filename, pid)
             return None
         year = entry.get("year", "")
+        brush = entry.get("brush") or ""
+        if brush not in ("", *BRUSHES):
+            log.warning("%s: preset %r has an unknown brush %r, ignored", path, pid, brush)
+            brush = ""
         return Preset(
             id=pid,
             title=str(entry.get("title") or pid),
             artist=str(entry.get("artist") or ""),
             year="" if year is None else str(year),
             filename=filename,
+            brush=brush,
         )
 
     def presets(self) -> list[Preset]:

@@ -19,6 +19,10 @@ How the options work (all backends):
   the content (computed as ``content + (Y_out − Y_content)``).
 * **max_side**: the output keeps the aspect ratio; its long side is
   min(max_side, the input's long side); max_side is clamped to ``MAX_SIDE``.
+* **brush** (``nst.brush``): bold / medium paint at a fixed, smaller resolution
+  (bigger strokes, same look at every output size) and are brought up to the
+  output size guided by the photo; fine paints at the output's resolution.
+  None = the preset's default (manifest ``brush``), else ``DEFAULT_BRUSH``.
 * **Speed and memory**: an output of up to ``pass_pixels`` pixels is one
   transformer pass — fastest.  Larger (HD) outputs are tiled (``nst.tiling``) in
   passes of ``tile_pixels``: a global pass for the look, full-resolution tiles
@@ -43,6 +47,7 @@ import numpy as np
 
 from nst.backends import make_backend
 from nst.backends.base import Backend, prepare_style
+from nst.brush import DEFAULT_BRUSH, check_brush, paint
 from nst.catalog import Catalog, open_catalog
 from nst.config import EngineConfig
 from nst.errors import NstError
@@ -84,8 +89,15 @@ class StyleOptions:
     strength: float = 1.0
     keep_colors: bool = False
     max_side: int = 1280
+    #: bold | medium | fine (``nst.brush``); None = the preset's default brush.
+    brush: str | None = None
 
     def __post_init__(self) -> None:
+        if self.brush is not None:
+            try:
+                check_brush(self.brush)
+            except ValueError as e:
+                raise OptionError(str(e), code="bad_brush") from None
         object.__setattr__(self, "strength", _number("strength", self.strength, 0.0, 1.0))
         side = self.max_side
         if isinstance(side, bool) or not isinstance(side, Real) or not math.isfinite(float(side)) \
@@ -271,22 +283,40 @@ class Engine:
                 progress(1.0)
             return result
         fn = self._transfer_fn(terms, options.strength, img)
-        if w * h <= self.pass_pixels:
-            arr = np.asarray(img)
-            out = fn(arr.astype(np.float32) / np.float32(255.0))
-            out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            if options.keep_colors:
-                keep_colors(out, arr)
-            result = Image.fromarray(out, "RGB")
-        else:
-            def keep_band_colors(rows: np.ndarray, y0: int) -> None:
-                keep_colors(rows, np.asarray(img.crop((0, y0, w, y0 + rows.shape[0]))))
 
-            result = stylize_tiled(img, fn, self.tile_pixels, progress,
-                                   keep_band_colors if options.keep_colors else None)
+        def keep_band_colors(rows: np.ndarray, y0: int) -> None:
+            keep_colors(rows, np.asarray(img.crop((0, y0, w, y0 + rows.shape[0]))))
+
+        post = keep_band_colors if options.keep_colors else None
+        brush = options.brush or self.default_brush(style)
+        result = paint(img, brush, lambda small: np.asarray(self._render(small, fn, progress)), post)
+        if result is None:  # the brush paints at the output's own resolution
+            result = self._render(img, fn, progress, post)
         if progress:
             progress(1.0)
         return result
+
+
+    def _render(self, img: "Image.Image", fn: Callable[[np.ndarray], np.ndarray],
+                progress: Callable[[float], None] | None,
+                post: Callable[[np.ndarray, int], None] | None = None) -> "Image.Image":
+        """``img`` stylized at its own size: one pass, or tiles when it is larger."""
+        from PIL import Image
+
+        if img.width * img.height > self.pass_pixels:
+            return stylize_tiled(img, fn, self.tile_pixels, progress, post)
+        out = fn(np.asarray(img).astype(np.float32) / np.float32(255.0))
+        out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if post is not None:
+            post(out, 0)
+        return Image.fromarray(out, "RGB")
+
+    def default_brush(self, style: "str | Image.Image") -> str:
+        """The brush used when StyleOptions.brush is None: the preset's own
+        (manifest field ``brush``), else ``nst.brush.DEFAULT_BRUSH``."""
+        if isinstance(style, str) and style in self.catalog:
+            return self.catalog.get(style).brush or DEFAULT_BRUSH
+        return DEFAULT_BRUSH
 
 
 def _monotone(progress: Callable[[float], None]) -> Callable[[float], None]:
