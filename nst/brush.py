@@ -40,7 +40,7 @@ from nst.tiling import fit_pixels
 BRUSHES = ("bold", "medium", "fine")
 #: When neither the caller nor the preset says otherwise (chosen on the contact
 #: sheet, docs/brush-sheet.jpg).
-DEFAULT_BRUSH = "medium"
+DEFAULT_BRUSH = "bold"
 #: Pixels of the transformer's pass per brush: the area of a 3:2 picture with
 #: a long side of 448 / 768 px (None: the output's own resolution).
 PAINT_PIXELS: dict[str, int | None] = {

@@ -11,6 +11,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
+from nst.brush import BRUSHES
 from nst.catalog import _ID_RE, MANIFEST, VECTORS
 from nst.gcs_sync import (
     _entry_file,
@@ -56,6 +57,8 @@ def validate_presets(src: Path) -> list[dict]:
             value = entry.get(field)
             if value is None or (isinstance(value, str) and not value.strip()):
                 problems.append(f"{label}: missing {field}")
+        if entry.get("brush") not in (None, "", *BRUSHES):
+            problems.append(f"{label}: brush must be one of {', '.join(BRUSHES)}")
         rel = _entry_file(entry)
         if not isinstance(rel, str) or not _safe_rel(rel):
             problems.append(f"{label}: unsafe file name {rel!r}")
