@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
+from nst.brush import BRUSHES
 
 PER_PAGE = 8
 LABEL_CHARS = 26   # two buttons per row stay readable on a phone
@@ -22,6 +23,7 @@ STRENGTHS = (25, 50, 75, 100)
 # Actions (first element of a stored button).
 PICK, PAGE, RANDOM, OWN = "pick", "page", "random", "own"
 STRENGTH, COLORS, ANOTHER, MIX, HD = "strength", "colors", "another", "mix", "hd"
+BRUSH = "brush"   # 🖌 cycles through nst.brush.BRUSHES
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,9 @@ def preset_rows(presets: Sequence[Any], page: int, *, own_style: bool = True) ->
     return rows
 
 
-def result_rows(strength: int, keep_colors: bool, share_query: str) -> Rows:
-    """Under a result: strength, colours, another style, mix, HD, share."""
+def result_rows(strength: int, keep_colors: bool, share_query: str,
+                brush: str | None = None) -> Rows:
+    """Under a result: strength, colours (and 🖌 brush), another style, mix, HD, share."""
     strengths = [
         Button((texts.BTN_STRENGTH_CURRENT if pct == strength else texts.BTN_STRENGTH)
                .format(pct=pct), [STRENGTH, pct])
@@ -78,10 +81,18 @@ def result_rows(strength: int, keep_colors: bool, share_query: str) -> Rows:
     colors = texts.BTN_KEEP_COLORS_ON if keep_colors else texts.BTN_KEEP_COLORS_OFF
     return [
         strengths,
-        [Button(colors, [COLORS, not keep_colors])],
+        [Button(colors, [COLORS, not keep_colors]), *brush_button(brush)],
         [Button(texts.BTN_ANOTHER, [ANOTHER, None]), Button(texts.BTN_MIX, [MIX, None])],
         [Button(texts.BTN_HD, [HD, None]), Button(texts.BTN_SHARE, switch_inline=share_query)],
     ]
+
+
+def brush_button(brush: str | None) -> list[Button]:
+    """🖌 Brush: <current> — a tap moves on to the next brush."""
+    if brush not in BRUSHES:
+        return []
+    after = BRUSHES[(BRUSHES.index(brush) + 1) % len(BRUSHES)]
+    return [Button(texts.BTN_BRUSH.format(brush=texts.BRUSH_NAMES[brush]), [BRUSH, after])]
 
 
 def actions(rows: Rows) -> list[list[Any]]:

@@ -88,3 +88,8 @@ PHOTO_GONE = "I no longer have that photo — send it again 🙂"
 TELEGRAM_FAILED = "Telegram didn't accept my answer — please try again in a moment 🙏"
 MODEL_FAILED = "My painting brush slipped 🖌 — please try again in a moment."
 UNEXPECTED = "Oops, something went wrong on my side 🙈 Please try again."
+
+# --- added by brush work
+BTN_BRUSH = "🖌 Brush: {brush}"
+CAPTION_BRUSH = " · 🖌 {brush} brush"
+BRUSH_NAMES = {"bold": "bold", "medium": "medium", "fine": "fine"}

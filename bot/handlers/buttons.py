@@ -52,7 +52,7 @@ async def _pick(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[st
             return
         keep = ("user", "chat", "content", "reply_to", "ask", "style", "strength",
                 "keep_colors", "origin")
-        render = {**{k: base[k] for k in keep}, "mix": preset_id}
+        render = {**{k: base[k] for k in keep}, "mix": preset_id, "brush": base.get("brush")}
     else:
         render = new_render(doc["user"], doc["chat"], ctx, {"preset": preset_id}, "preset")
         session = await services(context).state.session(doc["chat"], doc["user"])
@@ -126,6 +126,15 @@ async def _colors(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[
     await _rerender(update, context, doc, {"keep_colors": bool(keep)})
 
 
+async def _brush(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str, Any],
+                 brush: str) -> None:
+    """🖌 bold → medium → fine: the size of the brush strokes, repainted in place."""
+    if brush not in kb.BRUSHES:
+        await answer(update, texts.BUTTON_EXPIRED)
+        return
+    await _rerender(update, context, doc, {"brush": brush})
+
+
 async def _with_render(update: Update, context: ContextTypes.DEFAULT_TYPE,
                        doc: dict[str, Any]) -> dict[str, Any] | None:
     """The render behind a result keyboard, or None after telling the user it expired."""
@@ -170,5 +179,5 @@ async def _hd(update: Update, context: ContextTypes.DEFAULT_TYPE, doc: dict[str,
 ACTIONS: dict[str, Action] = {
     kb.PICK: _pick, kb.RANDOM: _random, kb.PAGE: _page, kb.OWN: _own_style,
     kb.STRENGTH: _strength, kb.COLORS: _colors, kb.ANOTHER: _another, kb.MIX: _mix,
-    kb.HD: _hd,
+    kb.HD: _hd, kb.BRUSH: _brush,
 }

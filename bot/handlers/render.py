@@ -76,6 +76,8 @@ def caption(render: dict[str, Any], all_presets: list[Any]) -> str:
     settings = texts.CAPTION_SETTINGS.format(
         pct=render["strength"],
         colors=texts.CAPTION_COLORS_KEPT if render["keep_colors"] else "")
+    if render.get("brush_used"):
+        settings += texts.CAPTION_BRUSH.format(brush=texts.BRUSH_NAMES[render["brush_used"]])
     return f"{head}\n{settings}"
 
 
@@ -89,7 +91,7 @@ def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
         except ImageError as exc:
             raise UserError(texts.STYLE_UNREADABLE) from exc
     options = StyleOptions(strength=render["strength"] / 100, keep_colors=render["keep_colors"],
-                           max_side=max_side)
+                           max_side=max_side, brush=render.get("brush"))
     out = engine.stylize(image, style, options, mix=render.get("mix"), mix_weight=MIX_WEIGHT)
     return encode_image(out, "JPEG"), out.size
 
@@ -196,7 +198,9 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[
         if current is None or int(current.get("version", 1)) > int(render["version"]):
             return False  # a newer tap is being painted and will edit the message
     result_id = render.get("result_id") or svc.state.new_result_id()
-    rows = keyboards.result_rows(render["strength"], render["keep_colors"], result_id)
+    render = {**render, "brush_used": brush_of(svc.engine, render)}
+    rows = keyboards.result_rows(render["strength"], render["keep_colors"], result_id,
+                                 render["brush_used"])
     token = await svc.state.issue(chat_id, user_id, {"rid": render["rid"]},
                                   keyboards.actions(rows))
     markup = keyboards.markup(rows, token)
@@ -222,6 +226,11 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[
     await svc.state.save_result(user_id, result_id, {"file_id": file_id, "caption": text,
                                                      "rid": render["rid"]})
     return True
+
+
+def brush_of(engine: Any, render: dict[str, Any]) -> str:
+    """The brush a render paints with: its own, else the painting's default."""
+    return render.get("brush") or engine.default_brush(render["style"].get("preset") or "")
 
 
 async def start_render(update: Update, context: ContextTypes.DEFAULT_TYPE,
