@@ -35,7 +35,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from nst.tiling import fit_pixels
+from nst.tiling import fit_pixels, paste_rows
 
 BRUSHES = ("bold", "medium", "fine")
 #: When neither the caller nor the preset says otherwise (chosen on the contact
@@ -136,12 +136,7 @@ def upsample(painting: np.ndarray, photo_small: Image.Image, photo: Image.Image,
             for c in range(3):
                 gain = np.asarray(a_imgs[c].resize(size, Image.Resampling.BILINEAR, box=box))
                 band[..., c] += gain * detail
-        band += 0.5
-        np.clip(band, 0, 255, out=band)
-        rows = band.astype(np.uint8)
-        if post is not None:
-            post(rows, y0)
-        out.paste(Image.fromarray(rows, "RGB"), (0, y0))
+        paste_rows(out, band, y0, post)
     return out
 
 
