@@ -154,3 +154,16 @@ def test_manifest_brush_is_the_presets_default(engine, tmp_path, caplog):
     photo = load_image(LANDSCAPE)
     assert np.array_equal(np.asarray(eng.stylize(photo, "udnie", StyleOptions(max_side=800))),
                           np.asarray(eng.stylize(photo, "udnie", StyleOptions(max_side=800, brush="fine"))))
+
+
+# --- the contact sheet script ----------------------------------------------------------------
+def test_contact_sheet_renders_every_brush(engine, tmp_path):
+    from bench.contact_sheet import CELL_H, main, render_sheet
+
+    sheet = render_sheet(engine, [LANDSCAPE], 600, ["udnie", "grande_jatte"])
+    assert sheet.height > 2 * CELL_H and sheet.width > 3 * CELL_H * 1.5
+    out = tmp_path / "sheet.jpg"
+    assert main(["--photo", str(LANDSCAPE), "--preset", "udnie", "--side", "300",
+                 "--out", str(out), "--width", "400"]) == 0
+    with Image.open(out) as img:
+        assert img.format == "JPEG" and img.width == 400
