@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from bot.i18n import Translator
+from nst.brush import BRUSHES
 
 PER_PAGE = 8
 LABEL_CHARS = 26   # two buttons per row stay readable on a phone
@@ -26,6 +27,7 @@ MIX_SHARES = (25, 50, 75)   # % of the second painting in a mix
 PICK, PAGE, RANDOM, OWN = "pick", "page", "random", "own"
 STRENGTH, COLORS, ANOTHER, MIX, HD = "strength", "colors", "another", "mix", "hd"
 MIX_SHARE = "share"
+BRUSH = "brush"   # 🖌 cycles through nst.brush.BRUSHES
 
 
 def pattern(action: str) -> str:
@@ -79,8 +81,9 @@ def preset_rows(t: Translator, presets: Sequence[Any], page: int, *,
 
 
 def result_rows(t: Translator, strength: int, keep_colors: bool, share_query: str,
-                mix_share: int | None = None) -> Rows:
-    """Under a result: strength, (a mix's balance), colours, another style, mix, HD, share."""
+                mix_share: int | None = None, brush: str | None = None) -> Rows:
+    """Under a result: strength, (a mix's balance), colours and 🖌 brush, another style,
+    mix, HD, share."""
     strengths = [
         Button(t(texts.BTN_STRENGTH_CURRENT if pct == strength else texts.BTN_STRENGTH,
                  pct=pct), [STRENGTH, pct])
@@ -95,11 +98,19 @@ def result_rows(t: Translator, strength: int, keep_colors: bool, share_query: st
         ])
     colors = texts.BTN_KEEP_COLORS_ON if keep_colors else texts.BTN_KEEP_COLORS_OFF
     return rows + [
-        [Button(t(colors), [COLORS, not keep_colors])],
+        [Button(t(colors), [COLORS, not keep_colors]), *brush_button(t, brush)],
         [Button(t(texts.BTN_ANOTHER), [ANOTHER, None]), Button(t(texts.BTN_MIX), [MIX, None])],
         [Button(t(texts.BTN_HD), [HD, None]),
          Button(t(texts.BTN_SHARE), switch_inline=share_query)],
     ]
+
+
+def brush_button(t: Translator, brush: str | None) -> list[Button]:
+    """🖌 Brush: <current> — a tap moves on to the next brush."""
+    if brush not in BRUSHES:
+        return []
+    after = BRUSHES[(BRUSHES.index(brush) + 1) % len(BRUSHES)]
+    return [Button(t(texts.BTN_BRUSH, brush=t(texts.BRUSH_NAMES[brush])), [BRUSH, after])]
 
 
 def actions(rows: Rows) -> list[list[Any]]:

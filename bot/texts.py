@@ -146,6 +146,12 @@ UNEXPECTED = N_("Oops, something went wrong on my side 🙈 Please try again.")
 RATE_LIMITED_IN = N_("🐢 That's a lot of art! You can paint again in {seconds} s.")
 SLOW_DOWN = N_("🐢 Easy there! Give me {seconds} s, then carry on.")
 
+# --- brush (🖌): the size of the strokes; the names fill {brush}
+BTN_BRUSH = N_("🖌 Brush: {brush}")
+CAPTION_BRUSH = N_("🖌 {brush} brush")
+BRUSH_BOLD, BRUSH_MEDIUM, BRUSH_FINE = N_("bold"), N_("medium"), N_("fine")
+BRUSH_NAMES = {"bold": BRUSH_BOLD, "medium": BRUSH_MEDIUM, "fine": BRUSH_FINE}
+
 # --- the command menu (short: Telegram shows them next to the input field) ----
 CMD_START = N_("How it works")
 CMD_STYLES = N_("All the paintings")

@@ -1,4 +1,4 @@
-"""nst — arbitrary neural style transfer (Magenta's model on TFLite).
+"""nst — arbitrary neural style transfer (Magenta's TFLite models on OpenVINO or LiteRT).
 
 Importing ``nst`` is cheap: the names below are resolved on first use, and no
 model is loaded until ``Engine.warmup()`` or the first ``stylize``.
@@ -27,7 +27,7 @@ _EXPORTS = {
     "LocalCatalog": "nst.catalog",
     "open_catalog": "nst.catalog",
     "Backend": "nst.backends.base",
-    "make_backend": "nst.backends.base",
+    "make_backend": "nst.backends",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -47,7 +47,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nst.backends.base import Backend, make_backend
+    from nst.backends import make_backend
+    from nst.backends.base import Backend
     from nst.catalog import Catalog, LocalCatalog, Preset, open_catalog
     from nst.config import EngineConfig
     from nst.engine import Engine, OptionError, StyleOptions

@@ -38,6 +38,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from nst.brush import BRUSHES, DEFAULT_BRUSH
+
     p = _Parser(prog=PROG, description="Arbitrary neural style transfer (Magenta, TFLite).")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -54,6 +56,9 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--strength", type=float, default=1.0, metavar="F",
                    help="0 = the content, 1 = full style (default 1)")
     s.add_argument("--keep-colors", action="store_true", help="keep the content's colours")
+    s.add_argument("--brush", choices=BRUSHES, default=None,
+                   help="stroke size: bold, medium or fine (default: the preset's own, else "
+                        f"{DEFAULT_BRUSH})")
     s.add_argument("--mix", metavar="STYLE2", help="second style (image file or preset id)")
     s.add_argument("--mix-weight", type=float, default=None, metavar="W",
                    help="share of STYLE2, 0..1 (default 0.5)")
@@ -182,7 +187,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise CliError(f"--quality must be between 1 and 95, not {args.quality}")
     try:
         options = StyleOptions(strength=args.strength, keep_colors=args.keep_colors,
-                               max_side=args.max_side)
+                               max_side=args.max_side, brush=args.brush)
     except OptionError as e:
         msg = e.user_message.replace("strength", "--strength").replace("max_side", "--max-side")
         raise CliError(msg) from None

@@ -9,32 +9,39 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 BUILTIN_MODELS = PACKAGE_DIR / "data" / "models"
 BUILTIN_STYLES = PACKAGE_DIR / "data" / "styles"
 DEFAULT_HUB_HANDLE = "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
+BACKENDS = ("openvino", "lite", "hub")   # NST_BACKEND values; the first is the default
+PRECISIONS = ("auto", "f32")             # NST_PRECISION values (openvino backend)
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     """Where models and styles come from and how inference runs."""
 
-    backend: str = "lite"                 # NST_BACKEND: lite | hub
+    backend: str = BACKENDS[0]            # NST_BACKEND: openvino | lite | hub
     model_dir: Path | None = None         # NST_MODEL_DIR; None = vendored copies
     hub_handle: str = DEFAULT_HUB_HANDLE  # NST_HUB_HANDLE: URL or local SavedModel folder
     styles: str = str(BUILTIN_STYLES)     # STYLES: folder or gs://bucket/prefix
     cache_dir: Path | None = None         # NST_CACHE_DIR: style vectors, GCS copies
     threads: int | None = None            # NST_THREADS: interpreter threads (None = cores)
-    xnnpack: bool = True                  # NST_XNNPACK: 0 = reference kernels (less memory, slower)
-    pass_pixels: int = 1_300_000          # NST_PASS_PIXELS: largest output done in one pass
-    tile_pixels: int = 250_000            # NST_TILE_PIXELS: pass size when tiling bigger outputs
+    xnnpack: bool = True                  # NST_XNNPACK (lite): 0 = reference kernels (less memory, slower)
+    precision: str = "auto"               # NST_PRECISION (openvino): auto (bf16 where the CPU has it) | f32
+    # None = the backend's own default (Backend.pass_pixels / tile_pixels): the limits
+    # follow each runtime's memory per pixel.
+    pass_pixels: int | None = None        # NST_PASS_PIXELS: largest output done in one pass
+    tile_pixels: int | None = None        # NST_TILE_PIXELS: pass size when tiling bigger outputs
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "EngineConfig":
         env = os.environ if env is None else env
-        backend = env.get("NST_BACKEND", "lite").strip().lower() or "lite"
-        if backend not in ("lite", "hub"):
-            raise ValueError(f"NST_BACKEND must be 'lite' or 'hub', not {backend!r}")
+        backend = env.get("NST_BACKEND", "").strip().lower() or BACKENDS[0]
+        if backend not in BACKENDS:
+            raise ValueError(f"NST_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        precision = env.get("NST_PRECISION", "").strip().lower() or PRECISIONS[0]
+        if precision not in PRECISIONS:
+            raise ValueError(f"NST_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         model_dir = env.get("NST_MODEL_DIR")
         cache_dir = env.get("NST_CACHE_DIR")
         threads = env.get("NST_THREADS")
-        defaults = cls()
         return cls(
             backend=backend,
             model_dir=Path(model_dir) if model_dir else None,
@@ -43,6 +50,12 @@ class EngineConfig:
             cache_dir=Path(cache_dir) if cache_dir else None,
             threads=int(threads) if threads else None,
             xnnpack=env.get("NST_XNNPACK", "1").strip().lower() not in ("0", "false", "no", "off"),
-            pass_pixels=int(env.get("NST_PASS_PIXELS") or defaults.pass_pixels),
-            tile_pixels=int(env.get("NST_TILE_PIXELS") or defaults.tile_pixels),
+            precision=precision,
+            pass_pixels=_pixels(env, "NST_PASS_PIXELS"),
+            tile_pixels=_pixels(env, "NST_TILE_PIXELS"),
         )
+
+
+def _pixels(env, name: str) -> int | None:
+    value = (env.get(name) or "").strip()
+    return int(value) if value else None

@@ -5,13 +5,13 @@ How the options work (all backends):
 * **strength** s ∈ [0, 1]: as in Magenta's demo the style vector is blended
   with the content's *own* style vector (the predictor run on the content),
   v = s·v_style + (1 − s)·v_content; that alone still repaints the picture
-  strongly at low s (measured: s = 0 alone gives half or more of the full
-  change), so the result is also cross-faded with the content:
+  strongly at low s (the network restyles even with the content's own code),
+  so the result is also cross-faded with the content:
   out = s·T(v) + (1 − s)·content.  s = 0 is exactly the content, s = 1
   exactly the style, and the change grows monotonically in between.
 * **mix** with weight w: the style code is (1 − w)·v₁ + w·v₂.  Zero-weight terms
   are dropped, so w = 0 / w = 1 give exactly the single styles.
-* Backends whose codes are vectors (``lite``) average codes and run one
+* Backends whose codes are vectors (``openvino``, ``lite``) average codes and run one
   transfer.  For a backend whose codes cannot be averaged (``hub``: the model
   takes the style image) every style is rendered and the *outputs* are
   averaged with the same weights; strength is then the cross-fade alone.
@@ -19,12 +19,18 @@ How the options work (all backends):
   the content (computed as ``content + (Y_out − Y_content)``).
 * **max_side**: the output keeps the aspect ratio; its long side is
   min(max_side, the input's long side); max_side is clamped to ``MAX_SIDE``.
-* **Speed and memory**: an output of up to ``pass_pixels`` pixels (default
-  1.3 MP: a 1280×960 Telegram photo) is one transformer pass — fastest, ≈1.6 KB
-  of interpreter arena per pixel with XNNPACK.  Larger (HD) outputs are tiled
-  (``nst.tiling``) in passes of ``tile_pixels`` (default 0.25 MP): a global pass
-  for the look, full-resolution tiles for the detail, blended without seams, so
-  a 4096-px output stays within a few hundred MB.
+* **brush** (``nst.brush``): bold / medium paint at a fixed, smaller resolution
+  (bigger strokes, same look at every output size) and are brought up to the
+  output size guided by the photo; fine paints at the output's resolution.
+  None = the preset's default (manifest ``brush``), else ``DEFAULT_BRUSH``.
+* **Speed and memory**: an output of up to ``pass_pixels`` pixels is one
+  transformer pass — fastest.  Larger (HD) outputs are tiled (``nst.tiling``) in
+  passes of ``tile_pixels``: a global pass for the look, full-resolution tiles
+  for the detail, blended without seams.  A runtime's memory grows with the
+  pixels of its largest pass and is kept for the process's life, so both
+  limits bound peak memory; each backend brings defaults that fit its own
+  memory per pixel (``Backend.pass_pixels`` / ``tile_pixels``; bench/ has the
+  figures behind them).
 """
 from __future__ import annotations
 
@@ -39,7 +45,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nst.backends.base import Backend, make_backend, prepare_style
+from nst.backends import make_backend
+from nst.backends.base import Backend, prepare_style
+from nst.brush import DEFAULT_BRUSH, check_brush, paint
 from nst.catalog import Catalog, open_catalog
 from nst.config import EngineConfig
 from nst.errors import NstError
@@ -50,10 +58,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_SIDE = 4096
 MIN_SIDE = 32
-#: Largest output stylized in one pass (see the module docstring).
-DEFAULT_PASS_PIXELS = EngineConfig.pass_pixels
-#: Pass size for tiled (bigger) outputs: ≈0.4 GB of arena with XNNPACK.
-DEFAULT_TILE_PIXELS = EngineConfig.tile_pixels
+#: Largest output stylized in one pass unless the backend says otherwise.
+DEFAULT_PASS_PIXELS = Backend.pass_pixels
 #: Warmup runs one pass of this side: loads and packs the weights without
 #: committing a big arena (cold start matters more than the first request).
 WARMUP_SIDE = 256
@@ -83,8 +89,15 @@ class StyleOptions:
     strength: float = 1.0
     keep_colors: bool = False
     max_side: int = 1280
+    #: bold | medium | fine (``nst.brush``); None = the preset's default brush.
+    brush: str | None = None
 
     def __post_init__(self) -> None:
+        if self.brush is not None:
+            try:
+                check_brush(self.brush)
+            except ValueError as e:
+                raise OptionError(str(e), code="bad_brush") from None
         object.__setattr__(self, "strength", _number("strength", self.strength, 0.0, 1.0))
         side = self.max_side
         if isinstance(side, bool) or not isinstance(side, Real) or not math.isfinite(float(side)) \
@@ -115,9 +128,11 @@ class Engine:
     """Thread-safe stylization on a backend and a preset catalog."""
 
     def __init__(self, backend: Backend, catalog: Catalog, *,
-                 pass_pixels: int = DEFAULT_PASS_PIXELS,
+                 pass_pixels: int | None = None,
                  tile_pixels: int | None = None) -> None:
-        tile_pixels = min(pass_pixels, DEFAULT_TILE_PIXELS if tile_pixels is None else tile_pixels)
+        """``pass_pixels`` / ``tile_pixels``: None = the backend's defaults."""
+        pass_pixels = backend.pass_pixels if pass_pixels is None else pass_pixels
+        tile_pixels = min(pass_pixels, backend.tile_pixels if tile_pixels is None else tile_pixels)
         if tile_pixels < 64 * 64:
             raise ValueError("pass_pixels and tile_pixels must be at least 4096")
         self.backend = backend
@@ -268,22 +283,40 @@ class Engine:
                 progress(1.0)
             return result
         fn = self._transfer_fn(terms, options.strength, img)
-        if w * h <= self.pass_pixels:
-            arr = np.asarray(img)
-            out = fn(arr.astype(np.float32) / np.float32(255.0))
-            out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            if options.keep_colors:
-                keep_colors(out, arr)
-            result = Image.fromarray(out, "RGB")
-        else:
-            def keep_band_colors(rows: np.ndarray, y0: int) -> None:
-                keep_colors(rows, np.asarray(img.crop((0, y0, w, y0 + rows.shape[0]))))
 
-            result = stylize_tiled(img, fn, self.tile_pixels, progress,
-                                   keep_band_colors if options.keep_colors else None)
+        def keep_band_colors(rows: np.ndarray, y0: int) -> None:
+            keep_colors(rows, np.asarray(img.crop((0, y0, w, y0 + rows.shape[0]))))
+
+        post = keep_band_colors if options.keep_colors else None
+        brush = options.brush or self.default_brush(style)
+        result = paint(img, brush, lambda small: np.asarray(self._render(small, fn, progress)), post)
+        if result is None:  # the brush paints at the output's own resolution
+            result = self._render(img, fn, progress, post)
         if progress:
             progress(1.0)
         return result
+
+
+    def _render(self, img: "Image.Image", fn: Callable[[np.ndarray], np.ndarray],
+                progress: Callable[[float], None] | None,
+                post: Callable[[np.ndarray, int], None] | None = None) -> "Image.Image":
+        """``img`` stylized at its own size: one pass, or tiles when it is larger."""
+        from PIL import Image
+
+        if img.width * img.height > self.pass_pixels:
+            return stylize_tiled(img, fn, self.tile_pixels, progress, post)
+        out = fn(np.asarray(img).astype(np.float32) / np.float32(255.0))
+        out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if post is not None:
+            post(out, 0)
+        return Image.fromarray(out, "RGB")
+
+    def default_brush(self, style: "str | Image.Image") -> str:
+        """The brush used when StyleOptions.brush is None: the preset's own
+        (manifest field ``brush``), else ``nst.brush.DEFAULT_BRUSH``."""
+        if isinstance(style, str) and style in self.catalog:
+            return self.catalog.get(style).brush or DEFAULT_BRUSH
+        return DEFAULT_BRUSH
 
 
 def _monotone(progress: Callable[[float], None]) -> Callable[[float], None]:

@@ -1,7 +1,7 @@
 """Stylize big images in bounded memory, without seams.
 
-The transformer's memory grows with the pixels of one pass (≈1 KB per pixel
-with ai-edge-litert, so a whole 4096×4096 pass would need ≈17 GB), and it uses
+The transformer's memory grows with the pixels of one pass (a whole 4096-px
+pass needs gigabytes on any runtime: bench/ ``rss`` rows), and it uses
 instance normalisation, so tiles stylized separately differ in colour and
 contrast.  For an output larger than ``max_pixels``:
 
@@ -19,7 +19,7 @@ contrast.  For an output larger than ``max_pixels``:
 
 The output is assembled in horizontal bands pasted into the result image: no
 full-size numpy copy of the input or output exists, so peak memory ≈ input
-image + output image + one float32 band + one pass's interpreter arena.
+image + output image + one float32 band + one pass's runtime memory.
 """
 from __future__ import annotations
 
@@ -164,6 +164,18 @@ def _to_u8(x: np.ndarray) -> np.ndarray:
     return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def paste_rows(out: Image.Image, rows: np.ndarray, y0: int,
+               post: Callable[[np.ndarray, int], None] | None) -> None:
+    """Round the float 0..255 ``rows`` (in place) to uint8, let ``post`` edit them, and
+    paste them into ``out`` at row y0."""
+    rows += 0.5
+    np.clip(rows, 0, 255, out=rows)
+    final = rows.astype(np.uint8)
+    if post is not None:
+        post(final, y0)
+    out.paste(Image.fromarray(final, "RGB"), (0, y0))
+
+
 @dataclass(frozen=True)
 class Layout:
     """How an h×w output is processed: global pass size, blur σ, tile grid."""
@@ -236,14 +248,7 @@ def stylize_tiled(
         # rows above the next tile row are final
         y_next = grid.ys[r + 1] if r + 1 < len(grid.ys) else h
         n_final = y_next - y0
-        final = band[:n_final]
-        final += 0.5
-        np.clip(final, 0, 255, out=final)
-        rows = final.astype(np.uint8)
-        if post is not None:
-            post(rows, y0)
-        out.paste(Image.fromarray(rows, "RGB"), (0, y0))
-        del rows
+        paste_rows(out, band[:n_final], y0, post)
         if r + 1 < len(grid.ys):
             keep = th - n_final
             band[:keep] = band[n_final:n_final + keep]

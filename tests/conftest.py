@@ -28,9 +28,22 @@ def _offline_env(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def engine():
-    """A real lite engine on the vendored models and built-in presets, warmed once."""
+    """A real engine on the default backend (NST_BACKEND, else openvino), the vendored
+    models and built-in presets, warmed once."""
     from nst import Engine, EngineConfig
 
     eng = Engine.from_config(EngineConfig.from_env())
+    eng.warmup()
+    return eng
+
+
+@pytest.fixture(scope="session")
+def lite_engine():
+    """The same on the ``lite`` backend (the fallback stays tested), warmed once."""
+    from dataclasses import replace
+
+    from nst import Engine, EngineConfig
+
+    eng = Engine.from_config(replace(EngineConfig.from_env(), backend="lite"))
     eng.warmup()
     return eng

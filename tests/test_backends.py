@@ -176,15 +176,24 @@ def test_fingerprint_is_predictor_hash(lite):
 
 
 def test_make_backend_and_cheap_import():
-    assert make_backend(EngineConfig()).name == "lite"
+    assert make_backend(EngineConfig()).name == "openvino"
+    assert make_backend(EngineConfig(backend="lite")).name == "lite"
     assert make_backend(EngineConfig(backend="hub")).name == "hub"
     with pytest.raises(ValueError):
         make_backend(EngineConfig(backend="nope"))
     code = ("import sys, nst; from nst import Engine, EngineConfig, StyleOptions; "
-            "e = Engine.from_config(EngineConfig(backend='hub')); "
+            "[Engine.from_config(EngineConfig(backend=b)) for b in ('hub', 'lite', 'openvino')]; "
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; "
-            "assert 'ai_edge_litert' not in sys.modules, 'litert imported'")
+            "assert 'ai_edge_litert' not in sys.modules, 'litert imported'; "
+            "assert 'openvino' not in sys.modules, 'openvino imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=60)
+
+
+def test_base_does_not_import_its_implementations():
+    """The factory lives in nst.backends, apart from the interface it builds (no cycle)."""
+    source = (REPO / "nst" / "backends" / "base.py").read_text()
+    assert not re.search(r"^\s*(from|import) nst\.backends\.(lite|hub|openvino)", source, re.M)
+    assert "def make_backend" not in source
 
 
 # --- hub backend (TensorFlow; a tiny SavedModel, module-scoped) --------------------------

@@ -193,3 +193,32 @@ def test_random_another_and_mix(harness: BotHarness) -> None:
     assert "The Scream" in mixed.params["caption"] and "The Starry Night" in mixed.params["caption"]
     assert len(h.calls("sendPhoto")) == 3
     assert not [t for t in h.texts() if "again" in t.lower()]
+
+
+def test_brush_button_cycles_and_repaints_in_place(harness: BotHarness) -> None:
+    """🖌 under a result: bold → medium → fine → bold, each tap edits the same message;
+    the caption says the brush; presets start with their own default brush."""
+    h = harness
+    h.feed(h.document(ALICE, exif_jpeg(1, side=900), "landscape.jpg"))
+    keyboard = _keyboard_message(h)
+    h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))   # The Starry Night: bold
+    sent = h.last("sendPhoto")
+    assert "🖌 bold brush" in sent.params["caption"]
+    result, first = sent.result, decode(sent.files["photo"])
+    assert "🖌 Brush: bold" in buttons(result)
+    images = []
+    for expected in ("medium", "fine", "bold"):
+        h.feed(h.press(ALICE, result, button(result, "🖌")))
+        edit = h.last("editMessageMedia")
+        assert edit.ok and edit.params["message_id"] == sent.result["message_id"]
+        assert f"🖌 {expected} brush" in edit.params["media"]["caption"]
+        result = edit.result
+        assert f"🖌 Brush: {expected}" in buttons(result)
+        images.append(decode(next(iter(edit.files.values()))))
+    assert len(h.calls("sendPhoto")) == 1, "brush changes edit, they don't send again"
+    assert all(im.size == first.size for im in images)
+    assert _mean_abs_diff(images[0], first) > 3      # medium is another painting
+    assert _mean_abs_diff(images[2], first) < 1      # back to bold: the first one again
+    # another preset starts with its own default brush
+    h.feed(h.press(ALICE, keyboard, button(keyboard, "2.")))   # Over the Rhône: medium
+    assert "🖌 medium brush" in h.last("sendPhoto").params["caption"]

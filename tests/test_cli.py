@@ -8,6 +8,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -77,6 +78,20 @@ def test_progress_on_stderr_for_tiled_work(capsys, tmp_path, monkeypatch):
         assert img.size == (800, 533)
 
 
+def test_stylize_brush(capsys, tmp_path):
+    """--brush sets the stroke size: same size out, different paintings."""
+    outs = {}
+    for brush in ("bold", "fine"):
+        out = tmp_path / f"{brush}.png"
+        code, _, err = run(capsys, "stylize", PHOTO, "great_wave", "-o", out, "--max-side", "900",
+                           "--brush", brush)
+        assert code == 0, err
+        with Image.open(out) as img:
+            assert img.size == (900, 600)
+            outs[brush] = np.asarray(img.convert("RGB"), np.float32)
+    assert np.abs(outs["bold"] - outs["fine"]).mean() > 5
+
+
 # --- bad input → exit 2, one line ----------------------------------------------------------
 def _bad_cases(tmp_path: Path) -> list[tuple[list, str]]:
     not_image = tmp_path / "notes.txt"
@@ -104,6 +119,8 @@ def _bad_cases(tmp_path: Path) -> list[tuple[list, str]]:
         ([CONTENT, "udnie", "-o", o, "--mix-weight", "0.5"], "--mix-weight needs --mix"),
         ([CONTENT, "udnie", "-o", o, "--mix", "the_kiss", "--mix-weight", "2"], "--mix-weight"),
         ([CONTENT, "udnie", "-o", o, "--quality", "0"], "--quality"),
+        ([CONTENT, "udnie", "-o", o, "--brush", "huge"], "argument --brush: invalid choice: 'huge'"),
+        ([CONTENT, "udnie", "-o", o, "--brush"], "argument --brush: expected one argument"),
         ([CONTENT, "udnie", "-o", tmp_path / "o.gif"], "Can't save as '.gif'"),
         ([CONTENT, "udnie", "-o", tmp_path / "noext"], "Can't save"),
         ([CONTENT, "udnie", "-o", tmp_path / "nodir" / "o.jpg"], "does not exist"),

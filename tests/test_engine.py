@@ -38,6 +38,12 @@ def _dist(a: Image.Image, b: Image.Image) -> float:
     return float(np.abs(_arr(a) - _arr(b)).mean())
 
 
+@pytest.fixture(params=["default", "lite"])
+def any_engine(request):
+    """Fidelity tests run on the default backend and on the ``lite`` fallback."""
+    return request.getfixturevalue("engine" if request.param == "default" else "lite_engine")
+
+
 # --- options ------------------------------------------------------------------------------
 def test_style_options_validation():
     assert StyleOptions().max_side == 1280 and StyleOptions().strength == 1.0
@@ -76,10 +82,10 @@ def test_health(engine):
     ((200, 600), 300, (100, 300)),
     ((301, 97), 150, (150, 48)),
 ])
-def test_aspect_and_size(engine, size, max_side, expected):
+def test_aspect_and_size(any_engine, size, max_side, expected):
     assert output_size(*size, max_side) == expected
     content = _content().resize(size)
-    out = engine.stylize(content, "starry_night", StyleOptions(max_side=max_side))
+    out = any_engine.stylize(content, "starry_night", StyleOptions(max_side=max_side))
     assert out.size == expected and out.mode == "RGB"
 
 
@@ -90,14 +96,14 @@ def test_non_rgb_content(engine):
 
 # --- strength, mix, colours ---------------------------------------------------------------
 @pytest.mark.parametrize("style", ["starry_night", "the_scream", "water_lilies"])
-def test_strength_is_monotone(engine, style):
+def test_strength_is_monotone(any_engine, style):
     content = _content("eiffel_tower.jpg")
     strengths = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
-    d = [_dist(engine.stylize(content, style, StyleOptions(strength=s)), content) for s in strengths]
+    d = [_dist(any_engine.stylize(content, style, StyleOptions(strength=s)), content) for s in strengths]
     assert d[0] == 0.0                               # 0 = the content
     assert all(b > a for a, b in zip(d, d[1:])), d   # grows with strength
-    full = engine.stylize(content, style)
-    assert _dist(engine.stylize(content, style, StyleOptions(strength=1.0)), full) == 0.0
+    full = any_engine.stylize(content, style)
+    assert _dist(any_engine.stylize(content, style, StyleOptions(strength=1.0)), full) == 0.0
 
 
 def test_mix_endpoints_equal_single_styles(engine):
@@ -129,10 +135,10 @@ def test_style_image_equals_preset(engine):
 
 
 @pytest.mark.parametrize("style", ["starry_night", "mondrian_composition_ii", "the_kiss"])
-def test_keep_colors(engine, style):
+def test_keep_colors(any_engine, style):
     content = _content("statue_of_liberty_sq.jpg")
-    plain = engine.stylize(content, style)
-    kept = engine.stylize(content, style, StyleOptions(keep_colors=True))
+    plain = any_engine.stylize(content, style)
+    kept = any_engine.stylize(content, style, StyleOptions(keep_colors=True))
     yk, yc, yp = (np.asarray(i.convert("YCbCr"), np.float32) for i in (kept, content, plain))
     chroma = np.abs(yk - yc).mean(axis=(0, 1))
     assert chroma[1] <= 3 and chroma[2] <= 3, chroma
@@ -204,9 +210,9 @@ def _tile_lines(lay):
 
 
 @pytest.mark.parametrize("style", ["starry_night", "the_scream"])
-def test_tiles_have_no_seams(engine, style):
+def test_tiles_have_no_seams(any_engine, style):
     pass_px = 200 * 200
-    small = Engine(engine.backend, engine.catalog, pass_pixels=pass_px)
+    small = Engine(any_engine.backend, any_engine.catalog, pass_pixels=pass_px)
     content = _noise_content()
     out = np.asarray(small.stylize(content, style, StyleOptions(max_side=640)))
     lay = layout(427, 640, pass_px)
@@ -218,13 +224,13 @@ def test_tiles_have_no_seams(engine, style):
     assert r.max() <= 2.0, r
 
     # the measure does see seams: naive tiles (no overlap, no global pass) fail it
-    vec = engine.catalog.vector(style, engine.backend)
+    vec = any_engine.catalog.vector(style, any_engine.backend)
     src = np.asarray(content)
     naive = np.empty_like(src)
     for y in range(0, 427, 200):
         for x in range(0, 640, 200):
             t = src[y:y + 200, x:x + 200].astype(np.float32) / 255
-            naive[y:y + 200, x:x + 200] = np.clip(engine.backend.transfer(t, vec) * 255 + 0.5, 0, 255)
+            naive[y:y + 200, x:x + 200] = np.clip(any_engine.backend.transfer(t, vec) * 255 + 0.5, 0, 255)
     n = np.concatenate([_line_ratios(naive, [200, 400], 0), _line_ratios(naive, [200, 400, 600], 1)])
     assert n.mean() > 2.0 and n.min() > 1.5, n
 

@@ -228,6 +228,7 @@ def test_missing_manifest_in_bucket(gcs_emulator, tmp_path):
     ("unsafe_file", "unsafe file name"),
     ("not_a_list", "must be a list"),
     ("bad_json", "manifest.json"),
+    ("bad_brush", "brush must be one of bold, medium, fine"),
 ])
 def test_push_rejects_bad_manifest(gcs_emulator, tmp_path, breakage, message):
     src = _copy_styles(tmp_path / "styles")
@@ -248,6 +249,8 @@ def test_push_rejects_bad_manifest(gcs_emulator, tmp_path, breakage, message):
         manifest[0]["file"] = "../outside.jpg"
     elif breakage == "not_a_list":
         manifest = {"presets": "nope"}
+    elif breakage == "bad_brush":
+        manifest[0]["brush"] = "huge"
     if breakage == "bad_json":
         (src / MANIFEST).write_text("{not json")
     else:

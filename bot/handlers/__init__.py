@@ -36,6 +36,7 @@ def register(application: Application) -> None:
         CallbackQueryHandler(buttons.strength, pattern=kb.pattern(kb.STRENGTH)),
         CallbackQueryHandler(buttons.mix_share, pattern=kb.pattern(kb.MIX_SHARE)),
         CallbackQueryHandler(buttons.colors, pattern=kb.pattern(kb.COLORS)),
+        CallbackQueryHandler(buttons.brush, pattern=kb.pattern(kb.BRUSH)),
         CallbackQueryHandler(buttons.another, pattern=kb.pattern(kb.ANOTHER)),
         CallbackQueryHandler(buttons.mix, pattern=kb.pattern(kb.MIX)),
         CallbackQueryHandler(buttons.hd, pattern=kb.pattern(kb.HD)),

@@ -61,7 +61,8 @@ async def _pick(update: Update, context: BotContext, doc: dict[str, Any],
             return
         keep = ("user", "chat", "content", "reply_to", "ask", "style", "strength",
                 "keep_colors", "origin")
-        render = {**{k: base[k] for k in keep}, "mix": preset_id, "mix_share": 50}
+        render = {**{k: base[k] for k in keep}, "mix": preset_id, "mix_share": 50,
+                  "brush": base.get("brush")}
     else:
         render = new_render(doc["user"], doc["chat"], ctx, {"preset": preset_id}, "preset")
     await start_render(update, context, render)
@@ -143,6 +144,15 @@ async def mix_share(update: Update, context: BotContext, doc: dict[str, Any],
 async def colors(update: Update, context: BotContext, doc: dict[str, Any], keep: bool) -> None:
     """🎨 on/off: keep the photo's own colours, take only the brushwork."""
     await _rerender(update, context, doc, {"keep_colors": bool(keep)})
+
+
+@pressed
+async def brush(update: Update, context: BotContext, doc: dict[str, Any], name: str) -> None:
+    """🖌 bold → medium → fine: the size of the brush strokes, repainted in place."""
+    if name not in kb.BRUSHES:
+        await expired(update, context)
+        return
+    await _rerender(update, context, doc, {"brush": name})
 
 
 async def _with_render(update: Update, context: BotContext,

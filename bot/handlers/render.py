@@ -100,6 +100,8 @@ def caption(render: dict[str, Any], all_presets: list[Any], t: Translator = ENGL
     if render.get("mix"):
         share = int(render.get("mix_share", 50))
         line += " · " + t(texts.CAPTION_MIX_WEIGHTS, first=100 - share, second=share)
+    if render.get("brush_used"):
+        line += " · " + t(texts.CAPTION_BRUSH, brush=t(texts.BRUSH_NAMES[render["brush_used"]]))
     return "\n".join([*lines, line])
 
 
@@ -120,7 +122,7 @@ def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
         except ImageError as exc:
             raise UserError(texts.STYLE_UNREADABLE) from exc
     options = StyleOptions(strength=render["strength"] / 100, keep_colors=render["keep_colors"],
-                           max_side=max_side)
+                           max_side=max_side, brush=render.get("brush"))
     out = engine.stylize(image, style, options, mix=render.get("mix"),
                          mix_weight=int(render.get("mix_share", 50)) / 100)
     return encode_image(out, "JPEG"), out.size
@@ -255,8 +257,9 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
             return False  # a newer tap is being painted and will edit the message
     result_id = render.get("result_id") or svc.state.new_result_id()
     mix_share = int(render.get("mix_share", 50)) if render.get("mix") else None
+    render = {**render, "brush_used": brush_of(svc.engine, render)}
     rows = keyboards.result_rows(t, render["strength"], render["keep_colors"], result_id,
-                                 mix_share)
+                                 mix_share, render["brush_used"])
     token = await svc.state.issue(chat_id, user_id, {"rid": render["rid"]},
                                   keyboards.actions(rows))
     markup = keyboards.markup(rows, token)
@@ -289,6 +292,11 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
         await svc.state.revoke(token)
         await svc.state.drop_result(user_id, result_id)
     return True
+
+
+def brush_of(engine: Any, render: dict[str, Any]) -> str:
+    """The brush a render paints with: its own, else the painting's default."""
+    return render.get("brush") or engine.default_brush(render["style"].get("preset") or "")
 
 
 async def start_render(update: Update, context: BotContext, render: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """The Backend interface: what the Engine needs from an inference runtime.
 
 A backend turns a 256×256 style image into a *style code* and applies a code to
-a content image.  For the default ``lite`` backend the code is Magenta's
+a content image.  For ``openvino`` (default) and ``lite`` the code is Magenta's
 100-number style bottleneck, and codes may be mixed linearly (that is how
 strength and two-style mixes work).  A backend whose codes cannot be mixed
 (``hub``: the TF-Hub model takes the style *image* and keeps its bottleneck
@@ -17,8 +17,6 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from nst.config import EngineConfig
-
 STYLE_SIDE = 256  # the predictor's input side
 
 
@@ -32,6 +30,12 @@ class Backend(ABC):
     #: False: codes are cheap to recompute or bulky, so catalogs keep them in
     #: memory only instead of writing them to vectors.npz.
     persist_codes: bool = True
+    #: Largest output stylized in one pass, and the pass size when bigger outputs
+    #: are tiled: the runtime's memory grows with the pixels of one pass, so each
+    #: backend sets what fits its own memory per pixel (NST_PASS_PIXELS /
+    #: NST_TILE_PIXELS override them; bench/ measures them).
+    pass_pixels: int = 1_300_000
+    tile_pixels: int = 250_000
 
     @property
     @abstractmethod
@@ -79,19 +83,6 @@ def pad_to(content: np.ndarray, height: int, width: int) -> np.ndarray:
         content = np.pad(content, ((0, sh), (0, sw), (0, 0)), mode="symmetric")
         ph, pw = ph - sh, pw - sw
     return content
-
-
-def make_backend(config: EngineConfig) -> Backend:
-    """The backend named by ``config.backend`` (cheap: models load lazily)."""
-    if config.backend == "lite":
-        from nst.backends.lite import LiteBackend
-
-        return LiteBackend(config)
-    if config.backend == "hub":
-        from nst.backends.hub import HubBackend
-
-        return HubBackend(config)
-    raise ValueError(f"unknown backend {config.backend!r} (expected 'lite' or 'hub')")
 
 
 def prepare_style(image) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Default backend: Magenta's TFLite models on ai-edge-litert.
+"""Fallback backend: Magenta's TFLite models on ai-edge-litert (``NST_BACKEND=lite``),
+for platforms without OpenVINO wheels.
 
 * Interpreters are created once per backend (lazily, or by ``warmup``) and
   reused; each has its own lock, so concurrent requests queue instead of
@@ -7,13 +8,13 @@
   resized to the content, mirror-padded up to a multiple of ``BUCKET`` pixels
   (so nearby sizes share one tensor shape), and the output cropped back.  The
   last shape is remembered: the same shape again costs no ``allocate_tensors``.
-  The interpreter's arena (≈1 KB per pixel) never shrinks; when a shape needs a
-  bigger one the interpreter is rebuilt instead, so old and new arenas never
-  coexist.  The Engine's ``warmup`` sizes it once for its largest pass.
-* XNNPACK is on by default (``NST_XNNPACK``): measured here at 1024×684 it ran
-  0.67–0.73 s against 0.94–1.03 s for the reference kernels, for ≈1.6 KB of
-  arena per pixel instead of ≈1.0 KB.  The arena never shrinks; the Engine
-  bounds the pixels of any single pass (tiling), which bounds memory.
+  The interpreter's arena grows with the pixels of the shape and never shrinks;
+  when a shape needs a bigger one the interpreter is rebuilt instead, so old and
+  new arenas never coexist.
+* XNNPACK is on by default (``NST_XNNPACK``): faster than the reference kernels
+  for a bigger arena per pixel (bench/ ``settings`` rows have both).  The Engine
+  bounds the pixels of any single pass (``pass_pixels`` / ``tile_pixels``),
+  which bounds memory.
 """
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ class Preset:
     artist: str
     year: str
     filename: str
+    #: The preset's default brush (bold | medium | fine); "" = the engine's default.
+    brush: str = ""
 
 
 class CatalogError(NstError):

@@ -1,8 +1,8 @@
 """`LocalCatalog`: presets in a folder with ``manifest.json`` and one image per preset.
 
-The manifest's format is in `nst.catalog.manifest`; entries that break its rules or
-whose image is missing are skipped with a warning, so one bad upload does not take
-the whole catalog down.
+The manifest's format is in `nst.catalog.manifest` (with the optional ``brush``: the
+preset's default brush); entries that break its rules or whose image is missing are
+skipped with a warning, so one bad upload does not take the whole catalog down.
 
 Style vectors of presets are computed once and kept in ``vectors.npz``, keyed
 ``f"{id}:{sha256(image bytes)[:16]}:{backend.fingerprint}"`` — a changed image

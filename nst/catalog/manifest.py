@@ -1,19 +1,24 @@
 """``manifest.json`` of a preset folder: the one parser and the one set of rules.
 
 The manifest is a list (or ``{"presets": [...]}``) of objects with ``id``, ``title``,
-``artist``, ``year`` and optionally ``file`` (default ``{id}.jpg``); other fields are
-ignored. The catalog skips entries that break a rule (with a warning), the bucket
-sync downloads only the files of entries that keep them, and ``styles push``
-refuses a folder with any problem — all three ask `entry_problem`.
+``artist``, ``year`` and optionally ``file`` (default ``{id}.jpg``) and ``brush`` (the
+preset's default brush: bold, medium or fine; an unknown one is ignored with a warning,
+and refused by ``styles push``); other fields are ignored. The catalog skips entries
+that break a rule (with a warning), the bucket sync downloads only the files of entries
+that keep them, and ``styles push`` refuses a folder with any problem — all three ask `entry_problem`.
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
+from nst.brush import BRUSHES
 from nst.catalog.base import Preset
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -63,12 +68,17 @@ def to_preset(entry: dict) -> Preset:
     """A `Preset` from an entry `entry_problem` accepted; missing texts get defaults."""
     pid = entry["id"]
     year = entry.get("year", "")
+    brush = entry.get("brush") or ""
+    if brush not in ("", *BRUSHES):
+        log.warning("preset %r has an unknown brush %r, ignored", pid, brush)
+        brush = ""
     return Preset(
         id=pid,
         title=str(entry.get("title") or pid),
         artist=str(entry.get("artist") or ""),
         year="" if year is None else str(year),
         filename=entry_file(entry),
+        brush=brush,
     )
 
 

@@ -10,6 +10,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
+from nst.brush import BRUSHES
 from nst.catalog.manifest import MANIFEST, entry_file, entry_problem, read_manifest
 from nst.catalog.mirror import md5_b64
 from nst.catalog.vectors import VECTORS
@@ -46,6 +47,8 @@ def validate_presets(src: Path) -> list[dict]:
             value = entry.get(field)
             if value is None or (isinstance(value, str) and not value.strip()):
                 problems.append(f"{label}: missing {field}")
+        if entry.get("brush") not in (None, "", *BRUSHES):
+            problems.append(f"{label}: brush must be one of {', '.join(BRUSHES)}")
         image = src / rel
         if not image.is_file():
             problems.append(f"{label}: image {rel} not found")

@@ -1,0 +1,116 @@
+"""python -m bench.contact_sheet [--photo PATH ...] [--preset ID ...] [--side N] [--out FILE] [--width W]
+
+The brush contact sheet: presets (rows) × each photo × bold / medium / fine
+(columns, the three brushes of one photo side by side), each rendered at the bot's
+preview size and shown scaled down — to choose the default brush by looking
+(issue 16).  Each row names the preset's default brush.  Writes a PNG (full size)
+or, for a .jpg --out, a JPEG scaled to --width.  The README's copy:
+
+    python -m bench.contact_sheet --docs
+
+Default photos: the EXIF test photo (1800 px) and two of Magenta's 256 px content
+photos, enlarged first (so those two look soft; the stroke size is what to compare).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from nst import Engine, EngineConfig, StyleOptions, load_image
+from nst.brush import BRUSHES
+
+log = logging.getLogger("bench.contact_sheet")
+REPO = Path(__file__).resolve().parents[1]
+TESTDATA = REPO.parent / "shared" / "testdata"
+DEFAULT_PHOTOS = (TESTDATA / "exif" / "Landscape_0.jpg",
+                  TESTDATA / "magenta" / "content" / "golden_gate_sq.jpg",
+                  TESTDATA / "magenta" / "content" / "colva_beach_sq.jpg")
+CELL_H = 240          # pixels of one thumbnail's height on the full sheet
+LABEL_W = 230         # the preset-name column
+HEAD_H = 56           # the photo / brush header
+GAP = 6
+#: The README's copy (docs/brush-sheet.jpg): one photo, presets of both default brushes.
+DOCS_PRESETS = ("starry_night", "great_wave", "the_scream", "udnie", "composition_vii",
+                "tree_of_life", "grande_jatte", "water_lilies")
+DOCS_WIDTH = 1000
+JPEG_QUALITY = 70
+
+
+def _photo(path: Path, side: int) -> Image.Image:
+    """The photo with its long side = ``side`` (small photos are enlarged first)."""
+    img = load_image(path)
+    scale = side / max(img.size)
+    return img.resize((round(img.width * scale), round(img.height * scale)),
+                      Image.Resampling.LANCZOS)
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def render_sheet(engine: Engine, photos: list[Path], side: int,
+                 preset_ids: list[str] | None = None) -> Image.Image:
+    contents = [_photo(p, side) for p in photos]
+    widths = [round(CELL_H * c.width / c.height) for c in contents]
+    presets = [p for p in engine.catalog.presets() if not preset_ids or p.id in preset_ids]
+    sheet_w = LABEL_W + sum(3 * (w + GAP) + 3 * GAP for w in widths)
+    sheet = Image.new("RGB", (sheet_w, HEAD_H + len(presets) * (CELL_H + GAP)), "white")
+    draw = ImageDraw.Draw(sheet)
+    x = LABEL_W
+    for path, w in zip(photos, widths):
+        draw.text((x, 4), path.name, fill="black", font=_font(18))
+        for b, brush in enumerate(BRUSHES):
+            draw.text((x + b * (w + GAP), 30), brush, fill="black", font=_font(20))
+        x += 3 * (w + GAP) + 3 * GAP
+    started = time.monotonic()
+    for r, preset in enumerate(presets):
+        y = HEAD_H + r * (CELL_H + GAP)
+        title = preset.title.split(" (")[0]
+        draw.text((6, y + 8), preset.id, fill="black", font=_font(18))
+        draw.text((6, y + 34), title[:26], fill="dimgray", font=_font(15))
+        draw.text((6, y + 60), f"default: {engine.default_brush(preset.id)}", fill="black",
+                  font=_font(17))
+        x = LABEL_W
+        for content, w in zip(contents, widths):
+            for brush in BRUSHES:
+                out = engine.stylize(content, preset.id, StyleOptions(max_side=side, brush=brush))
+                sheet.paste(out.resize((w, CELL_H), Image.Resampling.LANCZOS), (x, y))
+                x += w + GAP
+            x += 3 * GAP
+        log.info("%s done (%.0f s)", preset.id, time.monotonic() - started)
+    return sheet
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.contact_sheet", description=__doc__.splitlines()[0])
+    p.add_argument("--photo", action="append", type=Path, help="a photo (repeatable; default: 3 test photos)")
+    p.add_argument("--preset", action="append", help="a preset id (repeatable; default: all)")
+    p.add_argument("--side", type=int, default=1280, help="output long side of each render (default 1280)")
+    p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "brush-sheet.png")
+    p.add_argument("--width", type=int, default=DOCS_WIDTH, help="width of a .jpg sheet")
+    p.add_argument("--docs", action="store_true", help="the README's copy: docs/brush-sheet.jpg")
+    args = p.parse_args(argv)
+    if args.docs:
+        args.photo, args.preset = args.photo or DEFAULT_PHOTOS[:1], args.preset or list(DOCS_PRESETS)
+        args.out = REPO / "docs" / "brush-sheet.jpg"
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    engine = Engine.from_config(EngineConfig.from_env())
+    engine.warmup()
+    sheet = render_sheet(engine, args.photo or list(DEFAULT_PHOTOS), args.side, args.preset)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.suffix.lower() in (".jpg", ".jpeg"):
+        height = round(sheet.height * args.width / sheet.width)
+        sheet = sheet.resize((args.width, height), Image.Resampling.LANCZOS)
+        sheet.save(args.out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    else:
+        sheet.save(args.out)
+    log.info("wrote %s (%dx%d, %d KB)", args.out, *sheet.size, args.out.stat().st_size // 1024)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
