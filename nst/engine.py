@@ -273,8 +273,12 @@ class Engine:
         fn = self._transfer_fn(terms, options.strength, img)
         if w * h <= self.pass_pixels:
             arr = np.asarray(img)
-            out = fn(arr.astype(np.float32) / np.float32(255.0))
-            out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            x = arr.astype(np.float32)
+            x /= np.float32(255.0)   # in place: one float copy of the photo, not two
+            out = np.multiply(fn(x), np.float32(255.0), dtype=np.float32)
+            del x
+            out += np.float32(0.5)
+            out = np.clip(out, 0, 255, out=out).astype(np.uint8)
             if options.keep_colors:
                 keep_colors(out, arr)
             result = Image.fromarray(out, "RGB")

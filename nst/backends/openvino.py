@@ -42,6 +42,11 @@ def _pad_side(n: int) -> int:
 class OpenVinoBackend(Backend):
     name = "openvino"
     linear_codes = True
+    #: Every 1280-px preview (up to 1280×1280) in one pass: a split preview costs a
+    #: global pass plus overlapping tiles.  HD tiles are smaller because the runtime
+    #: keeps the memory of its largest pass; bench/ ``backends_hd`` has the trade-off.
+    pass_pixels = 1280 * 1280
+    tile_pixels = 1_000_000
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
