@@ -55,6 +55,7 @@ def all_cases() -> tuple[Case, ...]:
         Case("import_webhook", "cases_web:import_time"),
         Case("cold_start", "cases_web:cold_start"),
         Case("e2e", "cases_web:end_to_end"),
+        Case("e2e_profile", "cases_profile:webhook_profile"),
         Case("load_8", "cases_web:load", (("users", 8),)),
         Case("load_32", "cases_web:load", (("users", 32),)),
     )
