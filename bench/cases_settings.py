@@ -43,9 +43,9 @@ def engine_settings(ctx: Context, side: int = 1024) -> list[Row]:
     whole = img.width * img.height + 4096
     engines = {
         "ours (as shipped)": ctx.engine,
-        "one pass, reference kernels": _engine(whole, OLD_PASS, xnnpack=False),
-        "one pass, XNNPACK": _engine(whole, OLD_PASS, xnnpack=True),
-        "tiled 0.36 MP, reference kernels (previous default)": _engine(OLD_PASS, OLD_PASS, xnnpack=False),
+        "lite, one pass, reference kernels": _engine(whole, OLD_PASS, xnnpack=False),
+        "lite, one pass, XNNPACK": _engine(whole, OLD_PASS, xnnpack=True),
+        "lite, tiled 0.36 MP, reference kernels (old default)": _engine(OLD_PASS, OLD_PASS, xnnpack=False),
     }
     variants = {name: (lambda e=e: e.stylize(img, inputs.PRESET, opts)) for name, e in engines.items()}
     variants["B"] = naive_fn(ctx, side)
@@ -145,11 +145,11 @@ def settings_rss(ctx: Context) -> list[Row]:
     one_pass_1024 = str(inputs.content(1024).width * inputs.content(1024).height + 4096)
     old = ["--pass-pixels", str(OLD_PASS), "--tile-pixels", str(OLD_PASS)]
     variants = [
-        (1024, "one pass, reference kernels", ["--pass-pixels", one_pass_1024, "--kernels", "reference"]),
-        (1024, "one pass, XNNPACK", ["--pass-pixels", one_pass_1024, "--kernels", "xnnpack"]),
-        (1024, "tiled 0.36 MP, reference kernels (previous default)", [*old, "--kernels", "reference"]),
-        (4096, "tiled 0.36 MP, reference kernels (previous default)", [*old, "--kernels", "reference"]),
-        (4096, "tiled 0.36 MP, XNNPACK", [*old, "--kernels", "xnnpack"]),
+        (1024, "lite, one pass, reference kernels", ["--pass-pixels", one_pass_1024, "--kernels", "reference"]),
+        (1024, "lite, one pass, XNNPACK", ["--pass-pixels", one_pass_1024, "--kernels", "xnnpack"]),
+        (1024, "lite, tiled 0.36 MP, reference kernels (previous default)", [*old, "--kernels", "reference"]),
+        (4096, "lite, tiled 0.36 MP, reference kernels (previous default)", [*old, "--kernels", "reference"]),
+        (4096, "lite, tiled 0.36 MP, XNNPACK", [*old, "--kernels", "xnnpack"]),
     ]
     shipped: dict[int, dict] = {}
     rows = []

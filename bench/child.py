@@ -5,6 +5,8 @@
                                                       -> stylize once, report peak RSS
     python -m bench.child load litert|tensorflow      -> import + model load, time and RSS
     python -m bench.child backend PHOTO SIDE          -> NST_BACKEND engine: load, 1st, 2nd run
+    python -m bench.child session PREVIEW HD          -> NST_BACKEND engine: 8 aspect-ratio
+                                                         previews, then one HD result
 
 Prints one JSON object on the last stdout line (read by :func:`bench.measure.run_child`).
 """
@@ -35,10 +37,16 @@ def _engine(pass_pixels: int | None = None, tile_pixels: int | None = None,
     config = EngineConfig.from_env()
     if pass_pixels is None and tile_pixels is None and kernels is None:
         return Engine.from_config(config)
+    from dataclasses import replace
+
+    from nst.backends import make_backend
     from nst.backends.lite import LiteBackend
     from nst.catalog import open_catalog
 
-    backend = LiteBackend(config, use_xnnpack=None if kernels is None else kernels == "xnnpack")
+    if kernels is None:
+        backend = make_backend(config)
+    else:   # a lite-only setting: the lite backend with those kernels
+        backend = LiteBackend(replace(config, backend="lite"), use_xnnpack=kernels == "xnnpack")
     return Engine(backend, open_catalog(config.styles, config.cache_dir),
                   pass_pixels=pass_pixels or config.pass_pixels,
                   tile_pixels=tile_pixels or config.tile_pixels)
@@ -131,6 +139,30 @@ def backend(photo: Path, side: int) -> None:
           warm_s=second, peak_rss_mb=peak_rss_mb(), since_start_s=time.perf_counter() - T_START)
 
 
+def session(preview_side: int, hd_side: int) -> None:
+    """The NST_BACKEND engine as one instance lives: 8 previews of 8 aspect ratios, then
+    one HD result; peak RSS of the whole session and the HD time."""
+    from nst import Engine, EngineConfig, StyleOptions
+
+    from bench import inputs
+
+    engine = Engine.from_config(EngineConfig.from_env())
+    engine.warmup()
+    t0 = time.perf_counter()
+    for aspect in inputs.ASPECTS:
+        engine.stylize(inputs.content_aspect(preview_side, aspect), inputs.PRESET,
+                       StyleOptions(max_side=preview_side))
+    previews = time.perf_counter() - t0
+    ready_rss, previews_peak = current_rss_mb(), peak_rss_mb()
+    hd = inputs.content(hd_side)
+    t1 = time.perf_counter()
+    out = engine.stylize(hd, inputs.PRESET, StyleOptions(max_side=hd_side))
+    _emit(backend=engine.backend.name, precision=getattr(engine.backend, "precision", ""),
+          previews_s=previews, hd_s=time.perf_counter() - t1, size=list(out.size),
+          previews_peak_rss_mb=previews_peak, ready_rss_mb=ready_rss, peak_rss_mb=peak_rss_mb(),
+          pass_pixels=engine.pass_pixels, tile_pixels=engine.tile_pixels)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line of the child process."""
     parser = argparse.ArgumentParser(prog="python -m bench.child")
@@ -149,8 +181,13 @@ def main(argv: list[str] | None = None) -> None:
     p_backend = sub.add_parser("backend")
     p_backend.add_argument("photo", type=Path)
     p_backend.add_argument("side", type=int)
+    p_session = sub.add_parser("session")
+    p_session.add_argument("preview_side", type=int)
+    p_session.add_argument("hd_side", type=int)
     args = parser.parse_args(argv)
-    if args.cmd == "rss":
+    if args.cmd == "session":
+        session(args.preview_side, args.hd_side)
+    elif args.cmd == "rss":
         rss(args.impl, args.photo, args.side, args.strength, args.before,
             pass_pixels=args.pass_pixels, tile_pixels=args.tile_pixels, kernels=args.kernels)
     elif args.cmd == "backend":

@@ -44,3 +44,30 @@ def preset_image(preset_id: str = PRESET) -> Image.Image:
     path = next(STYLES_DIR.glob(f"{preset_id}.*"))
     with Image.open(path) as im:
         return im.convert("RGB")
+
+
+#: Eight aspect ratios (w:h) users send: phone landscape/portrait, wide, square, panorama.
+ASPECTS = ((4, 3), (3, 4), (16, 9), (9, 16), (1, 1), (3, 2), (2, 3), (21, 9))
+
+
+@functools.lru_cache(maxsize=32)
+def content_aspect(long_side: int, aspect: tuple[int, int]) -> Image.Image:
+    """The test photo centre-cropped to ``aspect`` (w, h), long side ``long_side``."""
+    img = content(max(long_side, 1800))
+    w, h = img.size
+    aw, ah = aspect
+    cw, ch = (w, round(w * ah / aw)) if w * ah <= h * aw else (round(h * aw / ah), h)
+    left, top = (w - cw) // 2, (h - ch) // 2
+    img = img.crop((left, top, left + cw, top + ch))
+    scale = long_side / max(cw, ch)
+    return img.resize((max(4, round(cw * scale)), max(4, round(ch * scale))), Image.LANCZOS)
+
+
+def aspect_jpegs(long_side: int, quality: int = 90) -> list[bytes]:
+    """One JPEG per aspect ratio in ``ASPECTS`` at ``long_side`` px."""
+    out = []
+    for aspect in ASPECTS:
+        buf = io.BytesIO()
+        content_aspect(long_side, aspect).save(buf, "JPEG", quality=quality)
+        out.append(buf.getvalue())
+    return out

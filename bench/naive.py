@@ -48,11 +48,15 @@ class NaiveStylizer:
 
     model_dir: Path
     num_threads: int | None = None
+    #: True: "naive warm" — skip resize + allocate_tensors when the shape is the last one
+    #: (a naive server that happens to get the same size again).
+    reuse_shape: bool = False
 
     def __post_init__(self) -> None:
         self.predictor = interpreter(self.model_dir / PREDICT_MODEL, self.num_threads)
         self.predictor.allocate_tensors()
         self.transformer = interpreter(self.model_dir / TRANSFER_MODEL, self.num_threads)
+        self._shape: tuple[int, int] | None = None
 
     def style_vector(self, img: Image.Image) -> np.ndarray:
         """Predictor on the centre square of ``img`` resized to 256² -> vector [1, 1, 1, 100]."""
@@ -74,8 +78,10 @@ class NaiveStylizer:
         details = self.transformer.get_input_details()
         content_in = next(d for d in details if "content" in d["name"])
         style_in = next(d for d in details if "content" not in d["name"])
-        self.transformer.resize_tensor_input(content_in["index"], [1, h4, w4, 3])
-        self.transformer.allocate_tensors()
+        if not (self.reuse_shape and self._shape == (h4, w4)):
+            self.transformer.resize_tensor_input(content_in["index"], [1, h4, w4, 3])
+            self.transformer.allocate_tensors()
+            self._shape = (h4, w4)
         self.transformer.set_tensor(content_in["index"], _to_batch(content))
         self.transformer.set_tensor(style_in["index"], vector.astype(np.float32))
         self.transformer.invoke()

@@ -111,11 +111,12 @@ class Gunicorn:
 
 
 class Users:
-    """Fake Telegram users, each asking for one painting of the same photo."""
+    """Fake Telegram users, each asking for one painting of a photo (the same one, or
+    user i gets ``photos[i % len(photos)]``)."""
 
-    def __init__(self, fake, photo: bytes, first_id: int = 5000) -> None:
+    def __init__(self, fake, photo: bytes | list[bytes], first_id: int = 5000) -> None:
         self.fake = fake
-        self.photo = photo
+        self.photos = [photo] if isinstance(photo, bytes) else list(photo)
         self._ids = iter(range(first_id, first_id + 1_000_000))
         self._lock = threading.Lock()
 
@@ -125,7 +126,7 @@ class Users:
 
     def photo_update(self, user_id: int) -> dict:
         """The user sends the photo (stored by the fake as Telegram would)."""
-        return self.fake.send_photo_from_user(None, user_id, self.photo)
+        return self.fake.send_photo_from_user(None, user_id, self.photos[user_id % len(self.photos)])
 
     def press_update(self, user_id: int, timeout: float = 10.0) -> dict:
         """The preset button press on the keyboard the bot offered this user."""

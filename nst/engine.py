@@ -296,7 +296,6 @@ class Engine:
             progress(1.0)
         return result
 
-
     def _render(self, img: "Image.Image", fn: Callable[[np.ndarray], np.ndarray],
                 progress: Callable[[float], None] | None,
                 post: Callable[[np.ndarray, int], None] | None = None) -> "Image.Image":
@@ -305,8 +304,12 @@ class Engine:
 
         if img.width * img.height > self.pass_pixels:
             return stylize_tiled(img, fn, self.tile_pixels, progress, post)
-        out = fn(np.asarray(img).astype(np.float32) / np.float32(255.0))
-        out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        x = np.asarray(img).astype(np.float32)
+        x /= np.float32(255.0)   # in place: one float copy of the photo, not two
+        out = np.multiply(fn(x), np.float32(255.0), dtype=np.float32)
+        del x
+        out += np.float32(0.5)
+        out = np.clip(out, 0, 255, out=out).astype(np.uint8)
         if post is not None:
             post(out, 0)
         return Image.fromarray(out, "RGB")

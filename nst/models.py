@@ -126,6 +126,15 @@ def locate(name: str, config: EngineConfig | None = None) -> Path:
     return st.path
 
 
+def engine_files_problem(config: EngineConfig | None = None) -> str:
+    """"" if the predictor and the transformer are found and intact, else the first problem."""
+    for name in (PREDICTOR, TRANSFORMER):
+        st = status(name, config)
+        if not st.ok:
+            return st.problem
+    return ""
+
+
 def all_status(config: EngineConfig | None = None) -> list[ModelStatus]:
     return [status(name, config) for name in SPECS]
 
@@ -144,4 +153,5 @@ def file_fingerprint(path: Path) -> str:
 
 
 __all__ = ["PREDICTOR", "TRANSFORMER", "SPECS", "ModelSpec", "ModelStatus",
-           "search_dirs", "status", "locate", "all_status", "file_fingerprint"]
+           "search_dirs", "status", "locate", "all_status", "file_fingerprint",
+           "engine_files_problem"]

@@ -300,33 +300,54 @@ def test_concurrent_stylize_is_consistent(engine):
 
 
 # --- memory at 4096 px (subprocess) ----------------------------------------------------------
-@pytest.mark.slow
-def test_4096_px_memory_is_bounded(tmp_path):
-    """A 4096-px-long output in a fresh process stays far below a whole-image pass."""
+def _fresh_process(body: str) -> dict:
+    """Run ``body`` after a warmed default engine in a fresh process; its JSON report
+    plus the process's peak RSS (VmHWM: this process image only — ru_maxrss would also
+    count the forked copy of the parent, pytest maybe with TensorFlow, before exec)."""
     script = textwrap.dedent(f"""
-        import json, resource, time
+        import json, time
         from PIL import Image
         from nst import Engine, EngineConfig, StyleOptions
         engine = Engine.from_config(EngineConfig.from_env())
         engine.warmup()
-        content = Image.open({str(PHOTO)!r}).convert("RGB").resize((4096, 1365), Image.Resampling.BICUBIC)
-        t = time.monotonic()
-        out = engine.stylize(content, "starry_night", StyleOptions(max_side=4096))
-        def peak_mb():
-            # VmHWM: this process image only.  ru_maxrss would also count the forked
-            # copy of the parent (pytest, maybe with TensorFlow loaded) before exec.
-            try:
-                for line in open("/proc/self/status"):
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-            except OSError:
-                pass
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({{"size": out.size, "seconds": time.monotonic() - t, "peak_mb": peak_mb()}}))
+        photo = Image.open({str(PHOTO)!r}).convert("RGB")
+    """) + textwrap.dedent(body) + textwrap.dedent("""
+        peak = next(int(line.split()[1]) / 1024 for line in open("/proc/self/status")
+                    if line.startswith("VmHWM:"))
+        print(json.dumps(dict(report, peak_mb=peak)))
     """)
-    res = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    res = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                         timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     report = json.loads(res.stdout.strip().splitlines()[-1])
     print(report)
+    return report
+
+
+@pytest.mark.slow
+def test_4096_px_memory_is_bounded():
+    """A 4096-px-long output in a fresh process stays far below a whole-image pass."""
+    report = _fresh_process("""
+        content = photo.resize((4096, 1365), Image.Resampling.BICUBIC)
+        t = time.monotonic()
+        out = engine.stylize(content, "starry_night", StyleOptions(max_side=4096))
+        report = {"size": out.size, "seconds": time.monotonic() - t}
+    """)
     assert tuple(report["size"]) == (4096, 1365)
     assert report["peak_mb"] <= 700, report
+
+
+@pytest.mark.slow
+def test_eight_previews_then_hd_stay_under_one_gb():
+    """An instance's life: 8 previews of 8 aspect ratios at 1280 px, then a 4096-px HD
+    result, in one process: peak RSS ≤ 1 GB (issue 11)."""
+    report = _fresh_process("""
+        for w, h in [(4, 3), (3, 4), (16, 9), (9, 16), (1, 1), (3, 2), (2, 3), (21, 9)]:
+            side = min(photo.width * h // w, photo.height)
+            crop = photo.crop((0, 0, side * w // h, side))
+            engine.stylize(crop, "starry_night", StyleOptions(max_side=1280))
+        out = engine.stylize(photo.resize((4096, 2731)), "starry_night", StyleOptions(max_side=4096))
+        report = {"size": out.size}
+    """)
+    assert tuple(report["size"]) == (4096, 2731)
+    assert report["peak_mb"] <= 1000, report

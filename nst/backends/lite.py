@@ -26,7 +26,7 @@ import numpy as np
 from nst.backends.base import STYLE_SIDE, Backend, check_content_array, check_style_array, pad_to
 from nst.config import EngineConfig
 from nst.errors import ModelError
-from nst.models import PREDICTOR, SPECS, TRANSFORMER, locate, status
+from nst.models import PREDICTOR, SPECS, TRANSFORMER, engine_files_problem, locate
 
 BUCKET = 16      # tensor sides are rounded up to a multiple of this
 MIN_SIDE = 32    # the network's mirror pads need some room
@@ -110,10 +110,9 @@ class LiteBackend(Backend):
         self._load()
 
     def health(self) -> tuple[bool, str]:
-        for name in (PREDICTOR, TRANSFORMER):
-            st = status(name, self.config)
-            if not st.ok:
-                return False, st.problem
+        problem = engine_files_problem(self.config)
+        if problem:
+            return False, problem
         return True, f"lite backend ({self.threads} threads)"
 
     # --- inference -----------------------------------------------------------------

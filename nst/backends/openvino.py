@@ -27,7 +27,7 @@ import numpy as np
 from nst.backends.base import Backend, check_content_array, check_style_array, pad_to
 from nst.config import EngineConfig
 from nst.errors import ModelError
-from nst.models import PREDICTOR, SPECS, TRANSFORMER, locate, status
+from nst.models import PREDICTOR, SPECS, TRANSFORMER, engine_files_problem, locate
 
 MULTIPLE = 4     # the transformer's strides: sides are padded up to a multiple of this
 MIN_SIDE = 32    # the network's mirror pads need some room
@@ -42,6 +42,11 @@ def _pad_side(n: int) -> int:
 class OpenVinoBackend(Backend):
     name = "openvino"
     linear_codes = True
+    #: Every 1280-px preview (up to 1280×1280) in one pass: a split preview costs a
+    #: global pass plus overlapping tiles.  HD tiles are smaller because the runtime
+    #: keeps the memory of its largest pass; bench/ ``backends_hd`` has the trade-off.
+    pass_pixels = 1280 * 1280
+    tile_pixels = 1_000_000
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
@@ -120,10 +125,9 @@ class OpenVinoBackend(Backend):
     def health(self) -> tuple[bool, str]:
         if importlib.util.find_spec("openvino") is None:
             return False, "openvino backend: openvino is not installed"
-        for name in (PREDICTOR, TRANSFORMER):
-            st = status(name, self.config)
-            if not st.ok:
-                return False, st.problem
+        problem = engine_files_problem(self.config)
+        if problem:
+            return False, problem
         return True, f"openvino backend ({self.threads} threads, precision {self.precision})"
 
     # --- inference -----------------------------------------------------------------
