@@ -94,12 +94,14 @@ def test_eight_aspect_ratios_compile_nothing_new(ov):
     assert ov.compiles == compiles == 2   # predictor + transformer, once per process
 
 
-def test_warmup_is_idempotent():
+def test_warmup_is_idempotent_and_defers_the_predictor():
     b = OpenVinoBackend(EngineConfig.from_env())
     b.warmup()
     request = b._transfer
     b.warmup()
+    assert b.compiles == 1          # the transformer; presets' codes may all be cached
     b.style_vector(_style())
+    b.style_vector(_style("udnie"))
     assert b.compiles == 2 and b._transfer is request
 
 

@@ -1,7 +1,8 @@
 """Default backend: Magenta's TFLite models compiled by OpenVINO for the CPU.
 
 * OpenVINO reads the vendored ``.tflite`` files directly; no converted copy is
-  kept.  Both models are compiled once per backend (lazily, or by ``warmup``).
+  kept.  Each model is compiled once per backend: the transformer by ``warmup``
+  (or the first transfer), the predictor at the first style code it must compute.
 * The transformer is compiled with dynamic spatial dims (``[1, -1, -1, 3]``), so
   every aspect ratio runs on the same compiled model: no recompile, no arena to
   re-plan per shape (``compiles`` counts compilations; tests check it stays 1).
@@ -55,9 +56,10 @@ class OpenVinoBackend(Backend):
         self._init_lock = threading.Lock()
         self._predict_lock = threading.Lock()
         self._transfer_lock = threading.Lock()
-        self._predict: Any = None       # infer requests (set together by _load)
+        self._predict: Any = None       # infer requests, made by _load_predictor / _load
         self._transfer: Any = None
         self._style_input = ""
+        self._ov_core: Any = None
         self.compiles = 0               # models compiled by this backend (tests)
 
     @property
@@ -80,44 +82,62 @@ class OpenVinoBackend(Backend):
         self.compiles += 1
         return compiled
 
-    def _load(self) -> None:
-        if self._transfer is not None:
-            return
-        with self._init_lock:
-            if self._transfer is not None:
-                return
+    def _core(self) -> Any:
+        """One openvino.Core per backend (called under the init lock)."""
+        if self._ov_core is None:
             try:
                 import openvino
             except ImportError as e:  # pragma: no cover - dependency missing
                 raise ModelError(code="runtime_missing",
                                  detail=f"openvino is not installed: {e}") from e
-            predictor_path = locate(PREDICTOR, self.config)
-            transformer_path = locate(TRANSFORMER, self.config)
-            core = openvino.Core()
+            self._ov_core = openvino.Core()
+        return self._ov_core
+
+    def _load(self) -> None:
+        """Compile the transformer (the predictor waits for its first style code: with
+        the presets' codes cached, a new instance never needs it)."""
+        if self._transfer is not None:
+            return
+        with self._init_lock:
+            if self._transfer is not None:
+                return
+            path = locate(TRANSFORMER, self.config)
+            core = self._core()
             try:
-                predictor = core.read_model(str(predictor_path))
-                transformer = core.read_model(str(transformer_path))
+                transformer = core.read_model(str(path))
                 names = [i.get_any_name() for i in transformer.inputs]
                 style = [n for n in names if n != CONTENT_INPUT]
                 if CONTENT_INPUT not in names or len(style) != 1:
                     raise ModelError(code="model_load",
                                      detail=f"{TRANSFORMER}: unexpected inputs {names}")
                 transformer.reshape({CONTENT_INPUT: [1, -1, -1, 3], style[0]: [1, 1, 1, CODE_SIZE]})
+                transfer = self._compile(core, transformer).create_infer_request()
+            except ModelError:
+                raise
+            except Exception as e:  # OpenVINO raises RuntimeError subclasses
+                raise ModelError(code="model_load", detail=f"openvino cannot load {path}: {e}") from e
+            self._style_input = style[0]
+            self._transfer = transfer
+
+    def _load_predictor(self) -> None:
+        if self._predict is not None:
+            return
+        with self._init_lock:
+            if self._predict is not None:
+                return
+            path = locate(PREDICTOR, self.config)
+            core = self._core()
+            try:
                 # The predictor is int8 throughout.  OpenVINO's int8 kernels requantize
                 # differently from TFLite's and the error adds up over its 36 convolutions
                 # (codes off by many quantization steps: another look).  With the
                 # low-precision transformations off, the same fake-quantized graph runs
                 # in float and the codes match LiteRT's within one output step
-                # (tests/test_backends.py); the predictor is tiny, so speed is moot.
-                predict = self._compile(core, predictor, LP_TRANSFORMS_MODE=False).create_infer_request()
-                transfer = self._compile(core, transformer).create_infer_request()
-            except ModelError:
-                raise
+                # (tests/test_backend_openvino.py); the predictor is tiny, so speed is moot.
+                predictor = core.read_model(str(path))
+                self._predict = self._compile(core, predictor, LP_TRANSFORMS_MODE=False).create_infer_request()
             except Exception as e:  # OpenVINO raises RuntimeError subclasses
-                raise ModelError(code="model_load", detail=f"openvino cannot load the models: {e}") from e
-            self._style_input = style[0]
-            self._predict = predict
-            self._transfer = transfer
+                raise ModelError(code="model_load", detail=f"openvino cannot load {path}: {e}") from e
 
     def warmup(self) -> None:
         self._load()
@@ -133,7 +153,7 @@ class OpenVinoBackend(Backend):
     # --- inference -----------------------------------------------------------------
     def style_vector(self, style: np.ndarray) -> np.ndarray:
         style = check_style_array(style)
-        self._load()
+        self._load_predictor()
         with self._predict_lock:
             out = self._predict.infer([style[None]], share_inputs=True, share_outputs=True)
             vec = np.asarray(out[0], dtype=np.float32).reshape(-1).copy()
