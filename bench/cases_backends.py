@@ -59,7 +59,7 @@ def _variants(images: list, with_cold: bool) -> dict[str, Callable[[], object]]:
 
     style = inputs.preset_image()
     side = max(images[0].size)
-    opts = StyleOptions(max_side=side)
+    opts = StyleOptions(brush=inputs.BRUSH, max_side=side)
     variants: dict[str, Callable[[], object]] = {}
     if with_cold:
         from bench.naive import stylize_as_seed

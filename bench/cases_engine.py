@@ -34,7 +34,7 @@ def ours_fn(ctx: Context, side: int):
     """Production path: Engine.stylize with the cached preset vector."""
     from nst.engine import StyleOptions
 
-    img, opts = inputs.content(side), StyleOptions(max_side=side)
+    img, opts = inputs.content(side), StyleOptions(brush=inputs.BRUSH, max_side=side)
     return lambda: ctx.engine.stylize(img, inputs.PRESET, opts)
 
 

@@ -39,7 +39,7 @@ def engine_settings(ctx: Context, side: int = 1024) -> list[Row]:
     """Ours as shipped vs the same engine with other settings, vs B, all interleaved."""
     from nst.engine import StyleOptions
 
-    img, opts = inputs.content(side), StyleOptions(max_side=side)
+    img, opts = inputs.content(side), StyleOptions(brush=inputs.BRUSH, max_side=side)
     whole = img.width * img.height + 4096
     engines = {
         "ours (as shipped)": ctx.engine,

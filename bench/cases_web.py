@@ -157,7 +157,7 @@ def end_to_end(ctx: Context) -> list[Row]:
         for _ in range(ctx.repeat or 20):   # ≥ 20 unless --repeat asks for a quick run
             e2e.append(_paint(server, users))
             t0 = time.perf_counter()
-            ctx.engine.stylize(img, inputs.PRESET, StyleOptions(max_side=E2E_SIDE))
+            ctx.engine.stylize(img, inputs.PRESET, StyleOptions(brush=inputs.BRUSH, max_side=E2E_SIDE))
             bare.append(time.perf_counter() - t0)
     s, b = Stats.of(e2e), Stats.of(bare)
     return [

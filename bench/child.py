@@ -68,11 +68,11 @@ def rss(impl: str, photo: Path, side: int, strength: float, before: int | None =
         engine.warmup()
         img = load_image(photo.read_bytes())
         if before:   # an instance that has served a preview first (the arena never shrinks)
-            engine.stylize(img, inputs.PRESET, StyleOptions(strength=strength, max_side=before))
+            engine.stylize(img, inputs.PRESET, StyleOptions(brush=inputs.BRUSH, strength=strength, max_side=before))
         ready_rss = current_rss_mb()
         t0 = time.perf_counter()
         out = engine.stylize(img, inputs.PRESET,
-                             StyleOptions(strength=strength, keep_colors=False, max_side=side))
+                             StyleOptions(brush=inputs.BRUSH, strength=strength, keep_colors=False, max_side=side))
     elif impl == "naive":
         from PIL import Image
 
@@ -128,7 +128,7 @@ def backend(photo: Path, side: int) -> None:
     loaded = time.perf_counter() - t0
     loaded_rss = current_rss_mb()
     img = load_image(photo.read_bytes())
-    opts = StyleOptions(max_side=side)
+    opts = StyleOptions(brush=inputs.BRUSH, max_side=side)
     t1 = time.perf_counter()
     engine.stylize(img, inputs.PRESET, opts)
     first = time.perf_counter() - t1
@@ -151,12 +151,12 @@ def session(preview_side: int, hd_side: int) -> None:
     t0 = time.perf_counter()
     for aspect in inputs.ASPECTS:
         engine.stylize(inputs.content_aspect(preview_side, aspect), inputs.PRESET,
-                       StyleOptions(max_side=preview_side))
+                       StyleOptions(brush=inputs.BRUSH, max_side=preview_side))
     previews = time.perf_counter() - t0
     ready_rss, previews_peak = current_rss_mb(), peak_rss_mb()
     hd = inputs.content(hd_side)
     t1 = time.perf_counter()
-    out = engine.stylize(hd, inputs.PRESET, StyleOptions(max_side=hd_side))
+    out = engine.stylize(hd, inputs.PRESET, StyleOptions(brush=inputs.BRUSH, max_side=hd_side))
     _emit(backend=engine.backend.name, precision=getattr(engine.backend, "precision", ""),
           previews_s=previews, hd_s=time.perf_counter() - t1, size=list(out.size),
           previews_peak_rss_mb=previews_peak, ready_rss_mb=ready_rss, peak_rss_mb=peak_rss_mb(),

@@ -13,6 +13,9 @@ CONTENT_PHOTO = REPO / "tests" / "data" / "exif" / "Landscape_0.jpg"   # 1800×1
 MODEL_DIR = REPO / "nst" / "data" / "models"
 STYLES_DIR = REPO / "nst" / "data" / "styles"
 PRESET = "starry_night"
+# The naive baselines paint at the output's full resolution: engine rows that are compared
+# with them use the brush that does the same work (bench/cases_brush.py has the others).
+BRUSH = "fine"
 
 
 @functools.lru_cache(maxsize=8)

@@ -214,7 +214,7 @@ def test_tiles_have_no_seams(any_engine, style):
     pass_px = 200 * 200
     small = Engine(any_engine.backend, any_engine.catalog, pass_pixels=pass_px)
     content = _noise_content()
-    out = np.asarray(small.stylize(content, style, StyleOptions(max_side=640)))
+    out = np.asarray(small.stylize(content, style, StyleOptions(max_side=640, brush="fine")))
     lay = layout(427, 640, pass_px)
     assert lay.grid.count >= 6
     rows, cols = _tile_lines(lay)
@@ -242,8 +242,9 @@ def test_tiled_keeps_the_global_look(engine, style):
     from nst import load_image
 
     content = load_image(PHOTO).resize((512, 341), Image.Resampling.LANCZOS)
-    whole = engine.stylize(content, style)
-    tiled = Engine(engine.backend, engine.catalog, pass_pixels=45_000).stylize(content, style)
+    fine = StyleOptions(brush="fine")   # the tiles under test are at the output's resolution
+    whole = engine.stylize(content, style, fine)
+    tiled = Engine(engine.backend, engine.catalog, pass_pixels=45_000).stylize(content, style, fine)
     assert tiled.size == whole.size
     mean_diff = np.abs(_arr(tiled).mean(axis=(0, 1)) - _arr(whole).mean(axis=(0, 1)))
     assert mean_diff.max() < 6, mean_diff
@@ -330,7 +331,7 @@ def test_4096_px_memory_is_bounded():
     report = _fresh_process("""
         content = photo.resize((4096, 1365), Image.Resampling.BICUBIC)
         t = time.monotonic()
-        out = engine.stylize(content, "starry_night", StyleOptions(max_side=4096))
+        out = engine.stylize(content, "starry_night", StyleOptions(max_side=4096, brush="fine"))
         report = {"size": out.size, "seconds": time.monotonic() - t}
     """)
     assert tuple(report["size"]) == (4096, 1365)
@@ -345,8 +346,9 @@ def test_eight_previews_then_hd_stay_under_one_gb():
         for w, h in [(4, 3), (3, 4), (16, 9), (9, 16), (1, 1), (3, 2), (2, 3), (21, 9)]:
             side = min(photo.width * h // w, photo.height)
             crop = photo.crop((0, 0, side * w // h, side))
-            engine.stylize(crop, "starry_night", StyleOptions(max_side=1280))
-        out = engine.stylize(photo.resize((4096, 2731)), "starry_night", StyleOptions(max_side=4096))
+            engine.stylize(crop, "starry_night", StyleOptions(max_side=1280, brush="fine"))
+        out = engine.stylize(photo.resize((4096, 2731)), "starry_night",
+                             StyleOptions(max_side=4096, brush="fine"))
         report = {"size": out.size}
     """)
     assert tuple(report["size"]) == (4096, 2731)
