@@ -44,7 +44,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stylize", help="stylize a picture",
                        description="Stylize CONTENT in the style of STYLE (an image file or a preset id).")
-    s.add_argument("content", metavar="CONTENT", help="content picture, or a clip (MP4, GIF, WebM, MOV)")
+    s.add_argument("content", metavar="CONTENT",
+                   help="content picture, or a clip (MP4, GIF, WebM, MOV)")
     s.add_argument("style", metavar="STYLE", help="style picture, or a preset id (see `styles`)")
     s.add_argument("-o", "--output", metavar="OUT", required=True,
                    help="result file (.jpg, .jpeg, .png or .webp; .mp4 or .gif paints a "

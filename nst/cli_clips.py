@@ -94,7 +94,7 @@ def cmd_stylize_clip(args: argparse.Namespace, options: "StyleOptions", mix_weig
         if tmp.exists():
             tmp.unlink()
     cut = f", cut to the first {clip.limits.max_seconds:g} s" if clip.info.cut else ""
-    print(f"wrote {out_path} ({result.size[0]}x{result.size[1]}, {result.frames} frames, "
+    print(f"wrote {out_path} ({result.size[0]}x{result.size[1]}, {result.frames} frame{'s' if result.frames != 1 else ''}, "
           f"{result.duration:.1f} s{cut}; {out_path.stat().st_size // 1024} KB, "
           f"{result.seconds:.1f} s)")
     return cli.EXIT_OK
