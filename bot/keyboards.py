@@ -68,8 +68,8 @@ def preset_rows(presets: Sequence[Any], page: int, *, own_style: bool = True) ->
     return rows
 
 
-def result_rows(strength: int, keep_colors: bool, share_query: str) -> Rows:
-    """Under a result: strength, colours, another style, mix, HD, share."""
+def result_rows(strength: int, keep_colors: bool, share_query: str, *, hd: bool = True) -> Rows:
+    """Under a result: strength, colours, another style, mix, HD (not for clips), share."""
     strengths = [
         Button((texts.BTN_STRENGTH_CURRENT if pct == strength else texts.BTN_STRENGTH)
                .format(pct=pct), [STRENGTH, pct])
@@ -80,7 +80,8 @@ def result_rows(strength: int, keep_colors: bool, share_query: str) -> Rows:
         strengths,
         [Button(colors, [COLORS, not keep_colors])],
         [Button(texts.BTN_ANOTHER, [ANOTHER, None]), Button(texts.BTN_MIX, [MIX, None])],
-        [Button(texts.BTN_HD, [HD, None]), Button(texts.BTN_SHARE, switch_inline=share_query)],
+        [Button(texts.BTN_HD, [HD, None])] * hd
+        + [Button(texts.BTN_SHARE, switch_inline=share_query)],
     ]
 
 

@@ -110,7 +110,14 @@ async def chat_action(bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_PH
                 log.debug("chat action failed: %s", exc)
             await asyncio.sleep(every)
 
-    task = asyncio.create_task(keep_alive())
+    async with running(keep_alive()):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def running(coro: Awaitable[None]) -> AsyncIterator[None]:
+    """Run ``coro`` in the background while the block runs; cancel it after."""
+    task = asyncio.ensure_future(coro)
     try:
         yield
     finally:

@@ -160,8 +160,9 @@ class Clip:
                 raise _error("corrupt", f"demux: {e}") from None
             source_duration = (float(container.duration) / 1e6
                                if container.duration and container.duration > 0 else None)
-        if not stamps or width <= 0 or height <= 0:
-            raise _error("no_frames")
+            promised = stream.frames
+        if not stamps or width <= 0 or height <= 0:  # the index promised frames: cut short
+            raise _error("corrupt" if promised else "no_frames", "no packets")
         start = min(stamps)
         times = sorted(float((p - start) * base) for p in set(stamps))
         kept = [t for t in times if t < lim.max_seconds]

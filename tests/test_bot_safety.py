@@ -138,10 +138,11 @@ def test_not_an_image_and_other_messages(harness: BotHarness) -> None:
     file_id = h.tg.add_file(b"%PDF-1.4 not a picture", kind="document")
     h.feed(h.tg.document_update(None, ALICE, file_id, "application/pdf", "cv.pdf"))
     h.feed(h.tg.sticker_update(None, ALICE))
-    h.feed(h.tg.video_update(None, ALICE))
+    h.feed(h.tg.video_update(None, ALICE))       # a video is a clip: it gets the paintings
     h.feed(h.tg.voice_update(None, ALICE))
     h.feed(h.tg.text_update(None, ALICE, "hello?"))
-    assert h.texts() == [texts.NOT_AN_IMAGE] + [texts.SEND_A_PHOTO] * 4
+    assert h.texts() == [texts.NOT_AN_IMAGE, texts.SEND_A_PHOTO, texts.CHOOSE_STYLE_CLIP,
+                         texts.SEND_A_PHOTO, texts.SEND_A_PHOTO]
 
 
 def test_unreadable_image_file_gets_one_sentence_and_a_logged_traceback(

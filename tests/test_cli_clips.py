@@ -9,25 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nst.cli import main
 from nst.video import open_clip
 from tests import clip_factory as cf
 from tests.conftest import MAGENTA_DIR, REPO
+from tests.test_cli import one_line_error, run
 
 PHOTO = MAGENTA_DIR / "content" / "golden_gate_sq.jpg"
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("nst: ") and "Traceback" not in err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from telegram.ext import (Application, CallbackQueryHandler, CommandHandler,
                           InlineQueryHandler, MessageHandler, filters)
 
-from bot.handlers import buttons, commands, errors, inline, photos
+from bot.handlers import animations, buttons, commands, errors, inline, photos
 
 # What the bot handles; webhook and polling ask Telegram for nothing else.
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
@@ -19,7 +19,7 @@ COMMANDS = [
 
 
 def register(application: Application) -> None:
-    """Commands first, then images, then the gentle fallback for anything else."""
+    """Commands first, then clips (GIFs, videos), then images, then the gentle fallback."""
     new_messages = filters.UpdateType.MESSAGE
     application.add_handlers([
         CommandHandler("start", commands.start, filters=new_messages),
@@ -27,6 +27,7 @@ def register(application: Application) -> None:
         CommandHandler("styles", commands.styles, filters=new_messages),
         CommandHandler("forget", commands.forget, filters=new_messages),
         CommandHandler("stylize", commands.stylize, filters=new_messages),
+        MessageHandler(new_messages & animations.CLIP_FILTER, animations.on_clip),
         MessageHandler(new_messages & (filters.PHOTO | filters.Document.ALL), photos.on_image),
         CallbackQueryHandler(buttons.on_button),
         InlineQueryHandler(inline.on_inline_query),

@@ -10,6 +10,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import gallery, texts
+from bot.clips import clip_ref
 from bot.handlers.common import image_ref, is_private, new_content, presets, say, services
 from bot.telegram_io import reply_params, with_retries
 
@@ -70,11 +71,11 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def stylize(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Replying /stylize to a photo (groups) shows the paintings for that photo; the
+    """Replying /stylize to a photo or a clip (groups) shows the paintings for it; the
     buttons belong to whoever asked."""
     message, chat = update.effective_message, update.effective_chat
     target = message.reply_to_message
-    ref = image_ref(target)
+    ref = clip_ref(target) or image_ref(target)
     if ref is None:
         hint = texts.SEND_A_PHOTO if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
         await say(context, chat.id, hint, message.message_id)

@@ -92,7 +92,9 @@ async def offer_presets(context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, use
     rows = keyboards.preset_rows(all_presets, page, own_style=not mixing)
     token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
     total = keyboards.pages(len(all_presets))
-    if mixing:
+    if ctx.get("content", {}).get("kind") == "clip" and not mixing:
+        text = texts.CHOOSE_STYLE_CLIP
+    elif mixing:
         text = texts.CHOOSE_MIX.format(title=escape(ctx.get("base_title", texts.OWN_STYLE_TITLE)))
     elif total > 1:
         text = texts.CHOOSE_STYLE_PAGE.format(page=page % total + 1, pages=total)

@@ -1,7 +1,8 @@
 """Inline mode: "@bot" in any chat offers the user's recent paintings."""
 from __future__ import annotations
 
-from telegram import InlineQueryResultCachedPhoto, InlineQueryResultsButton, Update
+from telegram import (InlineQueryResultCachedMpeg4Gif, InlineQueryResultCachedPhoto,
+                      InlineQueryResultsButton, Update)
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -16,6 +17,10 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     wanted = query.query.strip()
     chosen = [(rid, doc) for rid, doc in recent if rid == wanted]
     results = [
+        InlineQueryResultCachedMpeg4Gif(id=rid, mpeg4_file_id=doc["file_id"],  # painted clips
+                                        title=texts.INLINE_RESULT_TITLE,
+                                        caption=doc.get("caption"), parse_mode="HTML")
+        if doc.get("kind") == "animation" else
         InlineQueryResultCachedPhoto(id=rid, photo_file_id=doc["file_id"],
                                      title=texts.INLINE_RESULT_TITLE,
                                      caption=doc.get("caption"), parse_mode="HTML")

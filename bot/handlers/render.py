@@ -83,15 +83,22 @@ def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
              max_side: int) -> tuple[bytes, tuple[int, int]]:
     """The CPU part, on a render thread: decode, paint, encode (no metadata kept)."""
     image = load_image(content, draft_side=max_side)
-    if isinstance(style, bytes):
-        try:
-            style = load_image(style, draft_side=STYLE_DRAFT)
-        except ImageError as exc:
-            raise UserError(texts.STYLE_UNREADABLE) from exc
+    style = load_style(style)
     options = StyleOptions(strength=render["strength"] / 100, keep_colors=render["keep_colors"],
                            max_side=max_side)
     out = engine.stylize(image, style, options, mix=render.get("mix"), mix_weight=MIX_WEIGHT)
     return encode_image(out, "JPEG"), out.size
+
+
+def load_style(style: Any) -> Any:
+    """A preset id as it is; a style photo's bytes decoded (small: the network looks at
+    256 px). UserError when the style photo cannot be read."""
+    if not isinstance(style, bytes):
+        return style
+    try:
+        return load_image(style, draft_side=STYLE_DRAFT)
+    except ImageError as exc:
+        raise UserError(texts.STYLE_UNREADABLE) from exc
 
 
 @contextlib.asynccontextmanager
@@ -151,6 +158,11 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: di
 
     Raises UserError with the sentence to show when something stops it.
     """
+    if render["content"].get("kind") == "clip":  # GIFs and videos: bot/handlers/animations.py
+        from bot.handlers.animations import deliver_clip
+
+        await deliver_clip(update, context, render, mode)
+        return
     svc = services(context)
     user_id, chat_id = render["user"], render["chat"]
     svc.queue.check(user_id)
@@ -162,21 +174,31 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, render: di
         job = functools.partial(_stylize, svc.engine, content, style, render, max_side)
         ticket = svc.queue.submit(user_id, job)
         async with place_in_line(context, chat_id, ticket, render["ask"]):
-            try:
-                jpeg, size = await ticket
-            except UserError:
-                raise
-            except ModelError as exc:
-                log.exception("model failed for user %s", user_id)
-                raise UserError(texts.MODEL_FAILED) from exc
-            except NstError as exc:
-                log.exception("picture refused for user %s (%s)", user_id, exc.code)
-                raise UserError(nst_error_text(exc)) from exc
+            jpeg, size = await result_of(ticket, user_id)
         sent = await _send(context, svc, render, jpeg, size, mode)
     if sent:
-        delivery = context.application.bot_data.get("delivery")
-        if delivery is not None and update.update_id is not None:
-            await delivery.mark_sent(update.update_id)
+        await mark_sent(update, context)
+
+
+async def result_of(ticket: Ticket, user_id: int) -> Any:
+    """What the render job returned; engine refusals become a UserError with our sentence."""
+    try:
+        return await ticket
+    except UserError:
+        raise
+    except ModelError as exc:
+        log.exception("model failed for user %s", user_id)
+        raise UserError(texts.MODEL_FAILED) from exc
+    except NstError as exc:
+        log.exception("picture refused for user %s (%s)", user_id, exc.code)
+        raise UserError(nst_error_text(exc)) from exc
+
+
+async def mark_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The result is in the chat: a resent webhook update must not paint it again."""
+    delivery = context.application.bot_data.get("delivery")
+    if delivery is not None and update.update_id is not None:
+        await delivery.mark_sent(update.update_id)
 
 
 async def _send(context: ContextTypes.DEFAULT_TYPE, svc: Services, render: dict[str, Any],

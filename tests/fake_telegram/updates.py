@@ -295,6 +295,30 @@ class UpdateFactory:
                                     media_group_id=media_group_id, reply_to=reply_to,
                                     chat_type=chat_type)
 
+    def animation_update(self, chat, user, file_id: str | None = None, *, width: int = 320,
+                         height: int = 240, duration: int = 2, file_name: str = "clip.mp4",
+                         file_size: int | None = None, caption: str | None = None,
+                         chat_type: str = "private", reply_to=None) -> dict[str, Any]:
+        """A GIF as Telegram delivers it: an MP4 "animation", mirrored as a document."""
+        anim = self._file_fields("animation", file_id, file_size)
+        anim.update({"width": width, "height": height, "duration": duration,
+                     "file_name": file_name, "mime_type": "video/mp4"})
+        doc = {k: anim[k] for k in ("file_id", "file_unique_id", "file_name", "mime_type")
+               if k in anim}
+        if "file_size" in anim:
+            doc["file_size"] = anim["file_size"]
+        return self._content_update(chat, user, {"animation": anim, "document": doc},
+                                    caption=caption, reply_to=reply_to, chat_type=chat_type)
+
+    def video_note_update(self, chat, user, file_id: str | None = None, *, length: int = 240,
+                          duration: int = 2, file_size: int | None = None,
+                          chat_type: str = "private", reply_to=None) -> dict[str, Any]:
+        """A round video message (square, no caption possible)."""
+        note = self._file_fields("video", file_id, file_size)
+        note.update({"length": length, "duration": duration})
+        return self._content_update(chat, user, {"video_note": note}, caption=None,
+                                    reply_to=reply_to, chat_type=chat_type)
+
     def voice_update(self, chat, user, file_id: str | None = None, *, duration: int = 2,
                      mime_type: str = "audio/ogg", file_size: int | None = 8_000,
                      chat_type: str = "private", reply_to=None) -> dict[str, Any]:
