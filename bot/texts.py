@@ -99,3 +99,5 @@ CLIP_EMPTY = "That clip has no frames in it — send another one 🙂"
 CLIP_TOO_BIG = "That clip's frames are far too large for me — send a smaller one 🙂"
 CLIP_TOO_MANY_FRAMES = "That clip has too many frames for me — send a shorter or slower one 🙂"
 CLIP_NO_HD = "Paintings of clips come in one size only 🙂"
+HELP_CLIPS = ("\n\n🎞 GIFs and short videos work too: they come back as a looping painted "
+              "animation (the first 10 seconds).")

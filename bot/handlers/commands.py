@@ -25,7 +25,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Everything the bot can do, in a few lines, plus what it keeps and for how long."""
     ttl_hours = round(services(context).config.input_ttl / 3600)
-    text = texts.HELP.format(username=context.bot.username, ttl_hours=ttl_hours)
+    text = texts.HELP.format(username=context.bot.username, ttl_hours=ttl_hours) + texts.HELP_CLIPS
     await say(context, update.effective_chat.id, text)
 
 
