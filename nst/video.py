@@ -83,6 +83,7 @@ class ClipInfo:
     duration: float            # seconds of the kept part (last frame shown 1/fps)
     cut: bool                  # the source was longer than max_seconds
     source_duration: float | None
+    turns: int = 0             # quarter turns (counter-clockwise) that make frames upright
 
     @property
     def still(self) -> bool:
@@ -173,9 +174,25 @@ class Clip:
         step = 1.0 / lim.max_fps
         last = chosen[-1] + (chosen[-1] - chosen[-2] if len(chosen) > 1 else step)
         duration = min(max(last, step), lim.max_seconds) if len(chosen) > 1 else 0.0
+        turns = self._turns()
+        if turns % 2:  # a phone's portrait video: stored landscape, shown turned
+            width, height = height, width
         w, h = even_size(width, height, lim.max_side)
         return chosen, ClipInfo(w, h, (width, height), len(chosen), duration, cut,
-                                source_duration)
+                                source_duration, turns)
+
+    def _turns(self) -> int:
+        """Quarter turns of the display matrix (phones record portrait as turned landscape);
+        decoding the first frame here also finds damage before any work is queued."""
+        import av
+
+        with _open(self._source) as container:
+            try:
+                for frame in container.decode(container.streams.video[0]):
+                    return int(round((getattr(frame, "rotation", 0) or 0) / 90)) % 4
+            except av.FFmpegError as e:
+                raise _error("corrupt", f"decode: {e}") from None
+        raise _error("corrupt", "no frame decodes")
 
     def frames(self) -> Iterator[tuple[float, np.ndarray]]:
         """(time in seconds, uint8 RGB [H, W, 3]) for each kept frame, decoded lazily."""
@@ -200,9 +217,7 @@ class Clip:
                     t = float((pts - start) * base)
                     if t + 1e-6 < wanted[next_i]:
                         continue  # dropped to cap the frame rate
-                    arr = frame.to_ndarray(width=info.width, height=info.height,
-                                           format="rgb24", interpolation="AREA")
-                    yield wanted[next_i], arr
+                    yield wanted[next_i], _upright(frame, info.turns, (info.width, info.height))
                     next_i += 1
                     if next_i == len(wanted):
                         return
@@ -221,10 +236,20 @@ class Clip:
         with _open(self._source) as container:
             try:
                 for frame in container.decode(container.streams.video[0]):
-                    return Image.fromarray(frame.to_ndarray(format="rgb24"), "RGB")
+                    return Image.fromarray(_upright(frame, self.info.turns), "RGB")
             except av.FFmpegError as e:
                 raise _error("corrupt", f"decode: {e}") from None
         raise _error("no_frames")
+
+
+def _upright(frame, turns: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """uint8 RGB of a decoded frame, scaled to ``size`` (as shown) and turned upright."""
+    kwargs = {}
+    if size is not None:
+        w, h = size if turns % 2 == 0 else size[::-1]
+        kwargs = {"width": w, "height": h, "interpolation": "AREA"}
+    arr = frame.to_ndarray(format="rgb24", **kwargs)
+    return np.ascontiguousarray(np.rot90(arr, turns)) if turns else arr
 
 
 def _gif_canvas(source: Source) -> tuple[int, int] | None:

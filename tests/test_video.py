@@ -209,3 +209,30 @@ def test_writer_refuses_odd_sides_and_wrong_frames(tmp_path: Path) -> None:
             writer.write(0.0, np.zeros((10, 10, 3), np.uint8))
         writer.write(0.0, np.zeros((80, 100, 3), np.uint8))
     assert open_clip(tmp_path / "y.mp4").info.still
+
+
+@pytest.mark.parametrize("degrees, turned", [(90, 1), (-90, 3), (180, 2)])
+def test_phone_rotation_is_applied(tmp_path: Path, degrees: int, turned: int) -> None:
+    """A portrait phone video is stored landscape with a display matrix: frames come out
+    as the phone shows them."""
+    stored = np.zeros((32, 64, 3), np.uint8)
+    stored[:, :8] = 255                                   # a white band on the left
+    path = tmp_path / "rot.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        stream.set_display_rotation(degrees)
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+            frame.pts = i
+            for p in stream.encode(frame):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    clip = open_clip(path)
+    expected = np.rot90(stored, turned)
+    assert (clip.info.width, clip.info.height) == expected.shape[1::-1]
+    _, first = next(iter(clip.frames()))
+    assert first.shape == expected.shape
+    assert np.abs(first.astype(int) - expected.astype(int)).mean() < 20
+    assert clip.still().size == expected.shape[1::-1]
