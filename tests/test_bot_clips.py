@@ -68,6 +68,15 @@ def test_animation_in_private_chat_comes_back_painted(harness: BotHarness, tmp_p
     edit = h.last("editMessageMedia")
     assert edit.ok and edit.result["message_id"] == sent.result["message_id"]
     assert "animation" in edit.result and "Strength 50%" in edit.result["caption"]
+    # keep colours: edited again; ➕ mix: a second painting, a new animation
+    h.feed(h.press(ALICE, edit.result, button(edit.result, "🎨 Keep colours")))
+    assert "colours kept" in h.last("editMessageMedia").result["caption"]
+    h.feed(h.press(ALICE, edit.result, button(edit.result, "➕ Mix")))
+    mix_keyboard = h.last("sendMessage").result
+    h.feed(h.press(ALICE, mix_keyboard, button(mix_keyboard, "2.")))
+    mixed = h.last("sendAnimation")
+    assert mixed.result["message_id"] != sent.result["message_id"]
+    assert "×" in mixed.params["caption"]
     assert h.app.bot_data["queue"].pending(ALICE["id"]) == 0
 
 
