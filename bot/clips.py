@@ -37,17 +37,23 @@ def clip_ref(message: Message | None) -> dict[str, Any] | None:
     if message is None:
         return None
     media, gif_file = message.animation or message.video or message.video_note, False
-    if media is None and message.document is not None:
-        doc = message.document
-        name, mime = (doc.file_name or "").lower(), (doc.mime_type or "").lower()
-        ext = name.rsplit(".", 1)[-1] if "." in name else ""
-        if mime in CLIP_MIME_TYPES or ext in CLIP_EXTENSIONS:
-            media, gif_file = doc, mime == "image/gif" or ext == "gif"
+    doc = message.document
+    if media is None and doc is not None and is_clip_document(doc.file_name, doc.mime_type):
+        media = doc
+        gif_file = (doc.mime_type or "").lower() == "image/gif" or \
+            (doc.file_name or "").lower().endswith(".gif")
     if media is None:
         return None
     # gif_file: a GIF sent as a file, which the picture path can also read
     return {"file_id": media.file_id, "file_unique_id": media.file_unique_id,
             "file_size": media.file_size, "kind": "clip", "gif_file": gif_file}
+
+
+def is_clip_document(file_name: str | None, mime_type: str | None) -> bool:
+    """A file that is a GIF or a video (by its MIME type or its extension)."""
+    name, mime = (file_name or "").lower(), (mime_type or "").lower()
+    ext = name.rsplit(".", 1)[-1] if "." in name else ""
+    return mime in CLIP_MIME_TYPES or mime.startswith("video/") or ext in CLIP_EXTENSIONS
 
 
 def clip_text(exc: ClipError) -> str:

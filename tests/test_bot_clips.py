@@ -106,12 +106,15 @@ def test_group_stylize_reply_to_an_animation(harness: BotHarness, tmp_path) -> N
     assert reply_to_of(sent) == clip["message"]["message_id"]
 
 
-@pytest.mark.parametrize("kind", ["video", "video_note", "gif_file"])
+@pytest.mark.parametrize("kind", ["video", "video_note", "gif_file", "mkv_file"])
 def test_videos_round_videos_and_gif_files(harness: BotHarness, tmp_path, kind) -> None:
     h = harness
     if kind == "gif_file":
         data = _clip(tmp_path, 6, (96, 64), ".gif")
         update = h.document(ALICE, data, "funny.gif", mime_type="image/gif")
+    elif kind == "mkv_file":   # any video/* file: FFmpeg sniffs the content
+        data = _clip(tmp_path, 6, (96, 64))
+        update = h.document(ALICE, data, "holiday.mkv", mime_type="video/x-matroska")
     else:
         data = _clip(tmp_path, 6, (96, 96))
         fid = h.tg.add_file(data, kind="video")

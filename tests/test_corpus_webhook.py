@@ -141,9 +141,9 @@ def accepted_as_image(name: str, mime: str | None) -> bool:
 
 def accepted_as_clip(name: str, mime: str | None) -> bool:
     """Would the bot treat this document as a clip (bot.clips.clip_ref)?"""
-    from bot.clips import CLIP_EXTENSIONS, CLIP_MIME_TYPES
+    from bot.clips import is_clip_document
 
-    return (mime or "") in CLIP_MIME_TYPES or name.rsplit(".", 1)[-1] in CLIP_EXTENSIONS
+    return is_clip_document(name, mime)
 
 
 # --------------------------------------------------------------------------- the corpus

@@ -45,7 +45,10 @@ async def on_clip(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ref = clips.clip_ref(message)
     reply = message.reply_to_message
     to_me = bool(reply and reply.from_user and reply.from_user.id == context.bot.id)
-    if ref is None or not (is_private(update) or photos.wants_stylize(message.caption) or to_me):
+    if not (is_private(update) or photos.wants_stylize(message.caption) or to_me):
+        return
+    if ref is None:  # e.g. a video file of a kind the filter let through
+        await say(context, chat.id, texts.SEND_A_PHOTO, message.message_id)
         return
     if ref["gif_file"]:
         session = await services(context).state.session(chat.id, user.id)
