@@ -30,13 +30,17 @@ def _bars(n: int, size: tuple[int, int]) -> list[np.ndarray]:
     return out
 
 
-def _encode(path: Path, n: int, size: tuple[int, int], fps: float, **opts: str) -> Path:
-    """A raw PyAV encode (not our writer) at any frame rate, for inputs we must not shape."""
+def _encode(path: Path, n: int, size: tuple[int, int], fps: float,
+            frames: list[np.ndarray] | None = None, rotation: int | None = None) -> Path:
+    """A raw PyAV encode (not our writer) at any frame rate, optionally with a display
+    rotation, for inputs we must not shape."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        stream.codec_context.options = {"preset": "ultrafast", **opts}
-        for i, a in enumerate(_bars(n, size)):
+        stream.codec_context.options = {"preset": "ultrafast"}
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        for i, a in enumerate(frames or _bars(n, size)):
             frame = av.VideoFrame.from_ndarray(a, format="rgb24")
             frame.pts = i
             for p in stream.encode(frame):
@@ -217,18 +221,7 @@ def test_phone_rotation_is_applied(tmp_path: Path, degrees: int, turned: int) ->
     as the phone shows them."""
     stored = np.zeros((32, 64, 3), np.uint8)
     stored[:, :8] = 255                                   # a white band on the left
-    path = tmp_path / "rot.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
-        stream.set_display_rotation(degrees)
-        for i in range(3):
-            frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
-            frame.pts = i
-            for p in stream.encode(frame):
-                out.mux(p)
-        for p in stream.encode():
-            out.mux(p)
+    path = _encode(tmp_path / "rot.mp4", 3, (64, 32), 10, [stored] * 3, rotation=degrees)
     clip = open_clip(path)
     expected = np.rot90(stored, turned)
     assert (clip.info.width, clip.info.height) == expected.shape[1::-1]
