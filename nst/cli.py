@@ -51,8 +51,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="result file (.jpg, .jpeg, .png or .webp; .mp4 or .gif paints a "
                         "clip or GIF frame by frame, without flicker)")
     s.add_argument("--max-side", type=int, default=1280, metavar="N",
-                   help="long side of the result in pixels (default 1280, at most 4096; "
-                        "never more than the content's)")
+                   help="long side of the result in pixels (default 1280, at most 4096, "
+                        "clips at most 640; never more than the content's)")
     s.add_argument("--strength", type=float, default=1.0, metavar="F",
                    help="0 = the content, 1 = full style (default 1)")
     s.add_argument("--keep-colors", action="store_true", help="keep the content's colours")
