@@ -94,3 +94,11 @@ def test_module_entry_point(tmp_path, clip_mp4):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert Image.open(io.BytesIO(out.read_bytes())).n_frames == 8
+
+
+def test_max_side_shrinks_a_clip(capsys, tmp_path, clip_mp4):
+    out = tmp_path / "small.mp4"
+    code, _, err = run(capsys, "stylize", clip_mp4, "starry_night", "-o", out, "--max-side", "64")
+    assert code == 0, err
+    info = open_clip(out).info
+    assert (info.width, info.height) == (64, 40)
