@@ -104,6 +104,12 @@ def test_group_stylize_reply_to_an_animation(harness: BotHarness, tmp_path) -> N
     sent = h.last("sendAnimation")
     assert sent.params["chat_id"] == GROUP["id"]
     assert reply_to_of(sent) == clip["message"]["message_id"]
+    # a GIF captioned /stylize is for me too
+    captioned = _animation(h, _clip(tmp_path), user=BOB, chat=GROUP, chat_type="supergroup",
+                           caption="/stylize")
+    h.feed(captioned)
+    assert reply_to_of(h.last("sendMessage")) == captioned["message"]["message_id"]
+    assert h.last("sendMessage").params["text"] == texts.CHOOSE_STYLE_CLIP
 
 
 @pytest.mark.parametrize("kind", ["video", "video_note", "gif_file", "mkv_file"])
