@@ -28,6 +28,7 @@ How the options work (all backends):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
@@ -269,12 +270,7 @@ class Engine:
             return result
         fn = self._transfer_fn(terms, options.strength, img)
         if w * h <= self.pass_pixels:
-            arr = np.asarray(img)
-            out = fn(arr.astype(np.float32) / np.float32(255.0))
-            out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            if options.keep_colors:
-                keep_colors(out, arr)
-            result = Image.fromarray(out, "RGB")
+            result = Image.fromarray(_one_pass(fn, np.asarray(img), options.keep_colors), "RGB")
         else:
             def keep_band_colors(rows: np.ndarray, y0: int) -> None:
                 keep_colors(rows, np.asarray(img.crop((0, y0, w, y0 + rows.shape[0]))))
@@ -284,6 +280,39 @@ class Engine:
         if progress:
             progress(1.0)
         return result
+
+
+    def frame_renderer(
+        self,
+        style: "str | Image.Image",
+        options: StyleOptions,
+        reference: "Image.Image",
+        *,
+        mix: "str | Image.Image | None" = None,
+        mix_weight: float = 0.5,
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """For clips: the style code is resolved ONCE, so every frame gets the same look.
+
+        Returns ``render(frame)``: uint8 RGB [H, W, 3] → stylized uint8 [H, W, 3] of the
+        same size, one pass (clip frames are small).  ``reference`` (e.g. the first
+        frame) is the content whose own style vector tempers a strength below 1;
+        ``options.max_side`` is not used (the caller sizes the frames).
+        """
+        terms = self._recipe(style, mix, mix_weight)
+        if options.strength == 0.0:
+            return np.copy
+        fn = self._transfer_fn(terms, options.strength, reference)
+        return functools.partial(_one_pass, fn, keep=options.keep_colors)
+
+
+def _one_pass(fn: Callable[[np.ndarray], np.ndarray], arr: np.ndarray,
+              keep: bool) -> np.ndarray:
+    """uint8 content → uint8 stylized through ``fn`` (float 0..1), colours kept if asked."""
+    out = fn(arr.astype(np.float32) / np.float32(255.0))
+    out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if keep:
+        keep_colors(out, arr)
+    return out
 
 
 def _monotone(progress: Callable[[float], None]) -> Callable[[float], None]:
