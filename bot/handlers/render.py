@@ -3,7 +3,8 @@
 A render doc (see bot/state.py) holds the inputs as Telegram file_ids and the
 settings. `deliver` checks the limits, downloads the inputs, runs the engine on
 the render queue (off the event loop) while showing "sending photo…" and the
-place in line, then sends, edits or attaches the result.
+place in line, then sends, edits or attaches the result. A clip is painted by
+bot/handlers/animations.py in the same queue slot and sent here as an animation.
 """
 from __future__ import annotations
 
