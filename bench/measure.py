@@ -118,9 +118,9 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_child(args: Sequence[str], timeout: float = 600.0,
-              env: dict[str, str] | None = None) -> dict:
-    """Run ``python -m bench.child ARGS`` and return the JSON it prints last on stdout."""
-    cmd = [sys.executable, "-m", "bench.child", *args]
+              env: dict[str, str] | None = None, module: str = "bench.child") -> dict:
+    """Run ``python -m MODULE ARGS`` and return the JSON it prints last on stdout."""
+    cmd = [sys.executable, "-m", module, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO,
                           env=env or child_env())
     if proc.returncode != 0:

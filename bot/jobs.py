@@ -2,8 +2,9 @@
 
 Stylization takes a second or more of CPU, so it runs on a small thread pool
 (``config.workers``) while the event loop keeps answering buttons. When every
-worker is busy, jobs wait in a FairScheduler: users take turns (round robin),
-so one user's burst of ten photos cannot starve everybody else. Each waiting
+worker is busy, jobs wait in a FairScheduler: users take turns by cost (a clip
+counts as the photos it is worth), so one user's burst of ten photos or one long clip
+cannot starve everybody else. Each waiting
 job knows its place in line so the conversation can show "You're #2 in line".
 
 A job's place (a Slot, counted against the user's limit) is taken before its inputs
@@ -40,23 +41,40 @@ class Replaced(Exception):
 
 
 class FairScheduler(Generic[T]):
-    """FIFO per user; users take turns, the one served longest ago goes first."""
+    """FIFO per user; users take turns by cost (start-time fair queuing).
+
+    Each user has a virtual finish time: a job of cost c (a photo is 1, a clip its
+    frames × pixels relative to a photo) moves it c further, and the user whose next
+    job would start earliest goes first, so a clip counts as the photos it costs.
+    With costs of 1 this is plain round robin; ties go to the oldest waiting job.
+    """
 
     def __init__(self) -> None:
-        self._queues: dict[Hashable, deque[tuple[int, T]]] = {}
-        self._last_served: dict[Hashable, int] = {}
+        self._queues: dict[Hashable, deque[tuple[int, T, float]]] = {}
+        self._finish: dict[Hashable, float] = {}
+        self._vtime = 0.0
         self._seq = itertools.count()
-        self._turn = 0
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())
 
-    def push(self, user: Hashable, item: T) -> None:
-        self._queues.setdefault(user, deque()).append((next(self._seq), item))
+    def push(self, user: Hashable, item: T, cost: float = 1.0) -> None:
+        self._queues.setdefault(user, deque()).append((next(self._seq), item, max(cost, 0.0)))
 
-    def _next_user(self, queues: dict[Hashable, deque], last: dict[Hashable, int]) -> Hashable:
-        # Never served (-1) beats served; ties go to the oldest waiting job.
-        return min(queues, key=lambda u: (last.get(u, -1), queues[u][0][0]))
+    @staticmethod
+    def _next_user(queues: dict[Hashable, deque], finish: dict[Hashable, float],
+                   vtime: float) -> Hashable:
+        return min(queues, key=lambda u: (max(vtime, finish.get(u, vtime)), queues[u][0][0]))
+
+    @staticmethod
+    def _take(queues: dict[Hashable, deque], finish: dict[Hashable, float], vtime: float,
+              user: Hashable) -> tuple[T, float]:
+        _, item, cost = queues[user].popleft()
+        if not queues[user]:
+            del queues[user]
+        start = max(vtime, finish.get(user, vtime))
+        finish[user] = start + cost
+        return item, start
 
     def remove(self, user: Hashable, item: T) -> bool:
         """Take a waiting item out of line; False if it is not waiting."""
@@ -73,28 +91,20 @@ class FairScheduler(Generic[T]):
         """The next job to run, or None when nothing waits."""
         if not self._queues:
             return None
-        user = self._next_user(self._queues, self._last_served)
-        _, item = self._queues[user].popleft()
-        if not self._queues[user]:
-            del self._queues[user]
-        self._turn += 1
-        self._last_served[user] = self._turn
-        if not self._queues and len(self._last_served) > 10_000:
-            self._last_served.clear()  # bound memory; fairness only matters while busy
+        user = self._next_user(self._queues, self._finish, self._vtime)
+        item, self._vtime = self._take(self._queues, self._finish, self._vtime, user)
+        if not self._queues and len(self._finish) > 10_000:
+            self._finish.clear()  # bound memory; fairness only matters while busy
         return item
 
     def order(self) -> list[T]:
         """Waiting jobs in the order pop() would return them."""
         queues = {u: deque(q) for u, q in self._queues.items()}
-        last = dict(self._last_served)
-        turn, out = self._turn, []
+        finish, vtime, out = dict(self._finish), self._vtime, []
         while queues:
-            user = self._next_user(queues, last)
-            out.append(queues[user].popleft()[1])
-            if not queues[user]:
-                del queues[user]
-            turn += 1
-            last[user] = turn
+            user = self._next_user(queues, finish, vtime)
+            item, vtime = self._take(queues, finish, vtime, user)
+            out.append(item)
         return out
 
 
@@ -187,9 +197,11 @@ class RenderQueue:
             self._unkey(slot)
             self._done(slot.user)
 
-    def submit(self, user: Hashable, fn: Callable[[], Any], slot: Slot | None = None) -> Ticket:
-        """Queue `fn` in its reserved `slot` (or a new one); call from the event loop.
-        Raises QueueFull, or Replaced when a newer job took the slot meanwhile."""
+    def submit(self, user: Hashable, fn: Callable[[], Any], slot: Slot | None = None,
+               cost: float = 1.0) -> Ticket:
+        """Queue `fn` in its reserved `slot` (or a new one); ``cost`` is in photos (see
+        FairScheduler). Call from the event loop. Raises QueueFull, or Replaced when a
+        newer job took the slot meanwhile."""
         slot = slot or self.reserve(user)
         if slot.replaced:
             raise Replaced()
@@ -199,7 +211,7 @@ class RenderQueue:
         ticket.position = -1  # so the first _move always reports
         ticket.slot = slot
         slot.ticket = ticket
-        self._waiting.push(user, ticket)
+        self._waiting.push(user, ticket, cost)
         self._dispatch()
         return ticket
 

@@ -81,9 +81,10 @@ def preset_rows(t: Translator, presets: Sequence[Any], page: int, *,
 
 
 def result_rows(t: Translator, strength: int, keep_colors: bool, share_query: str,
-                mix_share: int | None = None, brush: str | None = None) -> Rows:
+                mix_share: int | None = None, brush: str | None = None, *,
+                hd: bool = True) -> Rows:
     """Under a result: strength, (a mix's balance), colours and 🖌 brush, another style,
-    mix, HD, share."""
+    mix, HD (not for clips), share."""
     strengths = [
         Button(t(texts.BTN_STRENGTH_CURRENT if pct == strength else texts.BTN_STRENGTH,
                  pct=pct), [STRENGTH, pct])
@@ -100,8 +101,8 @@ def result_rows(t: Translator, strength: int, keep_colors: bool, share_query: st
     return rows + [
         [Button(t(colors), [COLORS, not keep_colors]), *brush_button(t, brush)],
         [Button(t(texts.BTN_ANOTHER), [ANOTHER, None]), Button(t(texts.BTN_MIX), [MIX, None])],
-        [Button(t(texts.BTN_HD), [HD, None]),
-         Button(t(texts.BTN_SHARE), switch_inline=share_query)],
+        [Button(t(texts.BTN_HD), [HD, None])] * hd
+        + [Button(t(texts.BTN_SHARE), switch_inline=share_query)],
     ]
 
 

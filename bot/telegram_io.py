@@ -41,7 +41,8 @@ ACTION_EVERY = 4.0                # a chat action shows for ~5 s
 # timeout (5 s) is shorter than that for big images.
 MEDIA_READ_TIMEOUT = 60.0
 # Calls a retry would repeat for the user (a second message / photo / file / edit).
-SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageMedia"})
+SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendAnimation",
+                   "editMessageMedia"})
 
 
 class ProbablyDelivered(Exception):
@@ -149,7 +150,14 @@ async def chat_action(bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_PH
                 log.debug("chat action failed: %s", exc)
             await asyncio.sleep(every)
 
-    task = asyncio.create_task(keep_alive())
+    async with running(keep_alive()):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def running(coro: Awaitable[None]) -> AsyncIterator[None]:
+    """Run ``coro`` in the background while the block runs; cancel it after."""
+    task = asyncio.ensure_future(coro)
     try:
         yield
     finally:

@@ -68,8 +68,6 @@ NOT_AN_IMAGE = N_("That file isn't a picture I can read — send a JPEG, PNG, We
 ALBUM_EXTRA = N_("📚 From an album I use two photos: the first gets the style of the second. "
                  "Send the others one at a time 🙂")
 # Things I cannot paint yet: one sentence per kind (bot/handlers/photos.py NOT_YET).
-NOT_YET_ANIMATION = N_("I can't paint GIFs and animations yet — send me a photo 🙂")
-NOT_YET_VIDEO = N_("I can't paint videos yet — send me a photo 🙂")
 NOT_YET_STICKER = N_("I can't paint stickers yet — send me a photo 🙂")
 
 # --- buttons (short: two or three share a phone's keyboard row) --------------
@@ -158,3 +156,18 @@ CMD_STYLES = N_("All the paintings")
 CMD_HELP = N_("Tips: own style, mixing, HD, sharing")
 CMD_FORGET = N_("Delete everything I keep about you")
 CMD_STYLIZE = N_("Paint a photo: caption or reply /stylize")
+
+# --- clips: GIFs, animations, videos, round videos (bot/handlers/animations.py) ---
+CHOOSE_STYLE_CLIP = N_("🎨 Pick a painting for your clip:")
+CLIP_PROGRESS = N_("🎞 Painting your clip… {done}/{total} frames")
+# TRANSLATORS: {seconds} is a number, e.g. 10.
+CLIP_CUT = N_("✂ Only the first {seconds} seconds were painted.")
+CLIP_UNREADABLE = N_("I couldn't read that clip — it may be damaged. Try another one 🙂")
+CLIP_NO_VIDEO = N_("That file has no picture in it, only sound — send a GIF or a video 🙂")
+CLIP_EMPTY = N_("That clip has no frames in it — send another one 🙂")
+CLIP_TOO_BIG = N_("That clip's frames are far too large for me — send a smaller one 🙂")
+CLIP_TOO_MANY_FRAMES = N_("That clip has too many frames for me — send a shorter or slower "
+                          "one 🙂")
+CLIP_NO_HD = N_("Paintings of clips come in one size only 🙂")
+HELP_CLIPS = N_("🎞 GIFs and short videos work too: they come back as a looping painted "
+                "animation (the first {seconds} seconds).")

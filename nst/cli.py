@@ -46,13 +46,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stylize", help="stylize a picture",
                        description="Stylize CONTENT in the style of STYLE (an image file or a preset id).")
-    s.add_argument("content", metavar="CONTENT", help="content picture")
+    s.add_argument("content", metavar="CONTENT",
+                   help="content picture, or a clip (MP4, GIF, WebM, MOV)")
     s.add_argument("style", metavar="STYLE", help="style picture, or a preset id (see `styles`)")
     s.add_argument("-o", "--output", metavar="OUT", required=True,
-                   help="result file (.jpg, .jpeg, .png or .webp)")
+                   help="result file (.jpg, .jpeg, .png or .webp; .mp4 or .gif paints a "
+                        "clip or GIF frame by frame, without flicker)")
     s.add_argument("--max-side", type=int, default=1280, metavar="N",
-                   help="long side of the result in pixels (default 1280, at most 4096; "
-                        "never more than the content's)")
+                   help="long side of the result in pixels (default 1280, at most 4096, "
+                        "clips at most 640; never more than the content's)")
     s.add_argument("--strength", type=float, default=1.0, metavar="F",
                    help="0 = the content, 1 = full style (default 1)")
     s.add_argument("--keep-colors", action="store_true", help="keep the content's colours")
@@ -88,7 +90,7 @@ def _config():
         raise CliError(f"bad environment: {e}") from None
 
 
-def _engine():
+def engine_from_env():
     from nst.engine import Engine
 
     return Engine.from_config(_config())
@@ -101,6 +103,12 @@ def _check_output(path: Path) -> str:
         fmt = format_for_path(path)
     except ImageError as e:
         raise CliError(f"output {path}: {e.user_message}") from None
+    check_writable(path)
+    return fmt
+
+
+def check_writable(path: Path) -> None:
+    """One line (CliError) when ``path`` cannot be written."""
     if path.is_dir():
         raise CliError(f"output {path} is a directory")
     parent = path.parent if str(path.parent) else Path(".")
@@ -110,7 +118,6 @@ def _check_output(path: Path) -> str:
         raise CliError(f"cannot write {path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise CliError(f"cannot write {path}: permission denied")
-    return fmt
 
 
 def _load(path: str, what: str):
@@ -127,7 +134,7 @@ def _load(path: str, what: str):
         raise CliError(f"{what} {path}: {e.user_message}") from None
 
 
-def _style_arg(engine, value: str, what: str):
+def style_arg(engine, value: str, what: str):
     """An existing file → its image; else a preset id → the id; else an error."""
     if Path(value).exists():
         return _load(value, what)
@@ -192,11 +199,15 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         msg = e.user_message.replace("strength", "--strength").replace("max_side", "--max-side")
         raise CliError(msg) from None
     out_path = Path(args.output)
+    from nst.cli_clips import cmd_stylize_clip, wants_clip
+
+    if wants_clip(args.content, out_path):
+        return cmd_stylize_clip(args, options, mix_weight)
     fmt = _check_output(out_path)
     content = _load(args.content, "content")
-    engine = _engine()
-    style = _style_arg(engine, args.style, "style")
-    mix = _style_arg(engine, args.mix, "mix style") if args.mix is not None else None
+    engine = engine_from_env()
+    style = style_arg(engine, args.style, "style")
+    mix = style_arg(engine, args.mix, "mix style") if args.mix is not None else None
 
     started = time.monotonic()
     result = engine.stylize(content, style, options, mix=mix, mix_weight=mix_weight,
@@ -211,7 +222,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 def cmd_styles(args: argparse.Namespace) -> int:
     if args.styles_command == "push":
         return cmd_styles_push(args)
-    engine = _engine()
+    engine = engine_from_env()
     presets = engine.catalog.presets()
     rows = [("id", "title", "artist", "year")] + [(p.id, p.title, p.artist, p.year) for p in presets]
     widths = [min(max(len(r[i]) for r in rows), 44) for i in range(3)]

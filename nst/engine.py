@@ -304,12 +304,7 @@ class Engine:
 
         if img.width * img.height > self.pass_pixels:
             return stylize_tiled(img, fn, self.tile_pixels, progress, post)
-        x = np.asarray(img).astype(np.float32)
-        x /= np.float32(255.0)   # in place: one float copy of the photo, not two
-        out = np.multiply(fn(x), np.float32(255.0), dtype=np.float32)
-        del x
-        out += np.float32(0.5)
-        out = np.clip(out, 0, 255, out=out).astype(np.uint8)
+        out = _one_pass(fn, np.asarray(img), keep=False)
         if post is not None:
             post(out, 0)
         return Image.fromarray(out, "RGB")
@@ -320,6 +315,54 @@ class Engine:
         if isinstance(style, str) and style in self.catalog:
             return self.catalog.get(style).brush or DEFAULT_BRUSH
         return DEFAULT_BRUSH
+
+    def frame_renderer(
+        self,
+        style: "str | Image.Image",
+        options: StyleOptions,
+        reference: "Image.Image",
+        *,
+        mix: "str | Image.Image | None" = None,
+        mix_weight: float = 0.5,
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """For clips: the style code is resolved ONCE, so every frame gets the same look.
+
+        Returns ``render(frame)``: uint8 RGB [H, W, 3] → stylized uint8 [H, W, 3] of the
+        same size, painted with ``options.brush`` like a still.  ``reference`` (e.g. the first
+        frame) is the content whose own style vector tempers a strength below 1;
+        ``options.max_side`` is not used (the caller sizes the frames).
+        """
+        from PIL import Image
+
+        terms = self._recipe(style, mix, mix_weight)
+        if options.strength == 0.0:
+            return np.copy
+        fn = self._transfer_fn(terms, options.strength, reference)
+        brush, keep = options.brush or self.default_brush(style), options.keep_colors
+
+        def render(frame: np.ndarray) -> np.ndarray:
+            # The same brush as a still: a frame bigger than the brush's resolution is
+            # painted small and upsampled guided by the frame.
+            post = (lambda rows, y0: keep_colors(rows, frame[y0:y0 + rows.shape[0]])) if keep else None
+            painted = paint(Image.fromarray(frame, "RGB"), brush,
+                            lambda small: _one_pass(fn, np.asarray(small), keep=False), post)
+            return _one_pass(fn, frame, keep) if painted is None else np.asarray(painted)
+
+        return render
+
+
+def _one_pass(fn: Callable[[np.ndarray], np.ndarray], arr: np.ndarray,
+              keep: bool) -> np.ndarray:
+    """uint8 content → uint8 stylized through ``fn`` (float 0..1), colours kept if asked."""
+    x = arr.astype(np.float32)
+    x /= np.float32(255.0)   # in place: one float copy of the photo, not two
+    out = np.multiply(fn(x), np.float32(255.0), dtype=np.float32)
+    del x
+    out += np.float32(0.5)
+    out = np.clip(out, 0, 255, out=out).astype(np.uint8)
+    if keep:
+        keep_colors(out, arr)
+    return out
 
 
 def _monotone(progress: Callable[[float], None]) -> Callable[[float], None]:

@@ -57,4 +57,15 @@ class ModelError(NstError):
     default_message = "The stylization model isn't available right now. Please try again later."
 
 
-__all__ = ["NstError", "ImageError", "StyleNotFound", "ModelError"]
+class ClipError(NstError):
+    """The input clip cannot be used (corrupt, no picture track, empty, too big …).
+
+    Codes: ``empty``, ``corrupt``, ``no_video``, ``no_frames``, ``too_big`` (canvas),
+    ``too_many_frames``.
+    """
+
+    default_code = "clip"
+    default_message = "I couldn't use that clip. Please try a different one."
+
+
+__all__ = ["NstError", "ImageError", "StyleNotFound", "ModelError", "ClipError"]

@@ -140,10 +140,11 @@ def test_not_an_image_and_other_messages(harness: BotHarness) -> None:
     file_id = h.tg.add_file(b"%PDF-1.4 not a picture", kind="document")
     h.feed(h.tg.document_update(None, ALICE, file_id, "application/pdf", "cv.pdf"))
     h.feed(h.tg.sticker_update(None, ALICE))
-    h.feed(h.tg.video_update(None, ALICE))
+    video_id = h.tg.add_file(b"not a video at all", kind="video")
+    h.feed(h.tg.video_update(None, ALICE, video_id, file_size=18))  # a clip, checked on arrival
     h.feed(h.tg.voice_update(None, ALICE))
     h.feed(h.tg.text_update(None, ALICE, "hello?"))
-    assert h.texts() == [texts.NOT_AN_IMAGE, texts.NOT_YET_STICKER, texts.NOT_YET_VIDEO,
+    assert h.texts() == [texts.NOT_AN_IMAGE, texts.NOT_YET_STICKER, texts.CLIP_UNREADABLE,
                          texts.SEND_A_PHOTO, texts.SEND_A_PHOTO]
 
 

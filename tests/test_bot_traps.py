@@ -3,11 +3,14 @@ Each test failed on the code before its fix."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from PIL import Image
 
 from bot import texts
+from tests import clip_factory as cf
 from tests.bot_harness import BotHarness, button, buttons, content_jpeg, decode, reply_to_of
+from tests.conftest import MAGENTA_DIR
 
 ALICE = {"id": 3001, "is_bot": False, "first_name": "Alice"}
 GROUP = {"id": -5151, "type": "group", "title": "Painters"}
@@ -116,26 +119,38 @@ def test_stylize_reply_to_a_picture_i_cannot_paint_is_refused_at_once(harness: B
 
 
 # 5 ------------------------------------------------------------------------------------
-def test_gif_video_and_sticker_each_get_one_clear_not_yet(harness: BotHarness) -> None:
+def _clip_file(h: BotHarness, tmp_path: Path, kind: str) -> tuple[str, int]:
+    data = cf.write_clip(cf.pan(MAGENTA_DIR / "content" / "golden_gate_sq.jpg", 4, (96, 64)),
+                         tmp_path / "clip.mp4").read_bytes()
+    return h.tg.add_file(data, kind=kind), len(data)
+
+
+def test_clips_are_checked_on_arrival_and_stickers_get_one_clear_not_yet(
+        harness: BotHarness, tmp_path: Path) -> None:
     h = harness
-    h.feed(h.tg.animation_update(None, ALICE))
-    h.feed(h.tg.video_update(None, ALICE))
-    h.feed(h.tg.video_note_update(None, ALICE))
+    fid, size = _clip_file(h, tmp_path, "animation")
+    h.feed(h.tg.animation_update(None, ALICE, fid, file_size=size))
+    fid, size = _clip_file(h, tmp_path, "video")
+    h.feed(h.tg.video_update(None, ALICE, fid, file_size=size))
+    h.feed(h.tg.video_note_update(None, ALICE, fid, file_size=size))
     h.feed(h.tg.sticker_update(None, ALICE))
     h.feed(h.tg.sticker_update(None, ALICE, is_animated=True))
     video_file = h.tg.add_file(b"\x00\x00\x00\x18ftypmp42" + bytes(64), kind="document")
     h.feed(h.tg.document_update(None, ALICE, video_file, "video/mp4", "clip.mp4"))
-    assert h.texts() == [texts.NOT_YET_ANIMATION, texts.NOT_YET_VIDEO, texts.NOT_YET_VIDEO,
-                         texts.NOT_YET_STICKER, texts.NOT_YET_STICKER, texts.NOT_YET_VIDEO]
-    assert not h.calls("getFile")
+    clip = texts.CHOOSE_STYLE_CLIP
+    assert h.texts() == [clip, clip, clip, texts.NOT_YET_STICKER, texts.NOT_YET_STICKER,
+                         texts.CLIP_UNREADABLE]
+    assert len(_keyboards(h)) == 3
 
 
-def test_not_yet_in_a_group_only_when_addressed(harness: BotHarness) -> None:
+def test_clip_in_a_group_only_when_addressed(harness: BotHarness, tmp_path: Path) -> None:
     h = harness
-    h.feed(h.tg.animation_update(GROUP, ALICE, chat_type="group"))
-    assert not h.texts()
-    h.feed(h.tg.animation_update(GROUP, ALICE, chat_type="group", caption="/stylize"))
-    assert h.texts() == [texts.NOT_YET_ANIMATION]
+    fid, size = _clip_file(h, tmp_path, "animation")
+    h.feed(h.tg.animation_update(GROUP, ALICE, fid, file_size=size, chat_type="group"))
+    assert not h.texts() and not h.calls("getFile")
+    h.feed(h.tg.animation_update(GROUP, ALICE, fid, file_size=size, chat_type="group",
+                                 caption="/stylize"))
+    assert h.texts() == [texts.CHOOSE_STYLE_CLIP]
 
 
 # 6 ------------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def _bad_cases(tmp_path: Path) -> list[tuple[list, str]]:
         ([CONTENT, "udnie", "-o", o, "--quality", "0"], "--quality"),
         ([CONTENT, "udnie", "-o", o, "--brush", "huge"], "argument --brush: invalid choice: 'huge'"),
         ([CONTENT, "udnie", "-o", o, "--brush"], "argument --brush: expected one argument"),
-        ([CONTENT, "udnie", "-o", tmp_path / "o.gif"], "Can't save as '.gif'"),
+        ([CONTENT, "udnie", "-o", tmp_path / "o.bmp"], "Can't save as '.bmp'"),  # .gif: a clip now
         ([CONTENT, "udnie", "-o", tmp_path / "noext"], "Can't save"),
         ([CONTENT, "udnie", "-o", tmp_path / "nodir" / "o.jpg"], "does not exist"),
         ([CONTENT, "udnie", "-o", a_file / "o.jpg"], "not a directory"),

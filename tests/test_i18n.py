@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ from telegram import Bot
 from bot import keyboards, texts
 from bot.i18n import FSI, PDI, RLM, Translator, available, catalog, po_path, resolve, template
 from bot.menu import GROUP_COMMANDS, PRIVATE_COMMANDS, publish_commands
+from tests import clip_factory as cf
 from tests.bot_harness import BotHarness, button, buttons, content_jpeg
+from tests.conftest import MAGENTA_DIR
 from tests.fake_telegram import FakeTelegram
 
 LOCALES = ("ru", "uk", "es", "pt_BR", "de", "fa", "id", "tr")
@@ -281,7 +284,8 @@ def _seen(h: BotHarness) -> list[str]:
                                           ("es", "es"), ("pt_BR", "pt-br"), ("de", "de"),
                                           ("fa", "fa"), ("id", "id"), ("tr", "tr")])
 def test_whole_conversation_in_the_users_language(harness: BotHarness, engine: Any,
-                                                  locale: str, code: str) -> None:
+                                                  tmp_path: Path, locale: str,
+                                                  code: str) -> None:
     h = harness
     user = {"id": 4100 + LOCALES.index(locale) if locale in LOCALES else 4099,
             "is_bot": False, "first_name": "Ana", "language_code": code}
@@ -302,6 +306,7 @@ def test_whole_conversation_in_the_users_language(harness: BotHarness, engine: A
     edit = h.last("editMessageMedia")
     assert t(texts.CAPTION_SETTINGS, pct=50) in edit.params["media"]["caption"]
     assert t(texts.BTN_STRENGTH_CURRENT, pct=50) in buttons(edit.result)
+    _clip_flow(h, user, t, tmp_path)
     if locale == "en":
         return
     painting_words = {w.lower() for p in engine.catalog.presets()
@@ -313,6 +318,21 @@ def test_whole_conversation_in_the_users_language(harness: BotHarness, engine: A
     left = sorted({w for text in seen for w in (x.lower() for x in WORD_RE.findall(text))
                    if w in english and w not in allowed})
     assert left == [], f"English left in {locale}: {left}"
+
+
+def _clip_flow(h: BotHarness, user: dict, t: Translator, tmp_path: Path) -> None:
+    """A GIF painted, and a broken one refused, in the user's language."""
+    data = cf.write_clip(cf.pan(MAGENTA_DIR / "content" / "golden_gate_sq.jpg", 4, (96, 64)),
+                         tmp_path / "clip.mp4").read_bytes()
+    fid = h.tg.add_file(data, kind="animation")
+    h.feed(h.tg.animation_update(None, user, fid, file_size=len(data)))
+    keyboard = h.last("sendMessage")
+    assert keyboard.params["text"] == t(texts.CHOOSE_STYLE_CLIP)
+    h.feed(h.press(user, keyboard.result, button(keyboard.result, "1.")))
+    assert t(texts.CAPTION_SETTINGS, pct=100) in h.last("sendAnimation").params["caption"]
+    broken = h.tg.add_file(b"not a clip at all", kind="animation")
+    h.feed(h.tg.animation_update(None, user, broken, file_size=17))
+    assert h.texts()[-1] == t(texts.CLIP_UNREADABLE)
 
 
 def test_unknown_language_falls_back_to_english(harness: BotHarness, engine: Any) -> None:

@@ -5,7 +5,7 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler,
                           InlineQueryHandler, MessageHandler, filters)
 
 from bot import keyboards as kb
-from bot.handlers import buttons, commands, errors, inline, limits, photos
+from bot.handlers import animations, buttons, commands, errors, inline, limits, photos
 
 # What the bot handles; webhook and polling ask Telegram for nothing else.
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
@@ -13,12 +13,12 @@ ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 
 def register(application: Application) -> None:
     """The cheap-action limit before everything (group -1); then commands, what can't be
-    painted yet, images, buttons by their callback_data prefix, and the gentle fallbacks
-    for anything else."""
+    painted yet (stickers), clips (GIFs, videos), images, buttons by their callback_data
+    prefix, and the gentle fallbacks for anything else."""
     new_messages = filters.UpdateType.MESSAGE
     application.add_handlers([
-        MessageHandler(new_messages & (filters.PHOTO | filters.Document.ALL),
-                       limits.count_action),
+        MessageHandler(new_messages & (filters.PHOTO | filters.Document.ALL
+                                       | animations.CLIP_FILTER), limits.count_action),
         CallbackQueryHandler(limits.count_action),
     ], group=-1)
     application.add_handlers([
@@ -28,6 +28,7 @@ def register(application: Application) -> None:
         CommandHandler("forget", commands.forget, filters=new_messages),
         CommandHandler("stylize", commands.stylize, filters=new_messages),
         MessageHandler(new_messages & photos.NOT_YET_FILTER, photos.not_yet),
+        MessageHandler(new_messages & animations.CLIP_FILTER, animations.on_clip),
         MessageHandler(new_messages & (filters.PHOTO | filters.Document.ALL), photos.on_image),
         CallbackQueryHandler(buttons.pick, pattern=kb.pattern(kb.PICK)),
         CallbackQueryHandler(buttons.random_pick, pattern=kb.pattern(kb.RANDOM)),

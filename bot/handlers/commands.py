@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest
 
 from bot import gallery, texts
+from bot.clips import LIMITS, clip_ref
 from bot.context import BotContext
 from bot.handlers.common import image_ref, is_private, new_content, say
 from bot.handlers.photos import check_image
@@ -27,7 +28,8 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """Everything the bot can do, in a few lines, plus what it keeps and for how long."""
     ttl_hours = round(context.bot_data.config.input_ttl / 3600)
-    text = context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
+    text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
+            + "\n\n" + context.t(texts.HELP_CLIPS, seconds=f"{LIMITS.max_seconds:g}"))
     await say(context, update.effective_chat.id, text)
 
 
@@ -81,17 +83,17 @@ async def forget(update: Update, context: BotContext) -> None:
 
 
 async def stylize(update: Update, context: BotContext) -> None:
-    """Replying /stylize to a photo (groups) shows the paintings for that photo; the
-    buttons belong to whoever asked. Without a photo it explains how (in a private chat:
+    """Replying /stylize to a photo or a clip (groups) shows the paintings for it; the
+    buttons belong to whoever asked. Without one it explains how (in a private chat:
     that a photo alone is enough)."""
     message, chat = update.effective_message, update.effective_chat
     target = message.reply_to_message
-    ref = image_ref(target)
+    ref = clip_ref(target) or image_ref(target)
     if ref is None:
         hint = texts.STYLIZE_PRIVATE if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
         await say(context, chat.id, context.t(hint), message.message_id)
         return
-    problem = await check_image(context, ref)
+    problem = None if ref.get("kind") == "clip" else await check_image(context, ref)
     if problem is not None:
         await say(context, chat.id, context.t(problem.user_message, **problem.values),
                   message.message_id)

@@ -71,7 +71,9 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
     rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing)
     token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
     total = keyboards.pages(len(all_presets))
-    if mixing:
+    if ctx.get("content", {}).get("kind") == "clip" and not mixing:
+        text = t(texts.CHOOSE_STYLE_CLIP)
+    elif mixing:
         title = ctx.get("base_title") or t(texts.OWN_STYLE_TITLE)
         text = t(texts.CHOOSE_MIX, title=escape(title))
     elif total > 1:

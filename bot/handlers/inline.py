@@ -1,7 +1,8 @@
 """Inline mode: "@bot" in any chat offers the user's recent paintings."""
 from __future__ import annotations
 
-from telegram import InlineQueryResultCachedPhoto, InlineQueryResultsButton, Update
+from telegram import (InlineQueryResultCachedMpeg4Gif, InlineQueryResultCachedPhoto,
+                      InlineQueryResultsButton, Update)
 
 from bot import texts
 from bot.context import BotContext
@@ -16,6 +17,11 @@ async def on_inline_query(update: Update, context: BotContext) -> None:
     wanted = query.query.strip()
     chosen = [(rid, doc) for rid, doc in recent if rid == wanted]
     results = [
+        InlineQueryResultCachedMpeg4Gif(  # painted clips
+            id=rid, mpeg4_file_id=doc["file_id"],
+            title=doc.get("title") or context.t(texts.INLINE_RESULT_TITLE),
+            caption=doc.get("caption"))
+        if doc.get("kind") == "animation" else
         InlineQueryResultCachedPhoto(
             id=rid, photo_file_id=doc["file_id"],
             title=doc.get("title") or context.t(texts.INLINE_RESULT_TITLE),

@@ -26,18 +26,14 @@ CHECK_SIDE = 256       # decoding this small is enough to know a picture is usab
 _STYLIZE_RE = re.compile(r"^/stylize(@\w+)?(\s|$)", re.IGNORECASE)
 
 # What I cannot paint yet, one sentence per kind. When a kind becomes supported, drop it
-# here (and from NOT_YET_FILTER) and register its handler before `not_yet`.
-NOT_YET_FILTER = (filters.ANIMATION | filters.VIDEO | filters.VIDEO_NOTE | filters.Sticker.ALL
-                  | filters.Document.VIDEO)
+# here (and from NOT_YET_FILTER) and register its handler before `not_yet` (clips went
+# this way: bot/handlers/animations.py).
+NOT_YET_FILTER = filters.Sticker.ALL
 
 
 def not_yet_text(message: Message) -> str:
     """The msgid that says this kind of message can't be painted yet."""
-    if message.animation is not None:
-        return texts.NOT_YET_ANIMATION
-    if message.sticker is not None:
-        return texts.NOT_YET_STICKER
-    return texts.NOT_YET_VIDEO   # videos, round video notes, video files
+    return texts.NOT_YET_STICKER
 
 
 def wants_stylize(text: str | None) -> bool:
@@ -49,7 +45,7 @@ def _replies_to_me(update: Update, context: BotContext) -> bool:
     return bool(reply and reply.from_user and reply.from_user.id == context.bot.id)
 
 
-def _addressed(update: Update, context: BotContext) -> bool:
+def addressed(update: Update, context: BotContext) -> bool:
     """Private chats always; in groups only a /stylize caption or a reply to me."""
     message = update.effective_message
     return (is_private(update) or wants_stylize(message.caption)
@@ -69,7 +65,7 @@ async def on_image(update: Update, context: BotContext) -> None:
         if is_private(update):
             await say(context, chat.id, context.t(texts.NOT_AN_IMAGE), message.message_id)
         return
-    if not _addressed(update, context):
+    if not addressed(update, context):
         return  # a group photo that is not for us
     if (ref.get("file_size") or 0) > MAX_DOWNLOAD:
         await say(context, chat.id, context.t(texts.TOO_BIG), message.message_id)
@@ -81,9 +77,9 @@ async def on_image(update: Update, context: BotContext) -> None:
 
 
 async def not_yet(update: Update, context: BotContext) -> None:
-    """GIFs, videos, round videos, stickers: one clear "I can't paint these yet"."""
+    """Stickers: one clear "I can't paint these yet"."""
     message = update.effective_message
-    if message is not None and _addressed(update, context):
+    if message is not None and addressed(update, context):
         await say(context, update.effective_chat.id, context.t(not_yet_text(message)),
                   message.message_id)
 
@@ -106,16 +102,16 @@ async def _single_photo(update: Update, context: BotContext, ref: dict[str, Any]
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     state = context.bot_data.state
     session = await state.session(chat.id, user.id)
-    is_style = _is_style(session, ref, update, context)
-    if not is_style and not is_private(update) and not wants_stylize(message.caption):
+    as_style = is_style(session, ref, update, context)
+    if not as_style and not is_private(update) and not wants_stylize(message.caption):
         return  # a reply to me that isn't the awaited style
     problem = await check_image(context, ref)
     if problem is not None:
-        msgid = texts.STYLE_UNREADABLE if is_style and problem.user_message in (
+        msgid = texts.STYLE_UNREADABLE if as_style and problem.user_message in (
             texts.UNREADABLE, texts.UNREADABLE_FILE) else problem.user_message
         await say(context, chat.id, context.t(msgid, **problem.values), message.message_id)
         return
-    if is_style:
+    if as_style:
         await state.set_session(chat.id, user.id, {**session, "awaiting_style": False})
         await start_render(update, context, new_render(user.id, chat.id, session,
                                                        {"photo": ref}, "own"))
@@ -124,8 +120,8 @@ async def _single_photo(update: Update, context: BotContext, ref: dict[str, Any]
                       reply_to=message.message_id, ask_id=message.message_id)
 
 
-def _is_style(session: dict | None, ref: dict[str, Any], update: Update,
-              context: BotContext) -> bool:
+def is_style(session: dict | None, ref: dict[str, Any], update: Update,
+             context: BotContext) -> bool:
     """Is this photo the style the user asked to send (🖼 "use my own style")? Any other
     photo is a new photo with its own keyboard."""
     if not session or not session.get("content") or not session.get("awaiting_style"):

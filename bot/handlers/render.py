@@ -3,7 +3,8 @@
 A render doc (see bot/state.py) holds the inputs as Telegram file_ids and the
 settings. `deliver` checks the limits, downloads the inputs, runs the engine on
 the render queue (off the event loop) while showing "sending photo…" and the
-place in line, then sends, edits or attaches the result.
+place in line, then sends, edits or attaches the result. A clip is painted by
+bot/handlers/animations.py in the same queue slot and sent here as an animation.
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import contextlib
 import functools
 import logging
 import time
+from dataclasses import dataclass
 from html import escape
 from typing import Any, AsyncIterator, Literal
 
-from telegram import InputMediaPhoto, Message, Update
+from telegram import InputMediaAnimation, InputMediaPhoto, Message, Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
 from bot import keyboards, texts
@@ -112,20 +115,41 @@ def shared_caption(render: dict[str, Any], all_presets: list[Any], t: Translator
                       t(texts.SHARED_BY, bot=f"@{bot_username}")])
 
 
+@dataclass(frozen=True)
+class Painting:
+    """What a render job made: a JPEG, or for a clip an MP4 (`duration` set)."""
+    data: bytes
+    size: tuple[int, int]
+    duration: float | None = None
+    cut_at: float | None = None     # a clip painted only up to this many seconds
+
+
 def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
-             max_side: int) -> tuple[bytes, tuple[int, int]]:
+             max_side: int) -> Painting:
     """The CPU part, on a render thread: decode, paint, encode (no metadata kept)."""
     image = load_image(content, draft_side=max_side)
-    if isinstance(style, bytes):
-        try:
-            style = load_image(style, draft_side=STYLE_DRAFT)
-        except ImageError as exc:
-            raise UserError(texts.STYLE_UNREADABLE) from exc
+    style = load_style(style)
     options = StyleOptions(strength=render["strength"] / 100, keep_colors=render["keep_colors"],
                            max_side=max_side, brush=render.get("brush"))
     out = engine.stylize(image, style, options, mix=render.get("mix"),
-                         mix_weight=int(render.get("mix_share", 50)) / 100)
-    return encode_image(out, "JPEG"), out.size
+                         mix_weight=mix_weight(render))
+    return Painting(encode_image(out, "JPEG"), out.size)
+
+
+def mix_weight(render: dict[str, Any]) -> float:
+    """How much of the second painting a mix takes (its 25/50/75 buttons)."""
+    return int(render.get("mix_share", 50)) / 100
+
+
+def load_style(style: Any) -> Any:
+    """A preset id as it is; a style photo's bytes decoded (small: the network looks at
+    256 px). UserError when the style photo cannot be read."""
+    if not isinstance(style, bytes):
+        return style
+    try:
+        return load_image(style, draft_side=STYLE_DRAFT)
+    except ImageError as exc:
+        raise UserError(texts.STYLE_UNREADABLE) from exc
 
 
 @contextlib.asynccontextmanager
@@ -179,8 +203,8 @@ def _worth_showing(position: int, shown: int | None) -> bool:
     return position != shown and (position <= 3 or position <= shown // 2)
 
 
-async def _inputs(context: BotContext, render: dict[str, Any]
-                  ) -> tuple[bytes, Any]:
+async def fetch_inputs(context: BotContext, render: dict[str, Any]) -> tuple[bytes, Any]:
+    """The content's bytes, and the style: a preset id or the style photo's bytes."""
     content = await download(context.bot, render["content"])
     style = render["style"]
     if "photo" in style:
@@ -191,6 +215,8 @@ async def _inputs(context: BotContext, render: dict[str, Any]
 async def deliver(update: Update, context: BotContext, render: dict[str, Any],
                   mode: Mode = "new") -> None:
     """Paint `render` and send it: a new reply, an edit of the result, or the HD file.
+    A clip (GIF, video) is painted by bot/handlers/animations.py and comes back as an
+    animation; a one-frame GIF is painted as a picture.
 
     Raises UserError with the sentence to show when something stops it.
     """
@@ -207,25 +233,26 @@ async def deliver(update: Update, context: BotContext, render: dict[str, Any],
         wait = await svc.state.take_rate(user_id)
         if wait:
             raise UserError(texts.RATE_LIMITED_IN, seconds=wait)
-        max_side = HD_SIDE if mode == "hd" else PREVIEW_SIDE
-        async with chat_action(context.bot, chat_id):
-            content, style = await _inputs(context, render)
-            job = functools.partial(_stylize, svc.engine, content, style, render, max_side)
-            ticket = svc.queue.submit(user_id, job, slot)
-            async with place_in_line(context, chat_id, ticket, render["ask"]):
-                try:
-                    jpeg, size = await ticket
-                except UserError:
-                    raise
-                except ModelError as exc:
-                    log.exception("model failed for user %s", user_id)
-                    raise UserError(texts.MODEL_FAILED) from exc
-                except NstError as exc:
-                    log.exception("picture refused for user %s (%s)", user_id, exc.code)
-                    document = render["content"].get("kind") == "document"
-                    raise nst_refusal(exc, document=document) from exc
+        clip = render["content"].get("kind") == "clip"
+        action = ChatAction.UPLOAD_VIDEO if clip else ChatAction.UPLOAD_PHOTO
+        async with chat_action(context.bot, chat_id, action):
+            content, style = await fetch_inputs(context, render)
+            painting = None
+            if clip:
+                # imported here: animations builds on this module (place_in_line, result_of)
+                from bot.handlers.animations import paint_clip
+
+                painting = await paint_clip(context, render, content, style, slot, mode)
+                if painting is None:  # one frame: a picture after all
+                    render = {**render, "content": {**render["content"], "kind": "document"}}
+            if painting is None:
+                max_side = HD_SIDE if mode == "hd" else PREVIEW_SIDE
+                job = functools.partial(_stylize, svc.engine, content, style, render, max_side)
+                ticket = svc.queue.submit(user_id, job, slot)
+                async with place_in_line(context, chat_id, ticket, render["ask"]):
+                    painting = await result_of(ticket, render)
             try:
-                sent = await _send(context, svc, render, jpeg, size, mode, started)
+                sent = await _send(context, svc, render, painting, mode, started)
             except ProbablyDelivered:
                 sent = True  # logged; its message id is unknown, so no buttons are recorded
     except Replaced:
@@ -238,16 +265,33 @@ async def deliver(update: Update, context: BotContext, render: dict[str, Any],
         await svc.delivery.mark_sent(update.update_id)
 
 
+async def result_of(ticket: Ticket, render: dict[str, Any]) -> Any:
+    """What the render job returned; engine refusals become a UserError with our sentence."""
+    user_id = render["user"]
+    try:
+        return await ticket
+    except UserError:
+        raise
+    except ModelError as exc:
+        log.exception("model failed for user %s", user_id)
+        raise UserError(texts.MODEL_FAILED) from exc
+    except NstError as exc:
+        log.exception("picture refused for user %s (%s)", user_id, exc.code)
+        document = render["content"].get("kind") == "document"
+        raise nst_refusal(exc, document=document) from exc
+
+
 async def _send(context: BotContext, svc: Services, render: dict[str, Any],
-                jpeg: bytes, size: tuple[int, int], mode: Mode, started: float) -> bool:
+                painting: Painting, mode: Mode, started: float) -> bool:
     """Put the painting in the chat; False when a newer edit made this one obsolete.
     A /forget that came after `started` takes back what this delivery stored."""
     bot, chat_id, user_id, t = context.bot, render["chat"], render["user"], context.t
+    (width, height), clip = painting.size, painting.duration is not None
     if mode == "hd":
         result = render.get("result") or {}
         await with_retries(lambda: bot.send_document(
-            chat_id, document=jpeg, filename=f"painting-{size[0]}x{size[1]}.jpg",
-            caption=t(texts.CAPTION_HD, width=size[0], height=size[1]),
+            chat_id, document=painting.data, filename=f"painting-{width}x{height}.jpg",
+            caption=t(texts.CAPTION_HD, width=width, height=height),
             reply_parameters=reply_params(result.get("message_id") or render["reply_to"]),
             read_timeout=MEDIA_READ_TIMEOUT), what="sendDocument")
         return True
@@ -259,33 +303,24 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
     mix_share = int(render.get("mix_share", 50)) if render.get("mix") else None
     render = {**render, "brush_used": brush_of(svc.engine, render)}
     rows = keyboards.result_rows(t, render["strength"], render["keep_colors"], result_id,
-                                 mix_share, render["brush_used"])
+                                 mix_share, render["brush_used"], hd=not clip)
     token = await svc.state.issue(chat_id, user_id, {"rid": render["rid"]},
                                   keyboards.actions(rows))
     markup = keyboards.markup(rows, token)
     all_presets = svc.presets()
     text = caption(render, all_presets, t)
-    message = None
-    if mode == "edit" and render.get("result"):
-        try:
-            message = await with_retries(lambda: bot.edit_message_media(
-                media=InputMediaPhoto(jpeg, caption=text),
-                chat_id=chat_id, message_id=render["result"]["message_id"],
-                reply_markup=markup, read_timeout=MEDIA_READ_TIMEOUT), what="editMessageMedia")
-        except BadRequest as exc:  # deleted, too old…: a new reply is just as good
-            log.warning("editMessageMedia refused (%s); sending a new result", exc)
-    if not isinstance(message, Message):
-        message = await with_retries(lambda: bot.send_photo(
-            chat_id, photo=jpeg, caption=text, reply_parameters=reply_params(render["reply_to"]),
-            reply_markup=markup, read_timeout=MEDIA_READ_TIMEOUT), what="sendPhoto")
-    file_id = message.photo[-1].file_id
+    if painting.cut_at is not None:
+        text += "\n" + t(texts.CLIP_CUT, seconds=f"{painting.cut_at:g}")
+    message = await _post(context, render, painting, mode, text, markup)
+    media = message.animation or message.document if clip else message.photo[-1]
     await svc.state.record_delivery(user_id, render["rid"], int(render["version"]),
-                                    {"message_id": message.message_id, "file_id": file_id,
-                                     "result_id": result_id})
+                                    {"message_id": message.message_id,
+                                     "file_id": media.file_id, "result_id": result_id})
     preset = {p.id: p for p in all_presets}.get(render["style"].get("preset", ""))
     shared = shared_caption(render, all_presets, t, bot.username)
     await svc.state.save_result(user_id, result_id, {
-        "file_id": file_id, "caption": shared, "rid": render["rid"],
+        "file_id": media.file_id, "caption": shared, "rid": render["rid"],
+        "kind": "animation" if clip else "photo",
         "title": preset.title if preset and not render.get("mix") else None})
     if await svc.state.forgotten_since(user_id, started):
         log.info("user %s: said /forget during the render; keeping nothing of it", user_id)
@@ -297,6 +332,34 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
 def brush_of(engine: Any, render: dict[str, Any]) -> str:
     """The brush a render paints with: its own, else the painting's default."""
     return render.get("brush") or engine.default_brush(render["style"].get("preset") or "")
+async def _post(context: BotContext, render: dict[str, Any], painting: Painting, mode: Mode,
+                text: str, markup: Any) -> Message:
+    """Edit the result in place (mode "edit") or send a new reply: a photo, or for a clip
+    a looping animation."""
+    bot, chat_id = context.bot, render["chat"]
+    (width, height), data = painting.size, painting.data
+    if painting.duration is None:
+        media = InputMediaPhoto(data, caption=text)
+        what, send = "sendPhoto", functools.partial(bot.send_photo, chat_id, photo=data)
+    else:
+        seconds = max(1, round(painting.duration))
+        media = InputMediaAnimation(data, caption=text, width=width, height=height,
+                                    duration=seconds)
+        what, send = "sendAnimation", functools.partial(
+            bot.send_animation, chat_id, animation=data, filename="painting.mp4",
+            width=width, height=height, duration=seconds)
+    if mode == "edit" and render.get("result"):
+        try:
+            message = await with_retries(lambda: bot.edit_message_media(
+                media=media, chat_id=chat_id, message_id=render["result"]["message_id"],
+                reply_markup=markup, read_timeout=MEDIA_READ_TIMEOUT), what="editMessageMedia")
+            if isinstance(message, Message):
+                return message
+        except BadRequest as exc:  # deleted, too old…: a new reply is just as good
+            log.warning("editMessageMedia refused (%s); sending a new result", exc)
+    return await with_retries(lambda: send(
+        caption=text, reply_parameters=reply_params(render["reply_to"]), reply_markup=markup,
+        read_timeout=MEDIA_READ_TIMEOUT), what=what)
 
 
 async def start_render(update: Update, context: BotContext, render: dict[str, Any]) -> None:

@@ -187,6 +187,7 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
             "deleteMyCommands": self._delete_my_commands,
             "sendMessage": self._send_message, "sendPhoto": self._send_photo,
             "sendDocument": self._send_document, "sendMediaGroup": self._send_media_group,
+            "sendAnimation": self._send_animation,
             "sendChatAction": self._send_chat_action,
             "answerCallbackQuery": self._answer_callback_query,
             "answerInlineQuery": self._answer_inline_query,

@@ -296,14 +296,15 @@ class UpdateFactory:
                                     chat_type=chat_type)
 
     def animation_update(self, chat, user, file_id: str | None = None, *, width: int = 320,
-                         height: int = 240, duration: int = 2, file_size: int | None = 90_000,
+                         height: int = 240, duration: int = 2,
+                         file_name: str = "animation.gif.mp4", file_size: int | None = 90_000,
                          caption: str | None = None, chat_type: str = "private",
                          reply_to=None) -> dict[str, Any]:
         """A GIF as Telegram delivers it: an MP4 `animation`, mirrored in `document` for
         clients that predate animations."""
         animation = self._file_fields("animation", file_id, file_size)
         animation.update({"width": width, "height": height, "duration": duration,
-                          "mime_type": "video/mp4", "file_name": "animation.gif.mp4"})
+                          "mime_type": "video/mp4", "file_name": file_name})
         document = {k: animation[k] for k in ("file_id", "file_unique_id", "file_name",
                                               "mime_type", "file_size") if k in animation}
         return self._content_update(chat, user, {"animation": animation, "document": document},
@@ -311,12 +312,12 @@ class UpdateFactory:
 
     def video_note_update(self, chat, user, file_id: str | None = None, *, length: int = 240,
                           duration: int = 3, file_size: int | None = 120_000,
-                          chat_type: str = "private") -> dict[str, Any]:
-        """A round video message."""
+                          chat_type: str = "private", reply_to=None) -> dict[str, Any]:
+        """A round video message (square, no caption possible)."""
         note = self._file_fields("video_note", file_id, file_size)
         note.update({"length": length, "duration": duration})
         return self._content_update(chat, user, {"video_note": note}, caption=None,
-                                    chat_type=chat_type)
+                                    reply_to=reply_to, chat_type=chat_type)
 
     def voice_update(self, chat, user, file_id: str | None = None, *, duration: int = 2,
                      mime_type: str = "audio/ogg", file_size: int | None = 8_000,

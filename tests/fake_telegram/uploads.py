@@ -1,5 +1,5 @@
-"""Media the bot sends (sendPhoto, sendDocument, sendMediaGroup, InputMedia): where each file
-comes from (upload, attach://, file_id, URL) and the Telegram objects it becomes."""
+"""Media the bot sends (sendPhoto, sendDocument, sendAnimation, sendMediaGroup, InputMedia):
+where each file comes from (upload, attach://, file_id, URL) and the Telegram objects it becomes."""
 from __future__ import annotations
 
 import copy
@@ -139,6 +139,19 @@ class UploadsMixin:
         up = self._upload(call, call.params.get("document"), "document")
         return self._new_bot_message(call,
                                      self._media_content(call, "document", up, call.params))
+
+    def _send_animation(self, call: Call) -> dict[str, Any]:
+        """sendAnimation: like Telegram, the message carries the animation and, for old
+        clients, the same file as a document."""
+        self._target_chat(call.params)
+        self._check_markup(call.params.get("reply_markup"))
+        up = self._upload(call, call.params.get("animation"), "animation")
+        content = self._media_content(call, "animation", up, call.params)
+        anim = content["animation"]
+        anim["file_name"] = (up.filename if up and up.filename else "animation.mp4")
+        content["document"] = {k: anim[k] for k in ("file_id", "file_unique_id", "file_size",
+                                                    "file_name", "mime_type")}
+        return self._new_bot_message(call, content)
 
     def _input_media(self, call: Call, item: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """(content, caption fields) of one InputMedia."""

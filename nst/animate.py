@@ -1,0 +1,78 @@
+"""Stylize a clip: decode → stylize → stabilize → encode, one frame at a time.
+
+Frames stream through (nothing but the previous input and output frame is
+kept), so memory does not grow with the clip's length.  The style code is
+computed once per clip (``Engine.frame_renderer``) and every frame is one pass
+of whatever backend the engine runs.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nst.temporal import DEFAULT_WEIGHT, Stabilizer
+from nst.video import Clip, ClipWriter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+    from nst.engine import Engine, StyleOptions
+
+#: progress(frames done, frames in all); raise from it to cancel.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    frames: int
+    size: tuple[int, int]
+    duration: float
+    cut: bool          # the input was longer than the cap and was cut
+    seconds: float     # wall time of the whole run
+
+
+def stylize_clip(
+    engine: "Engine",
+    clip: Clip,
+    style: "str | Image.Image",
+    options: "StyleOptions",
+    out_path: str | os.PathLike,
+    fmt: str = "mp4",
+    *,
+    mix: "str | Image.Image | None" = None,
+    mix_weight: float = 0.5,
+    stabilize: float = DEFAULT_WEIGHT,
+    progress: Progress | None = None,
+) -> ClipResult:
+    """Write the painted ``clip`` to ``out_path`` as ``fmt`` ("mp4" or "gif").
+
+    ``stabilize`` is the blend weight of the flow-warped previous frame (0 = plain
+    per-frame stylization).  Raises ClipError for bad input (also mid-way),
+    StyleNotFound / OptionError / ModelError like ``Engine.stylize``.
+    """
+    from PIL import Image
+
+    started = time.monotonic()
+    info = clip.info
+    stabilizer = Stabilizer(stabilize) if stabilize > 0 else None
+    render = None
+    with ClipWriter(out_path, fmt, (info.width, info.height), max(info.fps, 1.0)) as writer:
+        for t, frame in clip.frames():
+            if render is None:  # the style code of the whole clip, from its first frame
+                render = engine.frame_renderer(style, options, Image.fromarray(frame, "RGB"),
+                                               mix=mix, mix_weight=mix_weight)
+            out = render(frame)
+            if stabilizer is not None:
+                out = stabilizer(frame, out)
+            writer.write(t, out)
+            if progress is not None:
+                progress(writer.frames, info.frames)
+        done = writer.frames
+    return ClipResult(done, (info.width, info.height), info.duration, info.cut,
+                      time.monotonic() - started)
+
+
+__all__ = ["stylize_clip", "ClipResult", "Progress"]
