@@ -3,8 +3,9 @@
 ``NST_BACKEND=hub`` with ``NST_HUB_HANDLE`` = a tfhub.dev-style URL (downloaded
 as ``?tf-hub-format=compressed`` into ``TFHUB_CACHE_DIR``) or a local SavedModel
 folder.  TensorFlow and tensorflow_hub are imported only when this backend is
-first used (``pip install -r requirements-hub.txt``; the import alone costs
-≈2–3 s and ≈0.5 GB).
+first used (``pip install -r requirements-hub.txt``): importing TensorFlow costs
+seconds and hundreds of MB (bench/ ``runtime_load`` and ``hub_vs_lite`` rows), which
+is why it is not the default.
 
 The model is called as ``model(content[None], style256[None])`` and keeps its
 style bottleneck inside, so this backend's *style code* is the prepared

@@ -138,8 +138,8 @@ class LiteBackend(Backend):
             if shape != self._shape:
                 if shape[0] * shape[1] > self._arena_pixels:
                     # The arena only grows, and growing it holds the old and the new
-                    # buffer at once (measured: +0.25 GB transient at 0.36 MP).  A fresh
-                    # interpreter (creation takes milliseconds) frees the old one first.
+                    # buffer at once.  A fresh interpreter (cheap to create) frees the
+                    # old one first.
                     self._transformer, self._shape = None, None
                     self._transformer = self._interpreter(self._transformer_path)
                     self._arena_pixels = shape[0] * shape[1]
