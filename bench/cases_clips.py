@@ -1,6 +1,6 @@
 """Clips: flicker (temporal error), speed of a 5 s / 15 fps / 480 px clip, memory vs length.
 
-Clips are made from the bench photo by ``tests.clip_factory`` (a pan, a zoom, a static
+Clips are made from the bench photo by ``devkit.clip_factory`` (a pan, a zoom, a static
 shot with a small moving subject), so every run paints the same frames.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _photo(ctx: Context) -> Path:
 
 
 def _frames(ctx: Context, motion: str, count: int):
-    from tests import clip_factory
+    from devkit import clip_factory
 
     return getattr(clip_factory, motion)(_photo(ctx), count, SIZE)
 
@@ -69,7 +69,7 @@ def temporal(ctx: Context) -> list[Row]:
 
 
 def _write(ctx: Context, name: str, seconds: float) -> Path:
-    from tests import clip_factory
+    from devkit import clip_factory
 
     path = ctx.scratch / name
     if not path.exists():
@@ -134,8 +134,8 @@ def _timed(fn) -> float:
 
 def _bot_round_trip(ctx: Context, src: Path) -> float:
     """Seconds from the painting button press to the sendAnimation answer."""
-    from tests.bot_harness import BotHarness, button
-    from tests.fake_telegram import serve
+    from devkit.bot_harness import BotHarness, button
+    from devkit.fake_telegram import serve
 
     user = {"id": 4242, "is_bot": False, "first_name": "Bench"}
     data = src.read_bytes()

@@ -81,8 +81,8 @@ def webhook_profile(ctx: Context, presses: int | None = None) -> list[Row]:
     from bench.web import Users
     from bot.config import BotConfig
     from nst.config import EngineConfig
-    from tests.fake_telegram import FakeTelegram
-    from tests.http_harness import HEADERS, SECRET
+    from devkit.fake_telegram import FakeTelegram
+    from devkit.webhook import HEADERS, SECRET
     from webhook_app import create_app
 
     n = presses or ctx.reps(12)

@@ -29,8 +29,8 @@ STARVED_SLACK = 1.25   # a user waiting longer than this × (everyone's work) co
 
 @contextlib.contextmanager
 def fake_telegram() -> Iterator[object]:
-    """The project's HTTP fake of the Bot API on 127.0.0.1 (tests/fake_telegram/)."""
-    from tests.fake_telegram import FakeTelegram
+    """The project's HTTP fake of the Bot API on 127.0.0.1 (devkit/fake_telegram/)."""
+    from devkit.fake_telegram import FakeTelegram
 
     fake = FakeTelegram().start()
     try:

@@ -1,26 +1,17 @@
-"""Fixtures for the bot's end-to-end tests: the real HTTP fake of the Bot API, the real
-Application from bot.app, real SQLite, the real lite engine.
-
-Updates are fed the way the webhook feeds them: ``Update.de_json`` and
-``await application.process_update(...)``; the assertions look at the HTTP calls the
-fake recorded. pytest-asyncio is not installed, so the harness owns one event loop and
-runs coroutines on it from the sync tests.
-"""
+"""Fixtures and test images for the bot's end-to-end tests; the harness itself
+(``BotHarness``, ``button``…) lives in devkit/bot_harness.py, shared with bench/."""
 from __future__ import annotations
 
-import asyncio
 import io
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from PIL import Image
-from telegram import Update
 
-from bot.app import build_application
-from bot.config import BotConfig
+from devkit.bot_harness import BotHarness
+from devkit.fake_telegram import FakeTelegram, serve
 from tests.conftest import EXIF_DIR, MAGENTA_DIR
-from tests.fake_telegram import Call, FakeTelegram, serve
 
 CONTENT_DIR = MAGENTA_DIR / "content"
 
@@ -48,104 +39,6 @@ def decode(data: bytes) -> Image.Image:
     im = Image.open(io.BytesIO(data))
     im.load()
     return im
-
-
-class BotHarness:
-    """One Application talking to one FakeTelegram."""
-
-    def __init__(self, tg: FakeTelegram, tmp_path: Path, engine: Any, **config: Any) -> None:
-        self.tg = tg
-        settings = dict(token=tg.token, api_base=tg.api_base,
-                        store_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}", workers=2)
-        settings.update(config)
-        self.config = BotConfig(**settings)
-        self.app = build_application(self.config, engine=engine)
-        self.loop = asyncio.new_event_loop()
-        self.run(self.app.initialize())
-
-    # -- running -----------------------------------------------------------------------
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    async def process(self, data: dict[str, Any]) -> None:
-        for kind in ("message", "edited_message"):
-            if isinstance(data.get(kind), dict):
-                self.tg.remember(data[kind])
-        await self.app.process_update(Update.de_json(data, self.app.bot))
-
-    def feed(self, *updates: dict[str, Any]) -> None:
-        """Process the updates concurrently (like webhook requests arriving together)."""
-        async def all_of() -> None:
-            await asyncio.gather(*(self.process(u) for u in updates))
-
-        self.run(all_of())
-
-    def close(self) -> None:
-        try:
-            self.run(self.app.shutdown())
-            self.app.bot_data.queue.shutdown()
-            self.app.bot_data.store.close()
-        finally:
-            self.loop.close()
-
-    # -- the store ---------------------------------------------------------------------
-    @property
-    def store(self):
-        return self.app.bot_data.store
-
-    # -- building updates ----------------------------------------------------------------
-    def photo(self, user: dict, image: bytes, chat: dict | None = None, **kw: Any) -> dict:
-        return self.tg.send_photo_from_user(chat, user, image, **kw)
-
-    def document(self, user: dict, data: bytes, file_name: str = "photo.jpg",
-                 chat: dict | None = None, **kw: Any) -> dict:
-        return self.tg.send_document_from_user(chat, user, data, file_name, **kw)
-
-    def press(self, user: dict, message: dict, data: str) -> dict:
-        return self.tg.callback_update(None, user, message, data)
-
-    def paint_together(self, users: list[dict], side: int = 320) -> None:
-        """Each user sends a photo; then all press painting 1. at the same moment."""
-        presses = []
-        for u in users:
-            self.feed(self.photo(u, content_jpeg(side=side)))
-            keyboard = self.last("sendMessage").result
-            presses.append(self.press(u, keyboard, button(keyboard, "1.")))
-        self.feed(*presses)
-
-    # -- reading what the bot did -----------------------------------------------------------
-    def calls(self, method: str) -> list[Call]:
-        """Calls to `method`, once the fake has finished answering them (the client may
-        read the answer a moment before the fake records it)."""
-        count = len(self.tg.calls_to(method))
-        return self.tg.wait_for(method, count, timeout=5) if count else []
-
-    def last(self, method: str) -> Call:
-        calls = self.calls(method)
-        assert calls, f"no {method} call; calls: {[c.method for c in self.tg.calls]}"
-        return calls[-1]
-
-    def texts(self) -> list[str]:
-        return [c.params.get("text", "") for c in self.calls("sendMessage")]
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    """{button text: callback_data} of a message the bot sent."""
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {b["text"]: b.get("callback_data") or b.get("switch_inline_query", "")
-            for row in rows for b in row}
-
-
-def button(message: dict[str, Any], startswith: str) -> str:
-    for text, data in buttons(message).items():
-        if text.startswith(startswith):
-            return data
-    raise AssertionError(f"no button starting with {startswith!r} in {list(buttons(message))}")
-
-
-def reply_to_of(call: Call) -> int | None:
-    rp = call.params.get("reply_parameters") or {}
-    return rp.get("message_id")
 
 
 @pytest.fixture

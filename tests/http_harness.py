@@ -18,11 +18,9 @@ from pathlib import Path
 import psutil
 
 from bench.launcher import app_yaml, spawn, stop_process
+from devkit.webhook import HEADERS, SECRET
 from tests.conftest import MODEL_DIR, REPO
 
-SECRET = "test-secret_0123456789"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"   # = webhook_app.SECRET_HEADER
-HEADERS = {SECRET_HEADER: SECRET}
 START_TIMEOUT = 60.0
 
 

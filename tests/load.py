@@ -4,7 +4,7 @@
     python -m tests.load --users 6 --requests 2         # what CI runs (tests/test_load.py)
 
 gunicorn starts exactly as app.yaml says (tests.http_harness.start_gunicorn) on 127.0.0.1,
-with a SQLite store in a temp dir and the fake Bot API (tests/fake_telegram/), which
+with a SQLite store in a temp dir and the fake Bot API (devkit/fake_telegram/), which
 answers a share of sendPhoto / editMessage* / sendMessage calls with 429 retry_after=1,
 and carries out another share at once but answers it late (``--slow``, ``--slow-seconds``:
 past PTB's 5 s read timeout for messages, so those sends count as probably delivered
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.corpus.make_corpus import photo
-from tests.fake_telegram import FakeTelegram
+from devkit.fake_telegram import FakeTelegram
 from tests.http_harness import Instance, ready, start_gunicorn
 
 log = logging.getLogger("tests.load")

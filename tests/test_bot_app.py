@@ -12,8 +12,9 @@ from bot.config import BotConfig
 from bot.ledger import UpdateLedger
 from bot.runtime import DeliveryHook
 from bot.telegram_io import chat_action
-from tests.bot_harness import BotHarness, button, content_jpeg
-from tests.fake_telegram import FakeTelegram
+from devkit.bot_harness import BotHarness, button
+from tests.bot_harness import content_jpeg
+from devkit.fake_telegram import FakeTelegram
 
 ALICE = {"id": 7001, "is_bot": False, "first_name": "Alice"}
 

@@ -13,10 +13,11 @@ from bot import texts
 from bot.handlers import animations
 from bot.jobs import FairScheduler
 from nst.video import open_clip
-from tests import clip_factory as cf
-from tests.bot_harness import BotHarness, button, buttons, content_jpeg, reply_to_of
+from devkit import clip_factory as cf
+from devkit.bot_harness import BotHarness, button, buttons, reply_to_of
+from tests.bot_harness import content_jpeg
 from tests.conftest import MAGENTA_DIR
-from tests.test_video import _audio_only, _encode, _gif_canvas_bomb
+from tests.test_video import audio_only, encode_clip, gif_canvas_bomb
 
 ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 1002, "is_bot": False, "first_name": "Bob"}
@@ -145,7 +146,7 @@ def test_one_frame_gif_is_painted_as_a_photo(harness: BotHarness) -> None:
 
 def test_long_video_is_cut_and_the_caption_says_so(harness: BotHarness, tmp_path) -> None:
     h = harness
-    data = _encode(tmp_path / "long.mp4", 60, (96, 64), 2).read_bytes()   # 30 s at 2 fps
+    data = encode_clip(tmp_path / "long.mp4", 60, (96, 64), 2).read_bytes()   # 30 s at 2 fps
     fid = h.tg.add_file(data, kind="video")
     h.feed(h.tg.video_update(None, ALICE, fid, duration=30, file_size=len(data)))
     _pick_first(h)
@@ -164,10 +165,10 @@ def test_bad_clips_are_refused_on_arrival_and_nothing_sticks(harness: BotHarness
                                                              case, expected) -> None:
     h = harness
     if case == "gif_canvas_bomb":   # a GIF file: FFmpeg and the picture decoder both refuse
-        update = h.document(ALICE, _gif_canvas_bomb(30000), "bomb.gif", mime_type="image/gif")
+        update = h.document(ALICE, gif_canvas_bomb(30000), "bomb.gif", mime_type="image/gif")
     else:
         data = {"corrupt": lambda: _clip(tmp_path)[:900],
-                "audio_only": lambda: _audio_only(tmp_path / "a.mp4").read_bytes(),
+                "audio_only": lambda: audio_only(tmp_path / "a.mp4").read_bytes(),
                 "zero_bytes": lambda: b""}[case]()
         update = _animation(h, data)
     h.feed(update)   # refused on arrival: no keyboard for a clip I can't paint

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from tests.bot_harness import BotHarness, button, buttons, content_jpeg, decode, exif_jpeg, reply_to_of
+from devkit.bot_harness import BotHarness, button, buttons, reply_to_of
+from tests.bot_harness import content_jpeg, decode, exif_jpeg
 
 ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 1002, "is_bot": False, "first_name": "Bob"}

@@ -1,7 +1,8 @@
 """Groups (privacy mode on) and inline mode, end to end against the fake Bot API."""
 from __future__ import annotations
 
-from tests.bot_harness import BotHarness, button, buttons, content_jpeg, reply_to_of
+from devkit.bot_harness import BotHarness, button, buttons, reply_to_of
+from tests.bot_harness import content_jpeg
 
 ALICE = {"id": 2001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 2002, "is_bot": False, "first_name": "Bob"}

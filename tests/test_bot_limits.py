@@ -12,7 +12,8 @@ from pathlib import Path
 
 from bot import texts
 from bot.state import RATE
-from tests.bot_harness import BotHarness, button, content_jpeg, harness, tg  # noqa: F401
+from devkit.bot_harness import BotHarness, button
+from tests.bot_harness import content_jpeg, harness, tg  # noqa: F401
 
 ALICE = {"id": 7101, "is_bot": False, "first_name": "Alice"}
 
@@ -115,7 +116,7 @@ def test_waiting_notes_are_not_edited_on_every_queue_move(tg, tmp_path: Path,  #
     users = [{"id": 7200 + i, "is_bot": False, "first_name": f"U{i}"} for i in range(12)]
     h = BotHarness(tg, tmp_path, engine, workers=1)
     try:
-        h.paint_together(users)
+        h.paint_together(users, content_jpeg(side=320))
         assert len(h.calls("sendPhoto")) == len(users)
         edits = Counter(c.params["chat_id"] for c in h.calls("editMessageText")
                         if "in line" in c.params.get("text", ""))

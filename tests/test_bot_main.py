@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_harness import button, content_jpeg
+from devkit.bot_harness import button
+from tests.bot_harness import content_jpeg
 from tests.conftest import MODEL_DIR, REPO
-from tests.fake_telegram import FakeTelegram
+from devkit.fake_telegram import FakeTelegram
 
 ALICE = {"id": 6001, "is_bot": False, "first_name": "Alice"}
 

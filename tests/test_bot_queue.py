@@ -9,7 +9,8 @@ import pytest
 
 from bot import texts
 from bot.jobs import FairScheduler, QueueFull, RenderQueue
-from tests.bot_harness import BotHarness, button, content_jpeg
+from devkit.bot_harness import BotHarness, button
+from tests.bot_harness import content_jpeg
 
 
 def test_scheduler_takes_turns_across_users() -> None:
@@ -88,7 +89,7 @@ def test_waiting_users_see_their_place_in_line(tg, tmp_path: Path, engine) -> No
     h = BotHarness(tg, tmp_path, engine, workers=1)
     try:
         users = _users(3)
-        h.paint_together(users)
+        h.paint_together(users, content_jpeg(side=320))
         assert len(h.calls("sendPhoto")) == 3
         notes = [c for c in h.calls("sendMessage") if "in line" in c.params["text"]]
         assert notes, "somebody had to wait"

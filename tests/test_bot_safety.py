@@ -12,7 +12,8 @@ from bot import texts
 from bot.state import USER_NAMESPACES
 from nst import Engine, EngineConfig
 from nst.models import PREDICTOR, TRANSFORMER
-from tests.bot_harness import BotHarness, button, content_jpeg
+from devkit.bot_harness import BotHarness, button
+from tests.bot_harness import content_jpeg
 
 ALICE = {"id": 3001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 3002, "is_bot": False, "first_name": "Bob"}

@@ -8,8 +8,9 @@ from pathlib import Path
 from PIL import Image
 
 from bot import texts
-from tests import clip_factory as cf
-from tests.bot_harness import BotHarness, button, buttons, content_jpeg, decode, reply_to_of
+from devkit import clip_factory as cf
+from devkit.bot_harness import BotHarness, button, buttons, reply_to_of
+from tests.bot_harness import content_jpeg, decode
 from tests.conftest import MAGENTA_DIR
 
 ALICE = {"id": 3001, "is_bot": False, "first_name": "Alice"}

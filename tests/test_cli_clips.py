@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from nst.video import open_clip
-from tests import clip_factory as cf
+from devkit import clip_factory as cf
 from tests.conftest import MAGENTA_DIR, REPO
 from tests.test_cli import one_line_error, run
 
@@ -66,8 +66,8 @@ def test_bad_clip_input_is_one_line_exit_2(capsys, tmp_path, clip_mp4, case):
         src = tmp_path / "bad.mp4"
         src.write_bytes(clip_mp4.read_bytes()[: clip_mp4.stat().st_size // 3])
     elif case == "audio_only":
-        from tests.test_video import _audio_only
-        src = _audio_only(tmp_path / "a.mp4")
+        from tests.test_video import audio_only
+        src = audio_only(tmp_path / "a.mp4")
     elif case == "picture_out":
         src, out = clip_mp4, tmp_path / "o.jpg"
     elif case == "missing":

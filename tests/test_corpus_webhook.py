@@ -31,10 +31,11 @@ from bot.handlers.render import nst_error_text
 from nst.config import EngineConfig
 from nst.errors import ImageError
 from nst.images import MIN_SIDE
-from tests.bot_harness import button, content_jpeg, decode
+from devkit.bot_harness import button
+from tests.bot_harness import content_jpeg, decode
 from tests.corpus.make_corpus import Case, case_specs, make_corpus
-from tests.fake_telegram import Call, FakeTelegram, serve
-from tests.http_harness import HEADERS, SECRET
+from devkit.fake_telegram import Call, FakeTelegram, serve
+from devkit.webhook import HEADERS, SECRET
 
 SPECS = case_specs()
 MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup",

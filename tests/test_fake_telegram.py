@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CommandHandler
 
-from tests.fake_telegram import (
+from devkit.fake_telegram import (
     FakeTelegram,
     chat,
     command_entities,

@@ -28,9 +28,9 @@ from bot.store import open_store
 from bot.store.sqlite import SqliteStore
 from bot.telegram_io import ATTEMPTS, BACKOFF
 from nst.config import EngineConfig
-from tests.bot_harness import button
+from devkit.bot_harness import button
 from tests.conftest import MODEL_DIR
-from tests.fake_telegram import Call, FakeTelegram
+from devkit.fake_telegram import Call, FakeTelegram
 from tests.gcs_emulator import Emulator, emulator_env
 from tests.webhook_harness import answered, ask_for_painting, assert_one_painting, images_to, poster
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.bot_harness import jpeg
 from tests.conftest import EXIF_DIR
-from tests.fake_telegram import FakeTelegram
+from devkit.fake_telegram import FakeTelegram
 from tests.gcs_emulator import start_emulator_process
 from tests.http_harness import START_TIMEOUT, Instance, ready, start_gunicorn, wait_http
 from tests.webhook_harness import ask_for_painting, assert_one_painting, images_to

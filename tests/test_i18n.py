@@ -17,10 +17,11 @@ from telegram import Bot
 from bot import keyboards, texts
 from bot.i18n import FSI, PDI, RLM, Translator, available, catalog, po_path, resolve, template
 from bot.menu import GROUP_COMMANDS, PRIVATE_COMMANDS, publish_commands
-from tests import clip_factory as cf
-from tests.bot_harness import BotHarness, button, buttons, content_jpeg
+from devkit import clip_factory as cf
+from devkit.bot_harness import BotHarness, button, buttons
+from tests.bot_harness import content_jpeg
 from tests.conftest import MAGENTA_DIR
-from tests.fake_telegram import FakeTelegram
+from devkit.fake_telegram import FakeTelegram
 
 LOCALES = ("ru", "uk", "es", "pt_BR", "de", "fa", "id", "tr")
 # Letters a translation may keep from the English msgid.

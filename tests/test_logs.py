@@ -14,15 +14,15 @@ from typing import Iterator
 import pytest
 
 from bot.config import BotConfig
-from tests.fake_telegram import FakeTelegram, serve
-from tests.http_harness import SECRET
+from devkit.fake_telegram import FakeTelegram, serve
+from devkit.webhook import SECRET
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "4242:SECRET-token_value"
 
 CHILD = f"""
 import logging, sys
-from tests.http_harness import HEADERS
+from devkit.webhook import HEADERS
 from webhook_app import app
 client = app.test_client()
 update = {{"update_id": 9001, "message": {{"message_id": 1, "date": 0, "text": "/start",

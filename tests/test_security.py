@@ -22,10 +22,11 @@ import webhook_app
 from bot import texts
 from bot.state import USER_NAMESPACES
 from nst.gcs import make_client
-from tests.bot_harness import button, content_jpeg
+from devkit.bot_harness import button
+from tests.bot_harness import content_jpeg
 from tests.conftest import REPO
 from tests.corpus.make_corpus import exif_bytes, photo
-from tests.http_harness import HEADERS, SECRET, SECRET_HEADER
+from devkit.webhook import HEADERS, SECRET, SECRET_HEADER
 from tests.webhook_harness import answered, ask_for_painting, images_to, poster
 
 MARKER = "ZZsecretMARKER42"

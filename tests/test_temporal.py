@@ -12,7 +12,7 @@ from nst import StyleOptions
 from nst.animate import stylize_clip
 from nst.temporal import Stabilizer, content_distance, temporal_error
 from nst.video import open_clip
-from tests import clip_factory as cf
+from devkit import clip_factory as cf
 from tests.conftest import MAGENTA_DIR
 
 PHOTO = MAGENTA_DIR / "content" / "golden_gate_sq.jpg"

@@ -21,13 +21,13 @@ import pytest
 
 from nst.models import SPECS
 from tests.conftest import REPO
-from tests.fake_telegram import FakeTelegram
+from devkit.fake_telegram import FakeTelegram
 from tests.http_harness import ready, start_gunicorn
 from tests.webhook_harness import ask_for_painting, assert_one_painting
 
 GCLOUD = shutil.which("gcloud")
 LOCAL_PACKAGES = ("bot", "nst", "webhook_app")
-MUST_STAY_HOME = ("secrets.yaml", "tests/", "bench/", "data/", ".ci/", "docs/")
+MUST_STAY_HOME = ("secrets.yaml", "tests/", "bench/", "devkit/", "data/", ".ci/", "docs/")
 
 
 def repo_files(root: Path = REPO) -> list[str]:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from nst.errors import ClipError, NstError
 from nst.video import ClipLimits, ClipWriter, even_size, open_clip
-from tests import clip_factory as cf
+from devkit import clip_factory as cf
 from tests.conftest import MAGENTA_DIR
 
 PHOTO = MAGENTA_DIR / "content" / "golden_gate_sq.jpg"
@@ -30,7 +30,7 @@ def _bars(n: int, size: tuple[int, int]) -> list[np.ndarray]:
     return out
 
 
-def _encode(path: Path, n: int, size: tuple[int, int], fps: float,
+def encode_clip(path: Path, n: int, size: tuple[int, int], fps: float,
             frames: list[np.ndarray] | None = None, rotation: int | None = None) -> Path:
     """A raw PyAV encode (not our writer) at any frame rate, optionally with a display
     rotation, for inputs we must not shape."""
@@ -74,7 +74,7 @@ def test_round_trip_keeps_frames_times_and_size(tmp_path: Path, ext: str) -> Non
 
 
 def test_caps_fps_by_dropping_evenly_and_scales_to_even_sides(tmp_path: Path) -> None:
-    path = _encode(tmp_path / "fast.mp4", 60, (402, 226), 30)
+    path = encode_clip(tmp_path / "fast.mp4", 60, (402, 226), 30)
     clip = open_clip(path, ClipLimits(max_side=161))
     info = clip.info
     assert info.frames == 30 and not info.cut            # 30 fps → every 2nd frame
@@ -85,7 +85,7 @@ def test_caps_fps_by_dropping_evenly_and_scales_to_even_sides(tmp_path: Path) ->
 
 
 def test_odd_rate_is_thinned_evenly(tmp_path: Path) -> None:
-    clip = open_clip(_encode(tmp_path / "25.mp4", 50, (64, 48), 25))
+    clip = open_clip(encode_clip(tmp_path / "25.mp4", 50, (64, 48), 25))
     gaps = np.diff([t for t, _ in clip.frames()])
     assert 28 <= clip.info.frames <= 31          # 2 s at ≤ 15 fps
     assert gaps.min() >= 0.04 - 1e-6 and gaps.max() <= 0.08 + 1e-6
@@ -93,7 +93,7 @@ def test_odd_rate_is_thinned_evenly(tmp_path: Path) -> None:
 
 def test_long_1080p_video_is_cut_to_the_cap(tmp_path: Path) -> None:
     """A 30 s 1080p video: the first 10 s are kept, scaled to 640 px, and we say so."""
-    path = _encode(tmp_path / "long.mp4", 60, (1920, 1080), 2)
+    path = encode_clip(tmp_path / "long.mp4", 60, (1920, 1080), 2)
     started = time.monotonic()
     clip = open_clip(path)
     info = clip.info
@@ -113,7 +113,7 @@ def test_one_frame_gif_is_a_still() -> None:
     assert still.size == (90, 60) and still.getpixel((5, 5))[0] > 150
 
 
-def _gif_canvas_bomb(side: int) -> bytes:
+def gif_canvas_bomb(side: int) -> bytes:
     """A valid 1×1 GIF whose logical screen claims side×side."""
     buf = io.BytesIO()
     Image.new("P", (1, 1), 0).save(buf, "GIF")
@@ -121,7 +121,7 @@ def _gif_canvas_bomb(side: int) -> bytes:
     return data[:6] + struct.pack("<HH", side, side) + data[10:]
 
 
-def _audio_only(path: Path) -> Path:
+def audio_only(path: Path) -> Path:
     with av.open(str(path), "w") as out:
         stream = out.add_stream("aac", rate=44100)
         for i in range(10):
@@ -167,9 +167,9 @@ def test_bad_clips_are_typed_errors_with_friendly_messages(tmp_path: Path, case:
         "not_a_video": lambda: b"this is a letter, not a video " * 20,
         "truncated": lambda: good[:len(good) // 2],
         "garbled": lambda: _garbled(tmp_path),
-        "audio_only": lambda: _audio_only(tmp_path / "a.mp4"),
+        "audio_only": lambda: audio_only(tmp_path / "a.mp4"),
         "zero_frames": lambda: _zero_frames(tmp_path / "z.mp4"),
-        "canvas_bomb": lambda: _gif_canvas_bomb(30000),
+        "canvas_bomb": lambda: gif_canvas_bomb(30000),
     }[case]()
     with pytest.raises(ClipError) as info:
         list(open_clip(source).frames())   # the scan, or the decode, refuses it
@@ -181,7 +181,7 @@ def test_bad_clips_are_typed_errors_with_friendly_messages(tmp_path: Path, case:
 
 def test_frame_count_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
     """1000 fps: more frames in the kept 10 s than any real clip has."""
-    path = _encode(tmp_path / "1000fps.mp4", 3100, (16, 16), 1000)
+    path = encode_clip(tmp_path / "1000fps.mp4", 3100, (16, 16), 1000)
     started = time.monotonic()
     with pytest.raises(ClipError) as info:
         open_clip(path)
@@ -221,7 +221,7 @@ def test_phone_rotation_is_applied(tmp_path: Path, degrees: int, turned: int) ->
     as the phone shows them."""
     stored = np.zeros((32, 64, 3), np.uint8)
     stored[:, :8] = 255                                   # a white band on the left
-    path = _encode(tmp_path / "rot.mp4", 3, (64, 32), 10, [stored] * 3, rotation=degrees)
+    path = encode_clip(tmp_path / "rot.mp4", 3, (64, 32), 10, [stored] * 3, rotation=degrees)
     clip = open_clip(path)
     expected = np.rot90(stored, turned)
     assert (clip.info.width, clip.info.height) == expected.shape[1::-1]

@@ -23,9 +23,9 @@ from bot import texts
 from bot.ledger import NS, UpdateLedger
 from bot.store import open_store
 from nst.config import EngineConfig
-from tests.bot_harness import button
+from devkit.bot_harness import button
 from tests.conftest import MODEL_DIR
-from tests.http_harness import HEADERS, SECRET
+from devkit.webhook import HEADERS, SECRET
 from tests.webhook_harness import answered, ask_for_painting, assert_one_painting, images_to, poster
 from webhook_app import MAX_BODY, SECRET_HEADER
 

@@ -12,9 +12,10 @@ from flask import Flask
 
 from bot.config import BotConfig
 from nst.config import EngineConfig
-from tests.bot_harness import button, content_jpeg, decode
-from tests.fake_telegram import Call, FakeTelegram, serve
-from tests.http_harness import HEADERS, SECRET
+from devkit.bot_harness import button
+from tests.bot_harness import content_jpeg, decode
+from devkit.fake_telegram import Call, FakeTelegram, serve
+from devkit.webhook import HEADERS, SECRET
 from webhook_app import create_app
 
 Post = Callable[[dict], tuple[int, str]]   # one update in, (HTTP status, body) out

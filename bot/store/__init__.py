@@ -92,9 +92,10 @@ def open_store(url: str) -> Store:
         from urllib.parse import parse_qsl
 
         from bot.store.gcs import GcsStore
+        from nst.gcs import parse_gs_url
 
-        location, _, query = url[len("gs://"):].partition("?")
-        bucket, _, prefix = location.partition("/")
+        location, _, query = url.partition("?")
+        bucket, prefix = parse_gs_url(location)
         options: dict[str, float] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
             if name not in GCS_OPTIONS:

@@ -89,13 +89,13 @@ def placeholder_jpeg(width: int = 640, height: int = 480) -> bytes:
     return out.getvalue()
 
 
-_FILE_ID_PREFIX = {"photo": "AgACAgIAAxkBAAI", "document": "BQACAgIAAxkBAAI",
+FILE_ID_PREFIX = {"photo": "AgACAgIAAxkBAAI", "document": "BQACAgIAAxkBAAI",
                    "sticker": "CAACAgIAAxkBAAI", "video": "BAACAgIAAxkBAAI",
                    "voice": "AwACAgIAAxkBAAI", "audio": "CQACAgIAAxkBAAI",
                    "animation": "CgACAgIAAxkBAAI"}
-_EXT_BY_FORMAT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
+EXT_BY_FORMAT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
                   "TIFF": "tif", "HEIF": "heic", "MPO": "jpg"}
-_FOLDER_BY_KIND = {"photo": "photos", "document": "documents", "sticker": "stickers",
+FOLDER_BY_KIND = {"photo": "photos", "document": "documents", "sticker": "stickers",
                    "video": "videos", "voice": "voice", "audio": "music",
                    "animation": "animations"}
 

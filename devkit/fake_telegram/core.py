@@ -14,7 +14,7 @@ from .faults import FaultsMixin
 from .files import FilesMixin, StoredFile
 from .messages import MessagesMixin
 from .protocol import Call
-from .server import HttpMixin, _Fault, _Handler, _Server
+from .server import HttpMixin, Fault, Handler, Server
 from .updates import UpdateFactory
 from .updates_queue import UpdatesQueueMixin
 from .uploads import UploadsMixin
@@ -37,7 +37,7 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
                                          "first_name": first_name, "username": username}
         self._cond = threading.Condition(self._lock)
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
 
@@ -58,7 +58,7 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
         self.webhook: dict[str, Any] | None = None
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._answered_queries: set[str] = set()
-        self._faults: dict[str, list[_Fault]] = {}
+        self._faults: dict[str, list[Fault]] = {}
         self._delays: dict[str, list[list[float]]] = {}
         self._holds: dict[str, list[list[float]]] = {}      # see hold_answer
         self._slow: tuple = (set(), 0.0, 0.0, None)         # see hold_randomly
@@ -74,7 +74,7 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server((self.host, self._port), _Handler)
+        server = Server((self.host, self._port), Handler)
         server.fake = self
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .media import (
-    _EXT_BY_FORMAT,
-    _FOLDER_BY_KIND,
+    EXT_BY_FORMAT,
+    FOLDER_BY_KIND,
     image_info,
     photo_ladder,
     render_jpeg,
@@ -48,9 +48,9 @@ class FilesMixin:
         if file_path is None:
             if ext is None:
                 info = image_info(data) if kind in ("photo", "document", "sticker") else None
-                ext = _EXT_BY_FORMAT.get(info[2], "jpg") if info else (
+                ext = EXT_BY_FORMAT.get(info[2], "jpg") if info else (
                     "jpg" if kind == "photo" else "bin")
-            folder = _FOLDER_BY_KIND.get(kind, "documents")
+            folder = FOLDER_BY_KIND.get(kind, "documents")
             file_path = f"{folder}/file_{next(self._file_paths)}.{ext}"
         stored = StoredFile(fid, bytes(data), len(data) if file_size is None else int(file_size),
                             file_path)

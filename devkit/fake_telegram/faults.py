@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .protocol import Call
-from .server import _Fault
+from .server import Fault
 
 
 class FaultsMixin:
@@ -24,11 +24,11 @@ class FaultsMixin:
     def fail_next(self, method: str, *, status: int = 429, retry_after: int = 1,
                   count: int = 1, description: str | None = None) -> None:
         """The next ``count`` calls to ``method`` ("*" = any, "file" = downloads) fail."""
-        self._add_fault(method, _Fault("fail", count, status, retry_after, description))
+        self._add_fault(method, Fault("fail", count, status, retry_after, description))
 
     def reset_next(self, method: str, count: int = 1) -> None:
         """The next ``count`` calls to ``method`` get their connection closed, no answer."""
-        self._add_fault(method, _Fault("reset", count))
+        self._add_fault(method, Fault("reset", count))
 
     def fail_randomly(self, methods: set[str] | frozenset[str], rate: float, *,
                       status: int = 429, retry_after: int = 1, seed: int = 0) -> None:
@@ -41,13 +41,13 @@ class FaultsMixin:
             self._chaos = ({self._canonical(m) for m in methods}, float(rate), status,
                            retry_after, random.Random(seed))
 
-    def _random_fault(self, method: str) -> _Fault | None:
+    def _random_fault(self, method: str) -> Fault | None:
         with self._lock:
             methods, rate, status, retry_after, rng = self._chaos
             if method not in methods or rate <= 0 or rng.random() >= rate:
                 return None
             self.injected += 1
-        return _Fault("fail", 1, status, retry_after)
+        return Fault("fail", 1, status, retry_after)
 
     def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
         """Sleep ``seconds`` before answering the next ``count`` calls ("file" = downloads)."""
@@ -83,7 +83,7 @@ class FaultsMixin:
     def _fault_key(self, method: str) -> str:
         return method if method in ("*", "file") else self._canonical(method)
 
-    def _add_fault(self, method: str, fault: _Fault) -> None:
+    def _add_fault(self, method: str, fault: Fault) -> None:
         with self._lock:
             self._faults.setdefault(self._fault_key(method), []).append(fault)
 
@@ -93,7 +93,7 @@ class FaultsMixin:
                 queue = table.get(key)
                 if queue:
                     entry = queue[0]
-                    if isinstance(entry, _Fault):
+                    if isinstance(entry, Fault):
                         entry.remaining -= 1
                         done = entry.remaining <= 0
                     else:

@@ -24,8 +24,8 @@ from urllib.parse import unquote, urlsplit
 from .protocol import (
     ApiError,
     Call,
-    _Described,
-    _header_params,
+    Described,
+    header_params,
     bad_request,
     error_for_status,
     parse_request,
@@ -42,7 +42,7 @@ MAX_UPLOAD_SIZE = 50 * 1024 * 1024         # any multipart upload
 # --------------------------------------------------------------------------------------------
 
 @dataclass
-class _Fault:
+class Fault:
     kind: str                    # "fail" | "reset"
     remaining: int
     status: int = 429
@@ -50,18 +50,18 @@ class _Fault:
     description: str | None = None
 
 
-class _Server(ThreadingHTTPServer):
+class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     fake: "FakeTelegram"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nginx/1.18.0"
     sys_version = ""
     disable_nagle_algorithm = True          # headers and body are separate writes
-    server: _Server
+    server: Server
 
     def log_message(self, format: str, *args: Any) -> None:     # keep pytest output clean
         pass
@@ -129,7 +129,7 @@ class HttpMixin:
     table) and file downloads."""
 
     # -- HTTP ----------------------------------------------------------------------------
-    def _serve(self, h: _Handler, verb: str) -> None:
+    def _serve(self, h: Handler, verb: str) -> None:
         split = urlsplit(h.path)
         path = unquote(split.path)
         body = h.read_body()
@@ -156,7 +156,7 @@ class HttpMixin:
             fn = (self._custom.get(name.lower()) or self._methods.get(name.lower())
                   or (None, None))[1]
         call = Call(canonical, params, files, time.time(), http_method=verb,
-                    content_type=_header_params(h.headers.get("Content-Type", ""))[0],
+                    content_type=header_params(h.headers.get("Content-Type", ""))[0],
                     file_names=meta)
         with self._cond:
             self.calls.append(call)
@@ -177,7 +177,7 @@ class HttpMixin:
                 with self._cond:
                     result = fn(call)
                 payload = {"ok": True, "result": result}
-                if isinstance(result, _Described):
+                if isinstance(result, Described):
                     payload = {"ok": True, "result": result.result,
                                "description": result.description}
                 status = 200
@@ -210,7 +210,7 @@ class HttpMixin:
         if seconds:
             self._stopping.wait(seconds)
 
-    def _serve_file(self, h: _Handler, token: str, file_path: str) -> None:
+    def _serve_file(self, h: Handler, token: str, file_path: str) -> None:
         self._sleep_if_delayed("file")
         fault = self._take(self._faults, "file")
         if fault is not None and fault.kind == "reset":

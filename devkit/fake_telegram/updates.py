@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from .media import _FILE_ID_PREFIX, photo_ladder, unique_id_for
+from .media import FILE_ID_PREFIX, photo_ladder, unique_id_for
 
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?=\s|$)")
 
@@ -137,7 +137,7 @@ class UpdateFactory:
     def new_file_id(self, kind: str = "photo") -> str:
         with self._lock:
             n = next(self._file_counter)
-        prefix = _FILE_ID_PREFIX.get(kind, _FILE_ID_PREFIX["document"])
+        prefix = FILE_ID_PREFIX.get(kind, FILE_ID_PREFIX["document"])
         return f"{prefix}{n:05d}{secrets.token_urlsafe(18)}"
 
     def new_media_group_id(self) -> str:

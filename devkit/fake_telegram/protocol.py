@@ -113,7 +113,7 @@ def error_for_status(status: int, description: str | None = None,
     return ApiError(status, description)
 
 
-class _Described:
+class Described:
     """A successful result that also carries Telegram's ``description`` (setWebhook & co)."""
 
     def __init__(self, result: Any, description: str):
@@ -143,7 +143,7 @@ def normalize_params(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _header_params(value: str) -> tuple[str, dict[str, str]]:
+def header_params(value: str) -> tuple[str, dict[str, str]]:
     """Split ``multipart/form-data; boundary=x`` or a Content-Disposition into parts."""
     main, *rest = value.split(";")
     params: dict[str, str] = {}
@@ -183,7 +183,7 @@ def parse_multipart(body: bytes, boundary: str
             if ":" in line:
                 k, v = line.split(":", 1)
                 headers[k.strip().lower()] = v.strip()
-        _, disp = _header_params(headers.get("content-disposition", ""))
+        _, disp = header_params(headers.get("content-disposition", ""))
         name = disp.get("name")
         if name is None:
             continue
@@ -201,7 +201,7 @@ def parse_request(content_type: str, body: bytes, query: str = ""
     raw: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
     files: dict[str, bytes] = {}
     meta: dict[str, tuple] = {}
-    mime, ct_params = _header_params(content_type or "")
+    mime, ct_params = header_params(content_type or "")
     if body:
         if mime == "application/json":
             data = json.loads(body.decode("utf-8"))

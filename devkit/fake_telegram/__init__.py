@@ -12,7 +12,7 @@ PTB talks to it exactly as it talks to Telegram::
         call.params["chat_id"], call.files["photo"]
 
 The package, by module (``__init__`` re-exports the public names, so importers use
-``from tests.fake_telegram import …``):
+``from devkit.fake_telegram import …``):
 
 - ``protocol``: :class:`Call`, :class:`ApiError`, error answers, request-body parsing.
 - ``media``: image helpers (Pillow), the PhotoSize ladder, file identifiers.

@@ -8,7 +8,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from .protocol import ApiError, Call, _Described, bad_request, error_for_status
+from .protocol import ApiError, Call, Described, bad_request, error_for_status
 
 
 class UpdatesQueueMixin:
@@ -104,14 +104,14 @@ class UpdatesQueueMixin:
                         "max_connections": int(p.get("max_connections") or 40),
                         "ip_address": p.get("ip_address")}
         self._cond.notify_all()
-        return _Described(True, "Webhook is already set" if already else "Webhook was set")
+        return Described(True, "Webhook is already set" if already else "Webhook was set")
 
     def _delete_webhook(self, call: Call) -> Any:
         had = self.webhook is not None
         self.webhook = None
         if call.params.get("drop_pending_updates"):
             self._updates.clear()
-        return _Described(True, "Webhook was deleted" if had else "Webhook is already deleted")
+        return Described(True, "Webhook was deleted" if had else "Webhook is already deleted")
 
     def _get_webhook_info(self, call: Call) -> dict[str, Any]:
         info: dict[str, Any] = {"url": "", "has_custom_certificate": False,
