@@ -6,8 +6,12 @@ with the project's own writer (MP4 or GIF).
 """
 from __future__ import annotations
 
+import io
+import struct
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -62,4 +66,57 @@ def write_clip(frames: list[np.ndarray], path: Path, fps: float = 15.0) -> Path:
     with ClipWriter(path, fmt, (w, h), fps) as writer:
         for i, frame in enumerate(frames):
             writer.write(i / fps, frame)
+    return path
+
+
+# --- inputs that our own writer would not make (odd rates, rotation, bombs, no video)
+def bars(n: int, size: tuple[int, int]) -> list[np.ndarray]:
+    w, h = size
+    out = []
+    for i in range(n):
+        a = np.full((h, w, 3), 40, np.uint8)
+        a[:, (i * 4) % w:(i * 4) % w + 8] = (250, 120, 10)
+        out.append(a)
+    return out
+
+
+def encode_clip(path: Path, n: int, size: tuple[int, int], fps: float,
+            frames: list[np.ndarray] | None = None, rotation: int | None = None) -> Path:
+    """A raw PyAV encode (not our writer) at any frame rate, optionally with a display
+    rotation, for inputs we must not shape."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.codec_context.options = {"preset": "ultrafast"}
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        for i, a in enumerate(frames or bars(n, size)):
+            frame = av.VideoFrame.from_ndarray(a, format="rgb24")
+            frame.pts = i
+            for p in stream.encode(frame):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    return path
+
+
+def gif_canvas_bomb(side: int) -> bytes:
+    """A valid 1×1 GIF whose logical screen claims side×side."""
+    buf = io.BytesIO()
+    Image.new("P", (1, 1), 0).save(buf, "GIF")
+    data = buf.getvalue()
+    return data[:6] + struct.pack("<HH", side, side) + data[10:]
+
+
+def audio_only(path: Path) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=44100)
+        for i in range(10):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32),
+                                               format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 44100, i * 1024
+            for p in stream.encode(frame):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
     return path

@@ -45,7 +45,7 @@ def test_delivery_is_recorded_for_the_webhook_ledger(harness: BotHarness) -> Non
     assert h.store.get("updates", str(press["update_id"])).get("sent") is True
 
 
-def test_chat_action_is_kept_alive(tg: FakeTelegram) -> None:  # noqa: F811
+def test_chat_action_is_kept_alive(tg: FakeTelegram) -> None:
     async def scenario() -> None:
         async with Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
             async with chat_action(bot, ALICE["id"], every=0.2):

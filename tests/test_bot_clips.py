@@ -17,7 +17,7 @@ from devkit import clip_factory as cf
 from devkit.bot_harness import BotHarness, button, buttons, reply_to_of
 from tests.bot_harness import content_jpeg
 from tests.conftest import MAGENTA_DIR
-from tests.test_video import audio_only, encode_clip, gif_canvas_bomb
+from devkit.clip_factory import audio_only, encode_clip, gif_canvas_bomb
 
 ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 1002, "is_bot": False, "first_name": "Bob"}

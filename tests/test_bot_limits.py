@@ -13,7 +13,7 @@ from pathlib import Path
 from bot import texts
 from bot.state import RATE
 from devkit.bot_harness import BotHarness, button
-from tests.bot_harness import content_jpeg, harness, tg  # noqa: F401
+from tests.bot_harness import content_jpeg
 
 ALICE = {"id": 7101, "is_bot": False, "first_name": "Alice"}
 
@@ -32,7 +32,7 @@ def _seconds_in(text: str) -> int:
     return int(found.group(1))
 
 
-def test_photos_have_their_own_generous_limit(harness: BotHarness) -> None:  # noqa: F811
+def test_photos_have_their_own_generous_limit(harness: BotHarness) -> None:
     h = harness
     limit = h.config.actions_per_minute
     photos = [h.photo(ALICE, content_jpeg(side=64)) for _ in range(limit + 1)]
@@ -46,7 +46,7 @@ def test_photos_have_their_own_generous_limit(harness: BotHarness) -> None:  # n
     assert 1 <= _seconds_in(slow_down[0].params["text"]) <= 60
 
 
-def test_page_presses_count_as_cheap_actions(harness: BotHarness) -> None:  # noqa: F811
+def test_page_presses_count_as_cheap_actions(harness: BotHarness) -> None:
     h = harness
     h.feed(h.photo(ALICE, content_jpeg(side=64)))
     keyboard = h.last("sendMessage").result
@@ -58,7 +58,7 @@ def test_page_presses_count_as_cheap_actions(harness: BotHarness) -> None:  # no
     assert 1 <= _seconds_in(toast) <= 60, toast
 
 
-def test_render_limit_says_when_to_come_back(tg, tmp_path: Path, engine) -> None:  # noqa: F811
+def test_render_limit_says_when_to_come_back(tg, tmp_path: Path, engine) -> None:
     h = BotHarness(tg, tmp_path, engine, rate_per_minute=1)
     try:
         result = _painting(h, ALICE)
@@ -69,7 +69,7 @@ def test_render_limit_says_when_to_come_back(tg, tmp_path: Path, engine) -> None
         h.close()
 
 
-def test_newer_press_replaces_a_waiting_one_for_the_same_result(tg, tmp_path: Path,  # noqa: F811
+def test_newer_press_replaces_a_waiting_one_for_the_same_result(tg, tmp_path: Path,
                                                                 engine) -> None:
     """25 %, 50 %, 75 % pressed fast: no "still painting" refusal, the result ends at 75 %,
     and the replaced press is not counted against the render limit."""
@@ -96,7 +96,7 @@ def test_newer_press_replaces_a_waiting_one_for_the_same_result(tg, tmp_path: Pa
         h.close()
 
 
-def test_queue_slot_is_taken_before_the_download(tg, tmp_path: Path, engine) -> None:  # noqa: F811
+def test_queue_slot_is_taken_before_the_download(tg, tmp_path: Path, engine) -> None:
     """At the pending limit, a second painting is refused before its photo is downloaded."""
     h = BotHarness(tg, tmp_path, engine, workers=1, max_pending_per_user=1)
     try:
@@ -111,7 +111,7 @@ def test_queue_slot_is_taken_before_the_download(tg, tmp_path: Path, engine) -> 
         h.close()
 
 
-def test_waiting_notes_are_not_edited_on_every_queue_move(tg, tmp_path: Path,  # noqa: F811
+def test_waiting_notes_are_not_edited_on_every_queue_move(tg, tmp_path: Path,
                                                           engine) -> None:
     users = [{"id": 7200 + i, "is_bot": False, "first_name": f"U{i}"} for i in range(12)]
     h = BotHarness(tg, tmp_path, engine, workers=1)

@@ -37,7 +37,7 @@ def test_without_token_explains_botfather_and_exits_2(tmp_path: Path) -> None:
     assert "@BotFather" in done.stderr and "TELEGRAM_BOT_TOKEN" in done.stderr
 
 
-def test_webhook_subcommands(tg: FakeTelegram, tmp_path: Path) -> None:  # noqa: F811
+def test_webhook_subcommands(tg: FakeTelegram, tmp_path: Path) -> None:
     env = _env(tmp_path, **tg.env(), WEBHOOK_SECRET="s3cret-token")
     done = _run(["set-webhook", "https://bot.example.com/webhook", "--drop-pending-updates"], env)
     assert done.returncode == 0, done.stderr
@@ -61,7 +61,7 @@ def test_webhook_subcommands(tg: FakeTelegram, tmp_path: Path) -> None:  # noqa:
 
 
 @pytest.mark.slow
-def test_polling_answers_start_and_paints(tg: FakeTelegram, tmp_path: Path) -> None:  # noqa: F811
+def test_polling_answers_start_and_paints(tg: FakeTelegram, tmp_path: Path) -> None:
     env = _env(tmp_path, **tg.env())
     proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -86,7 +86,7 @@ def test_polling_answers_start_and_paints(tg: FakeTelegram, tmp_path: Path) -> N
     assert tg.token not in output
 
 
-def test_set_webhook_without_a_secret_is_refused(tg: FakeTelegram, tmp_path: Path) -> None:  # noqa: F811
+def test_set_webhook_without_a_secret_is_refused(tg: FakeTelegram, tmp_path: Path) -> None:
     """Without WEBHOOK_SECRET the webhook refuses every call, so registering it would
     silently lose every update: say so and register nothing."""
     done = _run(["set-webhook", "https://bot.example.com/webhook"], _env(tmp_path, **tg.env()))

@@ -85,7 +85,7 @@ def _users(n: int) -> list[dict]:
     return [{"id": 5000 + i, "is_bot": False, "first_name": f"U{i}"} for i in range(n)]
 
 
-def test_waiting_users_see_their_place_in_line(tg, tmp_path: Path, engine) -> None:  # noqa: F811
+def test_waiting_users_see_their_place_in_line(tg, tmp_path: Path, engine) -> None:
     h = BotHarness(tg, tmp_path, engine, workers=1)
     try:
         users = _users(3)
@@ -101,7 +101,7 @@ def test_waiting_users_see_their_place_in_line(tg, tmp_path: Path, engine) -> No
         h.close()
 
 
-def test_per_user_pending_limit(tg, tmp_path: Path, engine) -> None:  # noqa: F811
+def test_per_user_pending_limit(tg, tmp_path: Path, engine) -> None:
     h = BotHarness(tg, tmp_path, engine, workers=1, max_pending_per_user=1)
     try:
         user = _users(1)[0]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst.cli import main
+from tests.cli_harness import one_line_error, run
 from nst.config import BUILTIN_MODELS, BUILTIN_STYLES
 from nst.models import PREDICTOR
 from tests.conftest import EXIF_DIR, MAGENTA_DIR, USER_STYLE
@@ -21,19 +21,6 @@ REPO = Path(__file__).resolve().parents[1]
 CONTENT = MAGENTA_DIR / "content" / "golden_gate_sq.jpg"
 STYLE_FILE = USER_STYLE
 PHOTO = EXIF_DIR / "Landscape_0.jpg"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("nst: ") and "Traceback" not in err
-    return lines[0]
 
 
 # --- success ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from PIL import Image
 from nst.video import open_clip
 from devkit import clip_factory as cf
 from tests.conftest import MAGENTA_DIR, REPO
-from tests.test_cli import one_line_error, run
+from tests.cli_harness import one_line_error, run
 
 PHOTO = MAGENTA_DIR / "content" / "golden_gate_sq.jpg"
 
@@ -66,7 +66,7 @@ def test_bad_clip_input_is_one_line_exit_2(capsys, tmp_path, clip_mp4, case):
         src = tmp_path / "bad.mp4"
         src.write_bytes(clip_mp4.read_bytes()[: clip_mp4.stat().st_size // 3])
     elif case == "audio_only":
-        from tests.test_video import audio_only
+        from devkit.clip_factory import audio_only
         src = audio_only(tmp_path / "a.mp4")
     elif case == "picture_out":
         src, out = clip_mp4, tmp_path / "o.jpg"

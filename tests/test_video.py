@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import io
-import struct
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -15,44 +13,15 @@ from PIL import Image
 from nst.errors import ClipError, NstError
 from nst.video import ClipLimits, ClipWriter, even_size, open_clip
 from devkit import clip_factory as cf
+from devkit.clip_factory import audio_only, bars, encode_clip, gif_canvas_bomb
 from tests.conftest import MAGENTA_DIR
 
 PHOTO = MAGENTA_DIR / "content" / "golden_gate_sq.jpg"
 
 
-def _bars(n: int, size: tuple[int, int]) -> list[np.ndarray]:
-    w, h = size
-    out = []
-    for i in range(n):
-        a = np.full((h, w, 3), 40, np.uint8)
-        a[:, (i * 4) % w:(i * 4) % w + 8] = (250, 120, 10)
-        out.append(a)
-    return out
-
-
-def encode_clip(path: Path, n: int, size: tuple[int, int], fps: float,
-            frames: list[np.ndarray] | None = None, rotation: int | None = None) -> Path:
-    """A raw PyAV encode (not our writer) at any frame rate, optionally with a display
-    rotation, for inputs we must not shape."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        stream.codec_context.options = {"preset": "ultrafast"}
-        if rotation is not None:
-            stream.set_display_rotation(rotation)
-        for i, a in enumerate(frames or _bars(n, size)):
-            frame = av.VideoFrame.from_ndarray(a, format="rgb24")
-            frame.pts = i
-            for p in stream.encode(frame):
-                out.mux(p)
-        for p in stream.encode():
-            out.mux(p)
-    return path
-
-
 @pytest.mark.parametrize("ext", [".mp4", ".gif"])
 def test_round_trip_keeps_frames_times_and_size(tmp_path: Path, ext: str) -> None:
-    path = cf.write_clip(_bars(12, (120, 80)), tmp_path / f"c{ext}", fps=10)
+    path = cf.write_clip(bars(12, (120, 80)), tmp_path / f"c{ext}", fps=10)
     clip = open_clip(path)
     info = clip.info
     assert (info.width, info.height, info.frames, info.cut) == (120, 80, 12, False)
@@ -113,28 +82,6 @@ def test_one_frame_gif_is_a_still() -> None:
     assert still.size == (90, 60) and still.getpixel((5, 5))[0] > 150
 
 
-def gif_canvas_bomb(side: int) -> bytes:
-    """A valid 1×1 GIF whose logical screen claims side×side."""
-    buf = io.BytesIO()
-    Image.new("P", (1, 1), 0).save(buf, "GIF")
-    data = buf.getvalue()
-    return data[:6] + struct.pack("<HH", side, side) + data[10:]
-
-
-def audio_only(path: Path) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("aac", rate=44100)
-        for i in range(10):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32),
-                                               format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 44100, i * 1024
-            for p in stream.encode(frame):
-                out.mux(p)
-        for p in stream.encode():
-            out.mux(p)
-    return path
-
-
 def _zero_frames(path: Path) -> Path:
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=15)
@@ -144,7 +91,7 @@ def _zero_frames(path: Path) -> Path:
 
 
 def _garbled(tmp_path: Path) -> bytes:
-    data = bytearray(cf.write_clip(_bars(20, (120, 80)), tmp_path / "g.mp4").read_bytes())
+    data = bytearray(cf.write_clip(bars(20, (120, 80)), tmp_path / "g.mp4").read_bytes())
     mdat = data.find(b"mdat")
     data[mdat + 40:mdat + 1500] = b"\xff" * (1500 - 40)
     return bytes(data)
@@ -161,7 +108,7 @@ def _garbled(tmp_path: Path) -> bytes:
 ])
 def test_bad_clips_are_typed_errors_with_friendly_messages(tmp_path: Path, case: str,
                                                            code: str) -> None:
-    good = cf.write_clip(_bars(20, (120, 80)), tmp_path / "ok.mp4").read_bytes()
+    good = cf.write_clip(bars(20, (120, 80)), tmp_path / "ok.mp4").read_bytes()
     source = {
         "empty": lambda: b"",
         "not_a_video": lambda: b"this is a letter, not a video " * 20,
@@ -190,7 +137,7 @@ def test_frame_count_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
 
 
 def test_gif_with_thousands_of_frames_is_cut_not_decoded_whole(tmp_path: Path) -> None:
-    frames = _bars(4, (16, 16)) * 1000          # 4000 frames of 0.05 s = 200 s
+    frames = bars(4, (16, 16)) * 1000          # 4000 frames of 0.05 s = 200 s
     path = cf.write_clip(frames, tmp_path / "many.gif", fps=20)
     started = time.monotonic()
     clip = open_clip(path)
