@@ -169,5 +169,7 @@ CLIP_TOO_BIG = N_("That clip's frames are far too large for me — send a smalle
 CLIP_TOO_MANY_FRAMES = N_("That clip has too many frames for me — send a shorter or slower "
                           "one 🙂")
 CLIP_NO_HD = N_("Paintings of clips come in one size only 🙂")
+HELP_BRUSH = N_("🖌 <b>Brush:</b> the button under a result switches between bold, medium and "
+                "fine strokes and repaints in place.")
 HELP_CLIPS = N_("🎞 GIFs and short videos work too: they come back as a looping painted "
                 "animation (the first {seconds} seconds).")

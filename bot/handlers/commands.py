@@ -29,6 +29,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     """Everything the bot can do, in a few lines, plus what it keeps and for how long."""
     ttl_hours = round(context.bot_data.config.input_ttl / 3600)
     text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
+            + "\n\n" + context.t(texts.HELP_BRUSH)
             + "\n\n" + context.t(texts.HELP_CLIPS, seconds=f"{LIMITS.max_seconds:g}"))
     await say(context, update.effective_chat.id, text)
 
