@@ -92,7 +92,7 @@ def paint_clip(engine: Any, clip: Clip, style: Any, render: dict[str, Any],
     (H.264, yuv420p, even sides, faststart)."""
     style = load_style(style)
     options = StyleOptions(strength=render["strength"] / 100, keep_colors=render["keep_colors"],
-                           max_side=LIMITS.max_side, brush=render.get("brush"))
+                           max_side=LIMITS.max_side)
     path = temp_path(".mp4")
     try:
         result = stylize_clip(engine, clip, style, options, path, "mp4", mix=render.get("mix"),

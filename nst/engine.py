@@ -34,6 +34,7 @@ How the options work (all backends):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
@@ -328,27 +329,17 @@ class Engine:
         """For clips: the style code is resolved ONCE, so every frame gets the same look.
 
         Returns ``render(frame)``: uint8 RGB [H, W, 3] → stylized uint8 [H, W, 3] of the
-        same size, painted with ``options.brush`` like a still.  ``reference`` (e.g. the first
+        same size, one pass at the frame's own size.  ``reference`` (e.g. the first
         frame) is the content whose own style vector tempers a strength below 1;
         ``options.max_side`` is not used (the caller sizes the frames).
         """
-        from PIL import Image
-
         terms = self._recipe(style, mix, mix_weight)
         if options.strength == 0.0:
             return np.copy
         fn = self._transfer_fn(terms, options.strength, reference)
-        brush, keep = options.brush or self.default_brush(style), options.keep_colors
-
-        def render(frame: np.ndarray) -> np.ndarray:
-            # The same brush as a still: a frame bigger than the brush's resolution is
-            # painted small and upsampled guided by the frame.
-            post = (lambda rows, y0: keep_colors(rows, frame[y0:y0 + rows.shape[0]])) if keep else None
-            painted = paint(Image.fromarray(frame, "RGB"), brush,
-                            lambda small: _one_pass(fn, np.asarray(small), keep=False), post)
-            return _one_pass(fn, frame, keep) if painted is None else np.asarray(painted)
-
-        return render
+        # No brush here: clip frames are at most 640 px, about bold's own resolution, so a
+        # small pass + guided upsampling would cost more than painting the frame itself.
+        return functools.partial(_one_pass, fn, keep=options.keep_colors)
 
 
 def _one_pass(fn: Callable[[np.ndarray], np.ndarray], arr: np.ndarray,

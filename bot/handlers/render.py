@@ -301,7 +301,8 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
             return False  # a newer tap is being painted and will edit the message
     result_id = render.get("result_id") or svc.state.new_result_id()
     mix_share = int(render.get("mix_share", 50)) if render.get("mix") else None
-    render = {**render, "brush_used": brush_of(svc.engine, render)}
+    # A clip's frames are painted at their own (small) size: no brush to offer.
+    render = {**render, "brush_used": None if clip else brush_of(svc.engine, render)}
     rows = keyboards.result_rows(t, render["strength"], render["keep_colors"], result_id,
                                  mix_share, render["brush_used"], hd=not clip)
     token = await svc.state.issue(chat_id, user_id, {"rid": render["rid"]},
