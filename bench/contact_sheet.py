@@ -25,7 +25,7 @@ from nst.brush import BRUSHES
 
 log = logging.getLogger("bench.contact_sheet")
 REPO = Path(__file__).resolve().parents[1]
-TESTDATA = REPO.parent / "shared" / "testdata"
+TESTDATA = REPO / "tests" / "data"   # vendored test photos (licences in NOTICE)
 DEFAULT_PHOTOS = (TESTDATA / "exif" / "Landscape_0.jpg",
                   TESTDATA / "magenta" / "content" / "golden_gate_sq.jpg",
                   TESTDATA / "magenta" / "content" / "colva_beach_sq.jpg")

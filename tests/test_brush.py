@@ -158,8 +158,9 @@ def test_manifest_brush_is_the_presets_default(engine, tmp_path, caplog):
 
 # --- the contact sheet script ----------------------------------------------------------------
 def test_contact_sheet_renders_every_brush(engine, tmp_path):
-    from bench.contact_sheet import CELL_H, main, render_sheet
+    from bench.contact_sheet import CELL_H, DEFAULT_PHOTOS, main, render_sheet
 
+    assert all(p.is_file() for p in DEFAULT_PHOTOS), "the default photos ship with the repo"
     sheet = render_sheet(engine, [LANDSCAPE], 600, ["udnie", "grande_jatte"])
     assert sheet.height > 2 * CELL_H and sheet.width > 3 * CELL_H * 1.5
     out = tmp_path / "sheet.jpg"
