@@ -1,4 +1,4 @@
-"""Command line: ``python -m nst stylize | styles | styles push | models``.
+"""Command line: ``python -m nst stylize | styles | styles push | styles vectors | models``.
 
 Exit codes: 0 done; 2 bad input (missing or unreadable file, not an image,
 unknown preset, option out of range, unsupported output extension, output not
@@ -69,12 +69,18 @@ def _build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("styles", help="list the preset styles (or push them to GCS)",
                         description="List the presets of the catalog in $STYLES (default: built-in).")
-    st_sub = st.add_subparsers(dest="styles_command", metavar="push")
+    st_sub = st.add_subparsers(dest="styles_command", metavar="push | vectors")
     push = st_sub.add_parser("push", help="upload a preset folder to gs://bucket/prefix",
                              description="Upload SRC (a folder with manifest.json; default or "
                                          "'builtin': the built-in presets) to a GCS bucket for "
                                          "STYLES=gs://bucket/prefix.")
     push.add_argument("where", nargs="+", metavar="[SRC] gs://bucket/prefix")
+    vec = st_sub.add_parser("vectors", help="compute the style codes that ship with the presets",
+                            description="Write FOLDER/vectors.npz (default: the built-in "
+                                        "presets): every preset's style code for each backend "
+                                        "that keeps codes; only missing or stale codes are "
+                                        "computed, and the file is rewritten only if it changes.")
+    vec.add_argument("folder", nargs="?", default="builtin", metavar="FOLDER")
 
     sub.add_parser("models", help="where the model files load from, sizes, sha256 check")
     return p
@@ -222,6 +228,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 def cmd_styles(args: argparse.Namespace) -> int:
     if args.styles_command == "push":
         return cmd_styles_push(args)
+    if args.styles_command == "vectors":
+        return cmd_styles_vectors(args)
     engine = engine_from_env()
     presets = engine.catalog.presets()
     rows = [("id", "title", "artist", "year")] + [(p.id, p.title, p.artist, p.year) for p in presets]
@@ -250,6 +258,11 @@ def cmd_styles_push(args: argparse.Namespace) -> int:
     if not (src / "manifest.json").is_file():
         raise CliError(f"preset folder {src} has no manifest.json")
     try:
+        _ship_vectors(src)
+    except OSError as e:  # a read-only folder still uploads, its codes are computed later
+        print(f"{PROG}: warning: style codes not refreshed in {src}: {e.strerror or e}",
+              file=sys.stderr)
+    try:
         from nst.catalog.push import push_presets
     except ImportError as e:
         raise CliError(f"GCS support is not available: {e}", EXIT_FAIL) from None
@@ -260,6 +273,28 @@ def cmd_styles_push(args: argparse.Namespace) -> int:
     except Exception as e:  # network, credentials, permissions …
         raise CliError(f"upload to {args.url} failed: {type(e).__name__}: {e}", EXIT_FAIL) from None
     print(f"pushed {count} presets from {src} to {args.url}")
+    return EXIT_OK
+
+
+def _ship_vectors(src: Path) -> str:
+    """Refresh ``src/vectors.npz`` (see nst.catalog.shipped); a one-line summary."""
+    from nst.catalog.shipped import refresh_shipped_vectors, shipping_backends
+
+    done = refresh_shipped_vectors(src, shipping_backends(_config()))
+    state = "written" if done.written else "unchanged"
+    return f"{done.path}: {done.computed} computed, {done.kept} up to date ({state})"
+
+
+def cmd_styles_vectors(args: argparse.Namespace) -> int:
+    from nst.config import BUILTIN_STYLES
+
+    src = BUILTIN_STYLES if args.folder == "builtin" else Path(args.folder).expanduser()
+    if not (src / "manifest.json").is_file():
+        raise CliError(f"preset folder {src} has no manifest.json")
+    try:
+        print(_ship_vectors(src))
+    except OSError as e:
+        raise CliError(f"cannot write the style codes in {src}: {e.strerror or e}", EXIT_FAIL) from None
     return EXIT_OK
 
 

@@ -54,7 +54,15 @@ def test_threads_and_precision_reach_the_compiled_model():
     import openvino
 
     assert compiled.get_property("INFERENCE_PRECISION_HINT") == openvino.Type.f32
-    assert b.fingerprint != OpenVinoBackend(EngineConfig()).fingerprint  # caches never mix
+
+
+def test_style_codes_do_not_depend_on_the_precision():
+    """The predictor runs in f32 at either precision, so codes shipped with the presets
+    (computed on one CPU) are the codes of every CPU: one fingerprint for both."""
+    f32, auto = OpenVinoBackend(EngineConfig(precision="f32")), OpenVinoBackend(EngineConfig())
+    assert f32.fingerprint == auto.fingerprint
+    style = _style("udnie")
+    assert np.array_equal(f32.style_vector(style), auto.style_vector(style))
 
 
 def test_style_vectors_match_lite_within_one_step(ov, lite):
@@ -154,3 +162,15 @@ def test_engine_defaults_follow_the_backend(engine):
     cfg = replace(EngineConfig.from_env(), pass_pixels=90_000, tile_pixels=40_000)
     custom = Engine.from_config(cfg)
     assert (custom.pass_pixels, custom.tile_pixels) == (90_000, 40_000)
+
+
+def test_a_new_instance_paints_a_preset_without_the_predictor(tmp_path):
+    """The presets' codes ship with them: warmup and a first painting on an empty cache
+    compile the transformer only."""
+    from nst import Engine, StyleOptions
+
+    engine = Engine.from_config(EngineConfig(cache_dir=tmp_path / "empty"))
+    engine.warmup()
+    out = engine.stylize(Image.new("RGB", (96, 64), "teal"), "udnie", StyleOptions(max_side=96))
+    assert out.size == (96, 64)
+    assert engine.backend.compiles == 1 and engine.backend._predict is None

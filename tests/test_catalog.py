@@ -254,3 +254,63 @@ def test_catalog_and_push_share_one_file_name_rule(tmp_path):
     with pytest.raises(ValueError) as info:
         validate_presets(tmp_path)
     assert "unsafe file name '.hidden.jpg'" in str(info.value)
+
+
+def test_shipped_codes_are_used_when_their_fingerprint_matches(styles_copy, tmp_path):
+    """`styles vectors` computes every code once; a new instance (empty cache) computes none."""
+    from nst.catalog.shipped import refresh_shipped_vectors
+
+    (styles_copy / VECTORS).unlink(missing_ok=True)
+    build = CountingBackend()
+    done = refresh_shipped_vectors(styles_copy, [build])
+    assert build.calls == 18 and done.computed == 18 and done.written
+    fresh = CountingBackend()
+    cat = LocalCatalog(styles_copy, tmp_path / "empty-cache")
+    vecs = cat.vectors(fresh)
+    assert fresh.calls == 0 and len(vecs) == 18
+    assert np.array_equal(vecs["udnie"], CountingBackend().style_vector(
+        prepare_style(cat.image("udnie"))))
+    assert not (tmp_path / "empty-cache" / VECTORS).exists()   # nothing new to cache
+    # building again computes nothing and leaves the file alone
+    stamp = (styles_copy / VECTORS).stat().st_mtime_ns
+    again = refresh_shipped_vectors(styles_copy, [CountingBackend()])
+    assert (again.computed, again.kept, again.written) == (0, 18, False)
+    assert (styles_copy / VECTORS).stat().st_mtime_ns == stamp
+
+
+def test_shipped_codes_of_other_weights_are_recomputed(styles_copy, tmp_path):
+    """A stale fingerprint (other predictor weights) or a changed painting misses."""
+    from nst.catalog.shipped import refresh_shipped_vectors
+
+    (styles_copy / VECTORS).unlink(missing_ok=True)
+    refresh_shipped_vectors(styles_copy, [CountingBackend("fp-old")])
+    Image.open(styles_copy / "udnie.jpg").save(styles_copy / "the_kiss.jpg", quality=85)
+    new = CountingBackend("fp-new")
+    LocalCatalog(styles_copy, tmp_path / "cache").vectors(new)
+    assert new.calls == 18
+    old = CountingBackend("fp-old")   # same weights: only the changed painting is computed
+    LocalCatalog(styles_copy, tmp_path / "cache").vectors(old)
+    assert old.calls == 1
+    # the build step replaces the stale codes: exactly the wanted keys stay
+    rebuilt = refresh_shipped_vectors(styles_copy, [CountingBackend("fp-new")])
+    assert rebuilt.computed == 18 and rebuilt.written
+    with np.load(styles_copy / VECTORS) as data:
+        assert len(data.files) == 18 and all(k.endswith(":fp-new") for k in data.files)
+
+
+def test_builtin_presets_ship_current_codes(tmp_path):
+    """nst/data/styles/vectors.npz holds every preset's code for each kept backend, as
+    those backends compute them now (`python -m nst styles vectors` after a change)."""
+    from nst.catalog.shipped import shipping_backends
+
+    cat = LocalCatalog(BUILTIN_STYLES, tmp_path / "cache")
+    backends = shipping_backends()
+    assert sorted(b.name for b in backends) == ["lite", "openvino"]
+    with np.load(BUILTIN_STYLES / VECTORS) as data:
+        keys = set(data.files)
+    for backend in backends:
+        missing = [p.id for p in cat.presets() if cat.vector_key(p.id, backend) not in keys]
+        assert not missing, f"{backend.name}: run `python -m nst styles vectors` ({missing})"
+        shipped = cat.vector("great_wave", backend)
+        computed = backend.style_vector(prepare_style(cat.image("great_wave")))
+        assert np.abs(shipped - computed).max() <= 1e-3, backend.name

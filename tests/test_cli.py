@@ -226,6 +226,18 @@ def test_styles_push_dispatch(capsys, monkeypatch, tmp_path):
     assert code == 1 and "bucket unreachable" in one_line_error(err)
 
 
+def test_styles_vectors_builds_the_shipped_codes_once(capsys, tmp_path):
+    mine = tmp_path / "mine"
+    shutil.copytree(BUILTIN_STYLES, mine, ignore=shutil.ignore_patterns("vectors.npz"))
+    code, out, err = run(capsys, "styles", "vectors", mine)
+    assert code == 0 and "36 computed, 0 up to date (written)" in out   # 18 × openvino, lite
+    assert (mine / "vectors.npz").is_file()
+    code, out, err = run(capsys, "styles", "vectors", mine)
+    assert code == 0 and "0 computed, 36 up to date (unchanged)" in out
+    code, _, err = run(capsys, "styles", "vectors", tmp_path)
+    assert code == 2 and "no manifest.json" in one_line_error(err)
+
+
 # --- the real entry point ---------------------------------------------------------------------
 def test_python_dash_m(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}

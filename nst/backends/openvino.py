@@ -12,9 +12,11 @@
 * One infer request per model behind a lock: one inference already uses every
   thread (``NST_THREADS``), and each extra request would keep its own
   intermediate buffers, so a pool costs memory without adding throughput.
-* ``NST_PRECISION=auto`` lets OpenVINO pick (bf16 on CPUs that have it);
-  ``f32`` forces f32 for bit-stable results across machines.  The style-code
-  fingerprint includes the precision, so vector caches never mix the two.
+* ``NST_PRECISION=auto`` lets OpenVINO pick (bf16 on CPUs that have it) for the
+  transformer; ``f32`` forces f32 for bit-stable results across machines.  The
+  predictor always runs in f32 (it is tiny), so a style code is the same on every
+  CPU and at either precision: codes computed once ship with the presets
+  (``vectors.npz``) and the fingerprint names the predictor's weights alone.
 """
 from __future__ import annotations
 
@@ -72,12 +74,13 @@ class OpenVinoBackend(Backend):
     @property
     def fingerprint(self) -> str:
         locate(PREDICTOR, self.config)
-        return f"ov-{self.precision}-{SPECS[PREDICTOR].sha256[:16]}"
+        return f"ov-{SPECS[PREDICTOR].sha256[:16]}"
 
     def _compile(self, core: Any, model: Any, **extra: Any) -> Any:
-        props: dict[str, Any] = {"INFERENCE_NUM_THREADS": self.threads, **extra}
+        props: dict[str, Any] = {"INFERENCE_NUM_THREADS": self.threads}
         if self.precision == "f32":
             props["INFERENCE_PRECISION_HINT"] = "f32"
+        props.update(extra)
         compiled = core.compile_model(model, "CPU", props)
         self.compiles += 1
         return compiled
@@ -135,7 +138,9 @@ class OpenVinoBackend(Backend):
                 # in float and the codes match LiteRT's within one output step
                 # (tests/test_backend_openvino.py); the predictor is tiny, so speed is moot.
                 predictor = core.read_model(str(path))
-                self._predict = self._compile(core, predictor, LP_TRANSFORMS_MODE=False).create_infer_request()
+                # f32 whatever NST_PRECISION says: codes must not depend on the CPU.
+                self._predict = self._compile(core, predictor, LP_TRANSFORMS_MODE=False,
+                                              INFERENCE_PRECISION_HINT="f32").create_infer_request()
             except Exception as e:  # OpenVINO raises RuntimeError subclasses
                 raise ModelError(code="model_load", detail=f"openvino cannot load {path}: {e}") from e
 

@@ -10,8 +10,11 @@ or other weights simply miss the cache.  The file lives in ``cache_dir`` if
 given, else in the folder itself, else (read-only folder) in ``~/.cache/nst``
 or the temp dir; it is written atomically and merged with what is already
 there, so catalogs may share one cache dir.  If nothing is writable the
-vectors stay in memory.  Codes of a backend with ``persist_codes = False``
-(``hub``: its codes are 256×256 images) are cached in memory only.
+vectors stay in memory.  A ``vectors.npz`` inside the folder itself (the codes that
+ship with the presets, ``nst.catalog.shipped``) is read too when the cache lives
+elsewhere, so a new instance finds every preset's code without computing it.  Codes
+of a backend with ``persist_codes = False`` (``hub``: its codes are 256×256 images)
+are cached in memory only.
 """
 from __future__ import annotations
 
@@ -61,6 +64,7 @@ class LocalCatalog(Catalog):
         self._hashes: dict[str, tuple[tuple[int, int], str]] = {}  # id -> ((mtime_ns, size), sha16)
         self._vectors: dict[str, np.ndarray] | None = None         # loaded lazily
         self._memory_codes: dict[str, np.ndarray] = {}             # backends that don't persist
+        self._shipped_codes: dict[str, np.ndarray] | None = None   # folder/vectors.npz, lazily
         self._vectors_path: Path | None = None
         self._persist = True
         self.reload()
@@ -93,6 +97,7 @@ class LocalCatalog(Catalog):
         with self._lock:
             self._presets = presets
             self._hashes.clear()
+            self._shipped_codes = None
             if self._persist:  # the file may have changed too (a sync merged it)
                 self._vectors = None
 
@@ -157,6 +162,13 @@ class LocalCatalog(Catalog):
             self._vectors = read_vectors(self.vectors_path)
         return self._vectors
 
+    def _shipped(self) -> dict[str, np.ndarray]:
+        """The codes shipped in the folder, when the cache file lives elsewhere."""
+        if self._shipped_codes is None:
+            path = self.folder / VECTORS
+            self._shipped_codes = read_vectors(path) if path != self.vectors_path else {}
+        return self._shipped_codes
+
     def vector_key(self, preset_id: str, backend: "Backend") -> str:
         return f"{preset_id}:{self.image_hash(preset_id)}:{backend.fingerprint}"
 
@@ -184,6 +196,8 @@ class LocalCatalog(Catalog):
             for pid in ids:
                 key = self.vector_key(pid, backend)   # raises StyleNotFound
                 vec = (self._cache() if persist else self._memory_codes).get(key)
+                if vec is None and persist:
+                    vec = self._shipped().get(key)
                 if vec is None:
                     vec = self._compute(pid, backend, key)
                     changed = changed or persist
