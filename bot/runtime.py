@@ -73,7 +73,8 @@ class BotRuntime:
         self._ledger: UpdateLedger | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._app: Any = None
+        self._app: Any = None           # the initialized Application (see _started)
+        self._built: Any = None         # the Application, built but maybe not initialized
         self._running: dict[int, concurrent.futures.Future] = {}
         self._warm = False
         self._warm_lock = threading.Lock()   # not self._lock: updates need not wait for it
@@ -97,22 +98,31 @@ class BotRuntime:
         """The engine this process paints with (built on first use)."""
         return self._parts()[0]
 
+    def _application(self) -> Any:
+        """The Application, built once: imports, handlers, HTTP clients — no Bot API call."""
+        with self._lock:
+            if self._built is None:
+                engine, store = self._parts()
+                from bot.app import build_application
+
+                app = build_application(self.config, engine=engine, store=store)
+                app.bot_data.delivery = DeliveryHook(self._ledger)
+                self._built = app
+            return self._built
+
     def _started(self) -> asyncio.AbstractEventLoop:
         """Start the loop thread and initialize the Application, once per process."""
         with self._lock:
             if self._app is not None:
                 return self._loop
-            engine, store = self._parts()
-            from bot.app import build_application
-
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="bot-loop", daemon=True)
             thread.start()
             try:
-                app = build_application(self.config, engine=engine, store=store)
-                app.bot_data.delivery = DeliveryHook(self._ledger)
+                app = self._application()
                 asyncio.run_coroutine_threadsafe(app.initialize(), loop).result(START_TIMEOUT)
             except BaseException:
+                self._built = None   # the next update starts from a fresh Application
                 loop.call_soon_threadsafe(loop.stop)
                 thread.join(5)
                 loop.close()
@@ -192,16 +202,21 @@ class BotRuntime:
             await asyncio.to_thread(self._ledger.renew, update_id)
 
     def warmup(self) -> bool:
-        """Load the model and preset vectors, once per process (App Engine may call
-        /_ah/warmup again, and anyone can request it). Never calls the Bot API: only
-        /webhook may make the bot act (the Application starts, with its getMe, on the
-        first update)."""
+        """What the first painting needs, once per process (App Engine may call
+        /_ah/warmup again, and anyone can request it): the model and the presets' codes
+        (Engine.warmup), and the bot's Application built. Never calls the Bot API: only
+        /webhook may make the bot act (the Application initializes, with its getMe, on
+        the first update)."""
         with self._warm_lock:
             if self._warm:
                 return True
             try:
                 engine, _ = self._parts()
-                engine.warmup()
+                # OpenVINO compiles with the GIL released: build the bot meanwhile.
+                with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="warmup") as pool:
+                    model = pool.submit(engine.warmup)
+                    self._application()
+                    model.result()
             except Exception:
                 log.exception("warmup failed")
                 return False
@@ -245,7 +260,7 @@ class BotRuntime:
         """Shut the Application down and stop the loop (tests, graceful exits)."""
         with self._lock:
             loop, thread, app, store = self._loop, self._thread, self._app, self._store
-            self._loop = self._thread = self._app = self._ledger = None
+            self._loop = self._thread = self._app = self._built = self._ledger = None
             self._store = None if self._owns_store else store
         if app is not None and loop is not None:
             try:

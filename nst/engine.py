@@ -48,7 +48,7 @@ import numpy as np
 
 from nst.backends import make_backend
 from nst.backends.base import Backend, prepare_style
-from nst.brush import DEFAULT_BRUSH, check_brush, paint
+from nst.brush import DEFAULT_BRUSH, check_brush, paint, paint_size
 from nst.catalog import Catalog, open_catalog
 from nst.config import EngineConfig
 from nst.errors import NstError
@@ -61,9 +61,11 @@ MAX_SIDE = 4096
 MIN_SIDE = 32
 #: Largest output stylized in one pass unless the backend says otherwise.
 DEFAULT_PASS_PIXELS = Backend.pass_pixels
-#: Warmup runs one pass of this side: loads and packs the weights without
-#: committing a big arena (cold start matters more than the first request).
-WARMUP_SIDE = 256
+#: Warmup paints the default brush's pass of a phone photo at the bot's preview size,
+#: both ways up: OpenVINO prepares each new input shape at its first inference, so the
+#: first user's painting (most photos are 4:3) finds its shape ready; the pass is small,
+#: so no big arena is committed.
+WARMUP_PHOTO = (1280, 960)
 STYLE_CACHE_SIZE = 32
 
 
@@ -153,14 +155,17 @@ class Engine:
 
     # --- lifecycle ---------------------------------------------------------------------
     def warmup(self) -> None:
-        """Load the models and every preset's style vector (computed once, then cached),
-        then run one small pass so the weights are loaded and packed before the
-        first request."""
+        """What the first painting needs: the transformer compiled, every preset's style
+        code (shipped with the presets; computed and cached only when missing), and the
+        default brush's passes of a 4:3 photo run once (weights packed, shapes ready)."""
         self.backend.warmup()
         vectors = self.catalog.vectors(self.backend)
-        if vectors:
-            self.backend.transfer(np.zeros((WARMUP_SIDE, WARMUP_SIDE, 3), np.float32),
-                                  next(iter(vectors.values())))
+        if not vectors:
+            return
+        code = next(iter(vectors.values()))
+        for w, h in (WARMUP_PHOTO, WARMUP_PHOTO[::-1]):
+            pw, ph = paint_size(w, h, DEFAULT_BRUSH) or (w, h)
+            self.backend.transfer(np.zeros((ph, pw, 3), np.float32), code)
 
     def health(self) -> tuple[bool, str]:
         """(ok, message); never raises."""
