@@ -61,6 +61,9 @@ def all_cases() -> tuple[Case, ...]:
         Case("e2e_profile", "cases_profile:webhook_profile"),
         Case("load_8", "cases_web:load", (("users", 8),)),
         Case("load_32", "cases_web:load", (("users", 32),)),
+        Case("speed_preset_1024", "cases_speed:preset_1024"),
+        Case("speed_cold", "cases_speed:cold"),
+        Case("speed_streams", "cases_speed:streams"),
     )
 
 

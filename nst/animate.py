@@ -1,17 +1,23 @@
-"""Stylize a clip: decode → stylize → stabilize → encode, one frame at a time.
+"""Stylize a clip: decode → stylize → stabilize → encode, streaming.
 
-Frames stream through (nothing but the previous input and output frame is
-kept), so memory does not grow with the clip's length.  The style code is
-computed once per clip (``Engine.frame_renderer``) and every frame is one pass
-of whatever backend the engine runs.
+Frames stream through (nothing but the frames in flight and the previous input
+and output frame is kept), so memory does not grow with the clip's length.  The
+style code is computed once per clip (``Engine.frame_renderer``) and every frame
+is one pass of whatever backend the engine runs.  Up to ``backend.streams``
+frames are painted at once (the backend's throughput mode) while this thread
+stabilizes and encodes the earlier ones in order.
 """
 from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from nst.temporal import DEFAULT_WEIGHT, Stabilizer
 from nst.video import Clip, ClipWriter
@@ -58,18 +64,33 @@ def stylize_clip(
     started = time.monotonic()
     info = clip.info
     stabilizer = Stabilizer(stabilize) if stabilize > 0 else None
+    streams = max(1, engine.backend.streams)
     render = None
+    pending: deque[tuple[float, np.ndarray, Future[np.ndarray]]] = deque()
+    pool = ThreadPoolExecutor(streams, thread_name_prefix="clip-paint")
     with ClipWriter(out_path, fmt, (info.width, info.height), max(info.fps, 1.0)) as writer:
-        for t, frame in clip.frames():
-            if render is None:  # the style code of the whole clip, from its first frame
-                render = engine.frame_renderer(style, options, Image.fromarray(frame, "RGB"),
-                                               mix=mix, mix_weight=mix_weight)
-            out = render(frame)
+
+        def finish() -> None:
+            t, frame, painted = pending.popleft()
+            out = painted.result()
             if stabilizer is not None:
                 out = stabilizer(frame, out)
             writer.write(t, out)
             if progress is not None:
                 progress(writer.frames, info.frames)
+
+        try:
+            for t, frame in clip.frames():
+                if render is None:  # the style code of the whole clip, from its first frame
+                    render = engine.frame_renderer(style, options, Image.fromarray(frame, "RGB"),
+                                                   mix=mix, mix_weight=mix_weight, batch=streams > 1)
+                pending.append((t, frame, pool.submit(render, frame)))
+                if len(pending) > streams:
+                    finish()
+            while pending:
+                finish()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         done = writer.frames
     return ClipResult(done, (info.width, info.height), info.duration, info.cut,
                       time.monotonic() - started)

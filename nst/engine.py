@@ -212,10 +212,12 @@ class Engine:
         codes = [(wt, self.style_code(s)) for wt, s in styles]
         return [(wt, c) for wt, c in codes if wt > 0.0]
 
-    def _transfer_fn(self, terms, strength: float,
-                     content_small: "Image.Image") -> Callable[[np.ndarray], np.ndarray]:
-        """float32 HxWx3 → stylized float32 HxWx3, with strength and mix applied."""
+    def _transfer_fn(self, terms, strength: float, content_small: "Image.Image",
+                     batch: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+        """float32 HxWx3 → stylized float32 HxWx3, with strength and mix applied
+        (``batch``: through ``Backend.batch_transfer``, for callers that run several)."""
         backend = self.backend
+        transfer = backend.batch_transfer if batch else backend.transfer
         s = np.float32(strength)
 
         def weighted_sum(parts):
@@ -232,10 +234,10 @@ class Engine:
                 vec = s * vec + (np.float32(1.0) - s) * own
 
             def render(x: np.ndarray) -> np.ndarray:
-                return backend.transfer(x, vec)
+                return transfer(x, vec)
         else:
             def render(x: np.ndarray) -> np.ndarray:
-                return weighted_sum((wt, backend.transfer(x, code)) for wt, code in terms)
+                return weighted_sum((wt, transfer(x, code)) for wt, code in terms)
 
         if strength >= 1.0:
             return render
@@ -330,18 +332,20 @@ class Engine:
         *,
         mix: "str | Image.Image | None" = None,
         mix_weight: float = 0.5,
+        batch: bool = False,
     ) -> Callable[[np.ndarray], np.ndarray]:
         """For clips: the style code is resolved ONCE, so every frame gets the same look.
 
         Returns ``render(frame)``: uint8 RGB [H, W, 3] → stylized uint8 [H, W, 3] of the
         same size, one pass at the frame's own size.  ``reference`` (e.g. the first
         frame) is the content whose own style vector tempers a strength below 1;
-        ``options.max_side`` is not used (the caller sizes the frames).
+        ``options.max_side`` is not used (the caller sizes the frames).  ``batch``: the
+        caller runs up to ``backend.streams`` renders at once (``Backend.batch_transfer``).
         """
         terms = self._recipe(style, mix, mix_weight)
         if options.strength == 0.0:
             return np.copy
-        fn = self._transfer_fn(terms, options.strength, reference)
+        fn = self._transfer_fn(terms, options.strength, reference, batch)
         # No brush here: clip frames are at most 640 px, about bold's own resolution, so a
         # small pass + guided upsampling would cost more than painting the frame itself.
         return functools.partial(_one_pass, fn, keep=options.keep_colors)

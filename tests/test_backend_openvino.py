@@ -174,3 +174,22 @@ def test_a_new_instance_paints_a_preset_without_the_predictor(tmp_path):
     out = engine.stylize(Image.new("RGB", (96, 64), "teal"), "udnie", StyleOptions(max_side=96))
     assert out.size == (96, 64)
     assert engine.backend.compiles == 1 and engine.backend._predict is None
+
+
+def test_throughput_streams_paint_like_the_latency_mode():
+    """Passes that come in numbers run as streams (compiled once, one model each): the
+    same pictures as a lone pass, several at a time."""
+    b = OpenVinoBackend(EngineConfig(threads=2))
+    assert b.streams == 2
+    vec = b.style_vector(_style("udnie"))
+    rng = np.random.default_rng(11)
+    inputs = [rng.random((60 + 8 * i, 88, 3), dtype=np.float32) for i in range(6)]
+    lone = [b.transfer(x, vec) for x in inputs]
+    compiles = b.compiles
+    with ThreadPoolExecutor(b.streams) as pool:
+        batch = list(pool.map(lambda x: b.batch_transfer(x, vec), inputs))
+        busy = list(pool.map(lambda x: b.transfer(x, vec), inputs * 2))
+    assert b.compiles == compiles + b.streams and b._idle is not None
+    for want, got in zip(lone + lone + lone, batch + busy):
+        assert np.array_equal(got, want)
+    assert OpenVinoBackend(EngineConfig(threads=1)).streams == 1   # nothing to split

@@ -9,9 +9,12 @@
 * The network rounds odd sides up internally and then returns a bigger output,
   so content is mirror-padded to a multiple of ``MULTIPLE`` (and ≥ ``MIN_SIDE``:
   its own mirror pads need room) and the output cropped back.
-* One infer request per model behind a lock: one inference already uses every
-  thread (``NST_THREADS``), and each extra request would keep its own
-  intermediate buffers, so a pool costs memory without adding throughput.
+* A lone photo runs on one infer request behind a lock with the latency setup:
+  one stream on every thread (``NST_THREADS``).  Work that comes in numbers (clip
+  frames: ``batch_transfer``; a pass that finds another one running) goes to
+  ``streams`` more compiled models that split the threads, one request each, so the
+  passes run side by side (bench/ ``speed_streams`` has the figures).  They are
+  compiled on first use only: each keeps its own buffers.
 * ``NST_PRECISION=auto`` lets OpenVINO pick (bf16 on CPUs that have it) for the
   transformer; ``f32`` forces f32 for bit-stable results across machines.  The
   predictor always runs in f32 (it is tiny), so a style code is the same on every
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import queue
 import threading
 from typing import Any
 
@@ -62,7 +66,11 @@ class OpenVinoBackend(Backend):
         self._transfer: Any = None
         self._style_input = ""
         self._ov_core: Any = None
+        self._model: Any = None         # the reshaped transformer (for the streams' compile)
+        self._idle: queue.SimpleQueue[Any] | None = None   # idle stream requests
         self.compiles = 0               # models compiled by this backend (tests)
+        #: Throughput streams for batch_transfer (they share the threads).
+        self.streams = min(2, self.threads)
 
     @property
     def allocations(self) -> int:
@@ -115,6 +123,7 @@ class OpenVinoBackend(Backend):
                                      detail=f"{TRANSFORMER}: unexpected inputs {names}")
                 transformer.reshape({CONTENT_INPUT: [1, -1, -1, 3], style[0]: [1, 1, 1, CODE_SIZE]})
                 transfer = self._compile(core, transformer).create_infer_request()
+                self._model = transformer
             except ModelError:
                 raise
             except Exception as e:  # OpenVINO raises RuntimeError subclasses
@@ -144,6 +153,28 @@ class OpenVinoBackend(Backend):
             except Exception as e:  # OpenVINO raises RuntimeError subclasses
                 raise ModelError(code="model_load", detail=f"openvino cannot load {path}: {e}") from e
 
+    def _stream_requests(self) -> "queue.SimpleQueue[Any]":
+        """Idle requests of the throughput model (compiled on first use)."""
+        if self._idle is not None:
+            return self._idle
+        self._load()
+        with self._init_lock:
+            if self._idle is None:
+                # One compiled model per stream (1 stream, its share of the threads each):
+                # OpenVINO's own NUM_STREAMS > 1 on this dynamic-shape model paints wrong
+                # pictures (26/255 off the latency mode here; static shapes are fine).
+                share = max(1, self.threads // self.streams)
+                idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+                try:
+                    for _ in range(self.streams):
+                        compiled = self._compile(self._core(), self._model, NUM_STREAMS=1,
+                                                 INFERENCE_NUM_THREADS=share)
+                        idle.put(compiled.create_infer_request())
+                except Exception as e:  # OpenVINO raises RuntimeError subclasses
+                    raise ModelError(code="model_load", detail=f"openvino streams: {e}") from e
+                self._idle = idle
+        return self._idle
+
     def warmup(self) -> None:
         self._load()
 
@@ -165,18 +196,38 @@ class OpenVinoBackend(Backend):
         return vec
 
     def transfer(self, content: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """A lone pass runs in the latency mode; one that arrives while another pass runs
+        (several photos waiting on several workers) shares the cores as a stream."""
+        self._load()
+        if not self._transfer_lock.acquire(blocking=self.streams == 1):
+            return self.batch_transfer(content, vector)
+        try:
+            return self._infer(self._transfer, content, vector)
+        finally:
+            self._transfer_lock.release()
+
+    def batch_transfer(self, content: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        if self.streams == 1:
+            return self.transfer(content, vector)
+        idle = self._stream_requests()
+        request = idle.get()
+        try:
+            return self._infer(request, content, vector)
+        finally:
+            idle.put(request)
+
+    def _infer(self, request: Any, content: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """One pass on ``request`` (which the caller holds alone)."""
         content = check_content_array(content)
         vector = np.asarray(vector, dtype=np.float32).reshape(1, 1, 1, -1)
         if vector.shape[-1] != CODE_SIZE:
             raise ValueError(f"style vectors have {CODE_SIZE} values, not {vector.shape[-1]}")
-        self._load()
         h, w = content.shape[:2]
         x = pad_to(content, _pad_side(h), _pad_side(w))[None]
-        with self._transfer_lock:
-            out = self._transfer.infer({CONTENT_INPUT: x, self._style_input: vector},
-                                      share_inputs=True, share_outputs=True)
-            # the result's buffer belongs to the request: copy the crop before unlocking
-            result = np.array(out[0][0, :h, :w, :], dtype=np.float32)
+        out = request.infer({CONTENT_INPUT: x, self._style_input: vector},
+                            share_inputs=True, share_outputs=True)
+        # the result's buffer belongs to the request: copy the crop before releasing it
+        result = np.array(out[0][0, :h, :w, :], dtype=np.float32)
         return np.clip(result, 0.0, 1.0, out=result)
 
 
