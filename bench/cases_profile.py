@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 from bench import inputs
 from bench.context import Context
-from bench.report import Row, fmt
+from bench.report import Row
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,29 @@ TARGET_OUTSIDE_SHARE = 0.40
 
 
 class PhaseClock:
-    """Seconds per phase, summed over the calls made while a press is being served."""
+    """Seconds per phase, summed over the calls made while a press is being served.
+
+    Phases nest (colour inside decode, resizes inside upsampling): a call made while
+    its thread is inside one of the phases named in ``not_inside`` (or outside
+    ``only_inside``) is not timed."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.totals: dict[str, float] = defaultdict(float)
+        self.inside = threading.local()
 
-    def wrap(self, name: str, fn: Callable) -> Callable:
+    def wrap(self, name: str, fn: Callable, not_inside: tuple[str, ...] = (),
+             only_inside: str | None = None) -> Callable:
         def timed(*args, **kwargs):
+            active = getattr(self.inside, "active", ())
+            if any(p in active for p in not_inside) or (only_inside and only_inside not in active):
+                return fn(*args, **kwargs)
+            self.inside.active = (*active, name)
             t0 = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
+                self.inside.active = active
                 with self.lock:
                     self.totals[name] += time.perf_counter() - t0
         return timed
@@ -55,21 +66,33 @@ class PhaseClock:
 @contextlib.contextmanager
 def _patched(clock: PhaseClock) -> Iterator[None]:
     """Wrap the timed functions where the render path looks them up; undo afterwards."""
+    from PIL import Image
+
     import bot.handlers.render as render
+    import nst.brush as brush
+    import nst.images as images
     from nst.backends import REGISTRY
     from nst.engine import Engine
 
-    targets = [(render, "load_image", "decode"), (render, "encode_image", "encode"),
-               (Engine, "stylize", "stylize")]
+    inner = ("decode", "upsampling", "encode", "colour", "model")
+    targets: list[tuple[object, str, str, tuple[str, ...], str | None]] = [
+        (render, "load_image", "decode", (), None), (render, "encode_image", "encode", (), None),
+        (Engine, "stylize", "stylize", (), None), (brush, "upsample", "upsampling", (), None),
+        (images, "to_srgb", "colour", ("colour",), None),
+        (images, "to_rgb_or_rgba", "colour", ("colour",), None),
+        # the engine's and the brush's own resizes (photo → output, output → pass); the
+        # fake Bot API's thumbnails in this process are not ours
+        (Image.Image, "resize", "resize", inner, "stylize")]
     for module, cls in REGISTRY.values():
         if module.endswith(("openvino", "lite")):
             import importlib
-            targets.append((getattr(importlib.import_module(module), cls), "transfer", "model"))
+            targets.append((getattr(importlib.import_module(module), cls), "transfer", "model",
+                            ("model",), None))
     saved = [(obj, attr, obj.__dict__[attr] if isinstance(obj, type) else getattr(obj, attr))
-             for obj, attr, _ in targets]
+             for obj, attr, *_ in targets]
     try:
-        for obj, attr, name in targets:
-            setattr(obj, attr, clock.wrap(name, getattr(obj, attr)))
+        for obj, attr, name, not_inside, only_inside in targets:
+            setattr(obj, attr, clock.wrap(name, getattr(obj, attr), not_inside, only_inside))
         yield
     finally:
         for obj, attr, original in saved:
@@ -118,21 +141,29 @@ def webhook_profile(ctx: Context, presses: int | None = None) -> list[Row]:
         app.extensions["bot_runtime"].close()
     finally:
         fake.stop()
-    med = {k: statistics.median(s.get(k, 0.0) for s in samples) for k in
-           ("total", "model", "stylize", "decode", "encode")}
+    phases = ("total", "model", "stylize", "decode", "colour", "resize", "upsampling", "encode")
+    med = {k: statistics.median(s.get(k, 0.0) for s in samples) for k in phases}
     outside = [1 - s.get("model", 0.0) / s["total"] for s in samples]
     share = statistics.median(outside)
-    engine_rest = med["stylize"] - med["model"]
-    remainder = med["total"] - med["stylize"] - med["decode"] - med["encode"]
-    note = (f"medians of {len(samples)} presses: model {fmt(med['model'], 's')}, rest of "
-            f"Engine.stylize {fmt(engine_rest, 's')}, decode {fmt(med['decode'], 's')}, "
-            f"JPEG encode {fmt(med['encode'], 's')}, everything else (webhook, PTB, store, "
-            f"getFile + download, upload) {fmt(remainder, 's')}; in-process Flask app "
-            "(no gunicorn), fake Bot API over HTTP")
+    parts = {
+        "decode (JPEG, draft mode; without colour)": med["decode"] - med["colour"],
+        "colour (mode / ICC → sRGB)": med["colour"],
+        "resize (photo → output, output → the brush's pass)": med["resize"],
+        "model (transformer passes)": med["model"],
+        "upsampling (the brush's guided upsampling)": med["upsampling"],
+        "rest of Engine.stylize (arrays, clipping)":
+            med["stylize"] - med["model"] - med["upsampling"] - med["resize"],
+        "JPEG encode": med["encode"],
+        "everything else (webhook, PTB, store, getFile + download, upload)":
+            med["total"] - med["stylize"] - med["decode"] - med["encode"],
+    }
+    note = (f"medians of {len(samples)} presses; in-process Flask app (no gunicorn), fake Bot "
+            "API over HTTP; the parts are medians of each phase, so they need not sum exactly")
     return [
         Row("e2e_profile", f"webhook → sendPhoto {SIDE} px: time outside the model", share * 100, "%",
             target=f"≤ {TARGET_OUTSIDE_SHARE * 100:g} % of the total",
             met=share <= TARGET_OUTSIDE_SHARE, note=note),
         Row("e2e_profile", f"webhook → sendPhoto {SIDE} px: total (in-process app)", med["total"], "s"),
-        Row("e2e_profile", f"webhook → sendPhoto {SIDE} px: model (transformer passes)", med["model"], "s"),
-    ]
+    ] + [Row("e2e_profile", f"webhook → sendPhoto {SIDE} px: {label}", value, "s",
+             ratio=value / med["total"], note="ratio column = share of the total")
+         for label, value in parts.items()]
