@@ -64,6 +64,7 @@ def all_cases() -> tuple[Case, ...]:
         Case("speed_preset_1024", "cases_speed:preset_1024"),
         Case("speed_cold", "cases_speed:cold"),
         Case("speed_streams", "cases_speed:streams"),
+        Case("speed_queue", "cases_speed:queue"),
     )
 
 

@@ -7,6 +7,8 @@
   and presets + their codes synced from a bucket (gcp-storage-emulator, ``styles push``);
   vs the naive CLI, one whole process on one 1024 px photo (bench/naive_cli.py).
   Also OpenVINO's model cache (CACHE_DIR): compile in a fresh process, none / empty / warm.
+* ``speed_queue`` — 8 users × 8 aspect ratios at once through the webhook (gunicorn): one
+  render worker vs two, beside the naive LiteRT painting them one after another.
 * ``speed_streams`` — OpenVINO's throughput mode (``Backend.batch_transfer``: 2 streams ×
   1 thread) vs the latency mode (1 stream × 2 threads): clip frames, a queue of waiting
   photos, a lone photo.
@@ -277,6 +279,45 @@ def streams(ctx: Context) -> list[Row]:
                         baseline_value=lat.median, ratio=tp.median / lat.median,
                         note=f"min {fmt(tp.min, 's')} vs {fmt(lat.min, 's')} "
                              f"(ratio of minima {tp.min / lat.min:.2f})"))
+    return rows
+
+
+def queue(ctx: Context) -> list[Row]:
+    """8 users × 8 aspect ratios press at once (gunicorn, app.yaml): one render worker (the
+    latency mode, one photo at a time) vs two (passes that meet run as streams), with the
+    naive warm LiteRT painting the same photos one after another in the same run."""
+    from bench.cases_web import E2E_SIDE, _naive_sequential, _paint, _post, warm_server
+
+    photos = inputs.aspect_jpegs(E2E_SIDE)
+    spans: dict[str, list[float]] = {"1": [], "2": []}
+
+    def burst(workers: str) -> float:
+        with warm_server(ctx, f"queue-{workers}-{len(spans[workers])}", photos,
+                         {"BOT_WORKERS": workers}) as (server, people):
+            _paint(server, people)
+            pressed = [people.prepare(_post(server)) for _ in photos]
+            start = time.time()
+            with ThreadPoolExecutor(len(pressed)) as pool:
+                answers = list(pool.map(lambda p: _post(server)(p[1]), pressed))
+            if any(status != 200 for status, _ in answers):
+                raise RuntimeError(f"presses answered {answers}")
+            return max(people.painting_time(uid, 120) for uid, _ in pressed) - start
+
+    for i in range(ctx.reps(3)):
+        for workers in (("1", "2") if i % 2 == 0 else ("2", "1")):
+            spans[workers].append(burst(workers))
+    naive = _naive_sequential(photos)
+    rows = []
+    for workers, label in (("1", "one render worker (as app.yaml ships)"),
+                           ("2", "two render workers (BOT_WORKERS=2: streams)")):
+        s = Stats.of(spans[workers])
+        rows.append(Row("speed_queue", f"{len(photos)} users × {len(photos)} aspect ratios at once, "
+                        f"{label}: last painting", s.median, "s", s.as_dict(),
+                        baseline="naive warm LiteRT, sequential", baseline_value=naive,
+                        ratio=s.median / naive, target="≤ 0.12 × naive sequential",
+                        met=s.median / naive <= 0.12,
+                        note=f"{E2E_SIDE} px photos, webhook under gunicorn (app.yaml entrypoint); "
+                             f"min {fmt(s.min, 's')}"))
     return rows
 
 

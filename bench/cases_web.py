@@ -40,13 +40,14 @@ def fake_telegram() -> Iterator[object]:
 
 
 @contextlib.contextmanager
-def warm_server(ctx: Context, name: str,
-                photos: list[bytes] | None = None) -> Iterator[tuple[Gunicorn, Users]]:
+def warm_server(ctx: Context, name: str, photos: list[bytes] | None = None,
+                env: dict[str, str] | None = None) -> Iterator[tuple[Gunicorn, Users]]:
     """A started, warmed gunicorn from app.yaml with the fake Bot API and test users
-    (sending ``photos`` in turn, default the test photo at ``E2E_SIDE``)."""
+    (sending ``photos`` in turn, default the test photo at ``E2E_SIDE``); ``env`` is
+    added to app.yaml's."""
     scratch = ctx.scratch / name
     scratch.mkdir(exist_ok=True)
-    with fake_telegram() as fake, Gunicorn(fake, scratch) as server:
+    with fake_telegram() as fake, Gunicorn(fake, scratch, extra_env=env or {}) as server:
         server.warm()
         yield server, Users(fake, photos or inputs.content_jpeg(E2E_SIDE))
 
