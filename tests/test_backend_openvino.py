@@ -1,7 +1,10 @@
 """The openvino backend (the default) on the real vendored TFLite models, next to ``lite``."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -16,7 +19,7 @@ from nst.backends.openvino import OpenVinoBackend
 from nst.config import BUILTIN_MODELS, BUILTIN_STYLES
 from nst.errors import ModelError
 from nst.models import PREDICTOR, TRANSFORMER
-from tests.conftest import EXIF_DIR, MAGENTA_DIR
+from tests.conftest import EXIF_DIR, MAGENTA_DIR, REPO
 
 #: One step of the predictor's int8 output (its dequantization scale).
 CODE_STEP = 0.0398
@@ -193,3 +196,19 @@ def test_throughput_streams_paint_like_the_latency_mode():
     for want, got in zip(lone + lone + lone, batch + busy):
         assert np.array_equal(got, want)
     assert OpenVinoBackend(EngineConfig(threads=1)).streams == 1   # nothing to split
+
+
+def test_a_new_process_loads_openvino_without_its_conversion_tools(tmp_path):
+    """The engine reads .tflite itself: OpenVINO's convert_model tools (and their
+    telemetry) are not imported at start, and can still be imported on purpose."""
+    code = (
+        "import sys\n"
+        "from nst.backends.openvino import OpenVinoBackend\n"
+        "b = OpenVinoBackend(); b.warmup()\n"
+        "assert 'openvino.tools.ovc' not in sys.modules, 'ovc imported'\n"
+        "assert 'openvino_telemetry' not in sys.modules, 'telemetry imported'\n"
+        "from openvino.tools.ovc import convert_model\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import queue
+import sys
 import threading
 from typing import Any
 
@@ -40,6 +41,28 @@ MULTIPLE = 4     # the transformer's strides: sides are padded up to a multiple 
 MIN_SIDE = 32    # the network's mirror pads need some room
 CONTENT_INPUT = "content_image"
 CODE_SIZE = 100
+
+
+def import_runtime() -> Any:
+    """``import openvino`` without its model-conversion tools.
+
+    The package imports ``openvino.tools.ovc`` (convert_model, with its telemetry) when
+    it is first imported, and skips it quietly on ImportError; the engine reads the
+    .tflite files itself and never converts, so a new instance need not pay for it
+    (bench/ ``speed_cold``). Hidden only during that first import: an explicit
+    ``import openvino.tools.ovc`` later still works.
+    """
+    if "openvino" in sys.modules:
+        return sys.modules["openvino"]
+    hidden = "openvino.tools.ovc" not in sys.modules
+    if hidden:
+        sys.modules["openvino.tools.ovc"] = None  # type: ignore[assignment]
+    try:
+        import openvino
+    finally:
+        if hidden and sys.modules.get("openvino.tools.ovc", 0) is None:
+            del sys.modules["openvino.tools.ovc"]
+    return openvino
 
 
 def _pad_side(n: int) -> int:
@@ -97,7 +120,7 @@ class OpenVinoBackend(Backend):
         """One openvino.Core per backend (called under the init lock)."""
         if self._ov_core is None:
             try:
-                import openvino
+                openvino = import_runtime()
             except ImportError as e:  # pragma: no cover - dependency missing
                 raise ModelError(code="runtime_missing",
                                  detail=f"openvino is not installed: {e}") from e
