@@ -210,11 +210,10 @@ def compile_child(target: str) -> None:
     import numpy as np
 
     t0 = time.perf_counter()
-    import openvino
-
+    from nst.backends.openvino import import_runtime
     from nst.models import TRANSFORMER, locate
 
-    core = openvino.Core()
+    core = import_runtime().Core()
     if target != "none":
         core.set_property({"CACHE_DIR": target})
     model = core.read_model(str(locate(TRANSFORMER)))

@@ -61,10 +61,10 @@ MAX_SIDE = 4096
 MIN_SIDE = 32
 #: Largest output stylized in one pass unless the backend says otherwise.
 DEFAULT_PASS_PIXELS = Backend.pass_pixels
-#: Warmup paints the default brush's pass of a phone photo at the bot's preview size,
-#: both ways up: OpenVINO prepares each new input shape at its first inference, so the
-#: first user's painting (most photos are 4:3) finds its shape ready; the pass is small,
-#: so no big arena is committed.
+#: Warmup paints the default brush's pass of a 4:3 phone photo at the bot's preview
+#: size: the first inference after a compile costs the most, and a new shape a little,
+#: so the first user's painting finds the model primed (and, for a 4:3 photo, its shape
+#: ready); the pass is small, so no big arena is committed.
 WARMUP_PHOTO = (1280, 960)
 STYLE_CACHE_SIZE = 32
 
@@ -157,15 +157,12 @@ class Engine:
     def warmup(self) -> None:
         """What the first painting needs: the transformer compiled, every preset's style
         code (shipped with the presets; computed and cached only when missing), and the
-        default brush's passes of a 4:3 photo run once (weights packed, shapes ready)."""
+        default brush's pass of a 4:3 photo run once (weights packed, shape ready)."""
         self.backend.warmup()
         vectors = self.catalog.vectors(self.backend)
-        if not vectors:
-            return
-        code = next(iter(vectors.values()))
-        for w, h in (WARMUP_PHOTO, WARMUP_PHOTO[::-1]):
-            pw, ph = paint_size(w, h, DEFAULT_BRUSH) or (w, h)
-            self.backend.transfer(np.zeros((ph, pw, 3), np.float32), code)
+        if vectors:
+            pw, ph = paint_size(*WARMUP_PHOTO, DEFAULT_BRUSH) or WARMUP_PHOTO
+            self.backend.transfer(np.zeros((ph, pw, 3), np.float32), next(iter(vectors.values())))
 
     def health(self) -> tuple[bool, str]:
         """(ok, message); never raises."""
