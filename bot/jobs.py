@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Generic, Hashable, TypeVar
 
 from bot import texts
-from bot.state import UserError
+from bot.errors import UserError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

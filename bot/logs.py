@@ -10,6 +10,7 @@ text lines would all be shown with the same severity.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
@@ -23,6 +24,11 @@ from bot.config import BotConfig
 # Loggers whose lines can contain request URLs (and so the token): httpx at INFO,
 # PTB at DEBUG (File objects carry the full download URL). Filtered at the logger as
 # well, for records that reach handlers other than root's.
+# The update being handled (set by the webhook for its request, by the runtime in its
+# loop); UpdateContext adds it to every record.
+CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "update_id", default=None)
+
 TOKEN_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application",
                  "telegram.ext.Updater", "telegram.request.BaseRequest",
                  "telegram.request.HTTPXRequest")
@@ -59,8 +65,6 @@ class UpdateContext(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "update_id", None) is None:
-            from bot.runtime import CURRENT_UPDATE
-
             record.update_id = CURRENT_UPDATE.get()
         return True
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
 import logging
 import os
 import threading
@@ -28,15 +27,12 @@ from typing import Any, Literal
 
 from bot.config import BotConfig
 from bot.ledger import UpdateLedger
+from bot.logs import CURRENT_UPDATE
 from bot.store import Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
-
-# The update being handled, for log lines (bot/logs.py adds it to every record).
-CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
-    "update_id", default=None)
 
 Status = Literal["done", "duplicate", "busy", "error", "working"]
 

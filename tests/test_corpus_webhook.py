@@ -27,7 +27,9 @@ from flask import Flask
 
 from bot import texts
 from bot.config import BotConfig
-from bot.handlers.render import nst_error_text
+from bot.errors import picture_refusal
+from bot.i18n import ENGLISH
+from bot.intake import is_clip_document, is_image_document
 from nst.config import EngineConfig
 from nst.errors import ImageError
 from nst.images import MIN_SIDE
@@ -129,21 +131,18 @@ def expect_refusal(reply: Call, code: str, *, document: bool = False) -> None:
     arrival, before any keyboard is shown."""
     assert reply.method == "sendMessage"
     assert not reply.params.get("reply_markup"), "a keyboard for a picture I can't paint"
-    expected = nst_error_text(ImageError(code=code), document=document)
+    refusal = picture_refusal(ImageError(code=code), document=document)
+    expected = ENGLISH(refusal.user_message, **refusal.values)
     assert reply.params["text"] == expected, reply.params["text"]
 
 
 def accepted_as_image(name: str, mime: str | None) -> bool:
-    """Would the bot treat this document as a picture (bot.handlers.common.image_ref)?"""
-    from bot.handlers.common import IMAGE_EXTENSIONS
-
-    return (mime or "").startswith("image/") or name.rsplit(".", 1)[-1] in IMAGE_EXTENSIONS
+    """Would the bot treat this document as a picture (bot.intake.classify)?"""
+    return is_image_document(name, mime)
 
 
 def accepted_as_clip(name: str, mime: str | None) -> bool:
-    """Would the bot treat this document as a clip (bot.clips.clip_ref)?"""
-    from bot.clips import is_clip_document
-
+    """Would the bot treat this document as a clip (bot.intake.classify)?"""
     return is_clip_document(name, mime)
 
 

@@ -9,10 +9,10 @@ from telegram import Update
 from telegram.error import BadRequest
 
 from bot import gallery, texts
-from bot.clips import LIMITS, clip_ref
 from bot.context import BotContext
-from bot.handlers.common import image_ref, is_private, new_content, say
-from bot.handlers.photos import check_image
+from bot.handlers.common import is_private, new_content, say
+from bot.intake import arrival_problem, classify
+from bot.painting import LIMITS
 from bot.telegram_io import reply_params, with_retries
 
 log = logging.getLogger(__name__)
@@ -89,12 +89,12 @@ async def stylize(update: Update, context: BotContext) -> None:
     that a photo alone is enough)."""
     message, chat = update.effective_message, update.effective_chat
     target = message.reply_to_message
-    ref = clip_ref(target) or image_ref(target)
-    if ref is None:
+    ref = classify(target)
+    if ref is None or target is None:
         hint = texts.STYLIZE_PRIVATE if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
         await say(context, chat.id, context.t(hint), message.message_id)
         return
-    problem = None if ref.get("kind") == "clip" else await check_image(context, ref)
+    problem = await arrival_problem(context.bot, ref)
     if problem is not None:
         await say(context, chat.id, context.t(problem.user_message, **problem.values),
                   message.message_id)

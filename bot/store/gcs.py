@@ -62,7 +62,7 @@ import uuid
 from typing import Any, Callable, Iterator
 from urllib.parse import quote, unquote
 
-from bot.store import Doc, Store, StoreError
+from bot.store.base import Doc, Store, StoreError
 from nst.gcs import make_client, make_retry
 
 log = logging.getLogger(__name__)

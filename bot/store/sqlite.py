@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from bot.store import Doc, Store, StoreError
+from bot.store.base import Doc, Store, StoreError
 
 log = logging.getLogger(__name__)
 
