@@ -12,12 +12,10 @@ from bot.context import CONTEXT_TYPES
 from bot.handlers import register
 from bot.menu import publish_commands
 from bot.jobs import RenderQueue
-from bot.logs import TOKEN_LOGGERS, install_log_redaction
 from bot.state import State
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
-
 
 
 def build_application(config: BotConfig, *, engine: Any | None = None,
@@ -59,8 +57,6 @@ def build_application(config: BotConfig, *, engine: Any | None = None,
         state=State(store, input_ttl=config.input_ttl, rate_per_minute=config.rate_per_minute),
     )
     register(application)
-    for name in TOKEN_LOGGERS:
-        install_log_redaction(config.token, logging.getLogger(name))
     return application
 
 

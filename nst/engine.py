@@ -47,10 +47,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nst.backends import make_backend
-from nst.backends.base import Backend, prepare_style
+from nst.backends.base import MIN_SIDE, Backend, prepare_style
 from nst.brush import DEFAULT_BRUSH, check_brush, paint
 from nst.catalog import Catalog, open_catalog
 from nst.config import EngineConfig
+from nst.images import fit_max_side, output_size
 from nst.errors import NstError
 from nst.tiling import stylize_tiled
 
@@ -58,7 +59,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
 MAX_SIDE = 4096
-MIN_SIDE = 32
 #: Largest output stylized in one pass unless the backend says otherwise.
 DEFAULT_PASS_PIXELS = Backend.pass_pixels
 #: Warmup runs one pass of this side: loads and packs the weights without
@@ -111,18 +111,6 @@ class StyleOptions:
                               code="bad_max_side")
         object.__setattr__(self, "max_side", min(side, MAX_SIDE))
         object.__setattr__(self, "keep_colors", bool(self.keep_colors))
-
-
-def output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """(w, h) with the aspect kept and the long side = min(max_side, long side)."""
-    long_side = max(width, height)
-    target = min(max_side, long_side)
-    if target == long_side:
-        return width, height
-    s = target / long_side
-    w = target if width == long_side else max(1, round(width * s))
-    h = target if height == long_side else max(1, round(height * s))
-    return w, h
 
 
 class Engine:
@@ -263,8 +251,6 @@ class Engine:
         to cancel.  Raises StyleNotFound (unknown preset id), OptionError (bad
         mix_weight), ModelError (model files).  Thread-safe.
         """
-        from PIL import Image
-
         if not _is_image(content):
             raise TypeError(f"content must be a PIL image, not {type(content).__name__}")
         if not isinstance(options, StyleOptions):
@@ -274,10 +260,8 @@ class Engine:
             progress = _monotone(progress)
 
         img = content if content.mode == "RGB" else content.convert("RGB")
-        size = output_size(img.width, img.height, options.max_side)
-        if size != img.size:
-            img = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        w, h = size
+        img = fit_max_side(img, options.max_side)
+        w, h = img.size
         if options.strength == 0.0:  # exactly the content; no inference needed
             result = img.copy() if img is content else img
             if progress:

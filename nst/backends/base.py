@@ -18,6 +18,9 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 STYLE_SIDE = 256  # the predictor's input side
+# The smallest side the networks take (their mirror pads need some room): smaller
+# pictures are refused on intake (nst.images), and max_side may not go below it.
+MIN_SIDE = 32
 
 
 class Backend(ABC):

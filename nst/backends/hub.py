@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nst.backends.base import Backend, check_content_array, check_style_array, pad_to
+from nst.backends.base import (MIN_SIDE, Backend, check_content_array, check_style_array,
+                               pad_to)
 from nst.config import EngineConfig
 from nst.errors import ModelError
 
 MULTIPLE = 4
-MIN_SIDE = 32
 
 
 def _is_url(handle: str) -> bool:

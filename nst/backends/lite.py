@@ -23,13 +23,13 @@ import threading
 
 import numpy as np
 
-from nst.backends.base import STYLE_SIDE, Backend, check_content_array, check_style_array, pad_to
+from nst.backends.base import (MIN_SIDE, STYLE_SIDE, Backend, check_content_array,
+                               check_style_array, pad_to)
 from nst.config import EngineConfig
 from nst.errors import ModelError
 from nst.models import PREDICTOR, SPECS, TRANSFORMER, engine_files_problem, locate
 
 BUCKET = 16      # tensor sides are rounded up to a multiple of this
-MIN_SIDE = 32    # the network's mirror pads need some room
 CONTENT_INPUT = "content_image"
 
 
