@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from telegram.constants import ParseMode
 from telegram.ext import Application, Defaults
@@ -15,10 +15,13 @@ from bot.jobs import RenderQueue
 from bot.state import State
 from bot.store import Store, open_store
 
+if TYPE_CHECKING:  # pragma: no cover
+    from nst.engine import Engine
+
 log = logging.getLogger(__name__)
 
 
-def build_application(config: BotConfig, *, engine: Any | None = None,
+def build_application(config: BotConfig, *, engine: Engine | None = None,
                       store: Store | None = None, polling: bool = False) -> Application:
     """The bot with every handler registered and its services in ``bot_data``.
 

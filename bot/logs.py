@@ -69,10 +69,14 @@ class UpdateContext(logging.Filter):
         return True
 
 
+def _utc(seconds: float | None) -> time.struct_time:
+    return time.gmtime(seconds)
+
+
 class JsonLines(logging.Formatter):
     """One JSON object per line, in the fields Cloud Logging understands."""
 
-    converter = time.gmtime
+    converter = staticmethod(_utc)
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
@@ -91,7 +95,7 @@ class JsonLines(logging.Formatter):
 class TextLines(logging.Formatter):
     """Plain lines for a terminal (polling, local runs), times in UTC like JsonLines."""
 
-    converter = time.gmtime
+    converter = staticmethod(_utc)
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -117,9 +121,9 @@ def configure_logging(config: BotConfig, stream: IO[str] | None = None) -> None:
         root.setLevel(config.log_level)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    for handler in root.handlers:
-        if not any(isinstance(f, UpdateContext) for f in handler.filters):
-            handler.addFilter(UpdateContext())
+    for each in root.handlers:
+        if not any(isinstance(f, UpdateContext) for f in each.filters):
+            each.addFilter(UpdateContext())
     if config.token:
         install_log_redaction(config.token)
         for name in TOKEN_LOGGERS:

@@ -67,7 +67,7 @@ class Subject:
     def from_doc(cls, doc: Doc) -> Subject:
         """From a keyboard's or session's context (which may hold more keys)."""
         return cls(FileRef.from_doc(doc["content"]), int(doc["reply_to"]),
-                   int(doc.get("ask", doc["reply_to"])))
+                   int(doc.get("ask") or doc["reply_to"]))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import contextlib
 import datetime as dtm
 import logging
 import warnings
-from typing import AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 import httpx
 from telegram import Bot, Message, ReplyParameters
@@ -122,7 +122,7 @@ async def download(bot: Bot, ref: FileRef) -> bytes:
 
 
 async def reply_text(bot: Bot, chat_id: int, text: str, reply_to: int | None = None,
-                     **kwargs) -> Message:
+                     **kwargs: Any) -> Message:
     """Send one short message (HTML: the application's Defaults), as a reply when `reply_to`
     is given."""
     return await with_retries(

@@ -16,6 +16,7 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.config import BotConfig
+from bot.logs import configure_logging
 from bot.store import Store
 from devkit.fake_telegram import Call, FakeTelegram
 
@@ -32,6 +33,7 @@ class BotHarness:
                         store_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}", workers=2)
         settings.update(config)
         self.config = BotConfig(**settings)
+        configure_logging(self.config)   # as both entry points do: the token redacted
         self.app = build_application(self.config, engine=engine, store=store)
         self.loop = asyncio.new_event_loop()
         self.run(self.app.initialize())

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import IO, NoReturn, Sequence
 
 from nst.cli_common import (EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, check_output, engine_config,
                             engine_from_env, load_picture, style_arg, write_output)
@@ -75,7 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
 class _Progress:
     """Progress on stderr for tiled (long) work only."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.shown = False

@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Real
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
@@ -132,7 +132,7 @@ class Engine:
         self._style_lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: EngineConfig | None = None, **kwargs) -> "Engine":
+    def from_config(cls, config: EngineConfig | None = None, **kwargs: Any) -> "Engine":
         """Cheap: reads the catalog manifest; models load at warmup / first use."""
         config = config or EngineConfig.from_env()
         kwargs.setdefault("pass_pixels", config.pass_pixels)
@@ -187,7 +187,8 @@ class Engine:
                 self._style_cache.popitem(last=False)
         return code
 
-    def _recipe(self, style, mix, mix_weight: float) -> list[tuple[float, np.ndarray]]:
+    def _recipe(self, style: "str | Image.Image", mix: "str | Image.Image | None",
+                mix_weight: float) -> list[tuple[float, np.ndarray]]:
         """[(weight, code)] of the style (and mix): weights sum to 1, zero weights dropped."""
         w = _number("mix_weight", mix_weight, 0.0, 1.0)
         styles = [(1.0, style)] if mix is None else [(1.0 - w, style), (w, mix)]
@@ -195,13 +196,13 @@ class Engine:
         codes = [(wt, self.style_code(s)) for wt, s in styles]
         return [(wt, c) for wt, c in codes if wt > 0.0]
 
-    def _transfer_fn(self, terms, strength: float,
+    def _transfer_fn(self, terms: list[tuple[float, np.ndarray]], strength: float,
                      content_small: "Image.Image") -> Callable[[np.ndarray], np.ndarray]:
         """float32 HxWx3 → stylized float32 HxWx3, with strength and mix applied."""
         backend = self.backend
         s = np.float32(strength)
 
-        def weighted_sum(parts):
+        def weighted_sum(parts: Iterable[tuple[float, Any]]) -> Any:
             acc = None
             for wt, value in parts:
                 part = value if wt == 1.0 else np.float32(wt) * value
@@ -263,10 +264,9 @@ class Engine:
         img = fit_max_side(img, options.max_side)
         w, h = img.size
         if options.strength == 0.0:  # exactly the content; no inference needed
-            result = img.copy() if img is content else img
             if progress:
                 progress(1.0)
-            return result
+            return img.copy() if img is content else img
         fn = self._transfer_fn(terms, options.strength, img)
 
         def keep_band_colors(rows: np.ndarray, y0: int) -> None:

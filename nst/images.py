@@ -358,7 +358,7 @@ def _reduce(img: Image.Image, draft_side: int, icc: object) -> tuple[Image.Image
     for top in range(0, out.height * factor, rows):
         strip = img.crop((0, top, out.width * factor, min(top + rows, out.height * factor)))
         if transform is not None:
-            strip = ImageCms.applyTransform(strip, transform)
+            strip = ImageCms.applyTransform(strip, transform) or strip
         out.paste(flatten_on_white(strip).reduce(factor), (0, top // factor))
     return out, None
 

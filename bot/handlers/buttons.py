@@ -8,29 +8,30 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from telegram import ForceReply, Update
 
 from bot import keyboards as kb
 from bot import texts
 from bot.context import BotContext
-from bot.handlers.common import answer, is_private, offer_presets, preset_title, say
+from bot.handlers.common import answer, is_private, offer_presets, preset_title, query_of, say
 from bot.handlers.render import run_safely, start_render
 from bot.painting import PREVIEW_SIDE
 from bot.records import Render, Subject
 
 log = logging.getLogger(__name__)
 
-Action = Callable[[Update, BotContext, dict[str, Any], Any], Awaitable[None]]
+Action = Callable[[Update, BotContext, dict[str, Any], Any], Coroutine[Any, Any, None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
-def pressed(action: Action) -> Callable[[Update, BotContext], Awaitable[None]]:
+def pressed(action: Action) -> Handler:
     """Stale, forged or foreign buttons get a short notice and nothing else happens;
     otherwise `action` runs with the keyboard's stored doc and the button's argument."""
     @functools.wraps(action)
     async def handler(update: Update, context: BotContext) -> None:
-        query = update.callback_query
+        query = query_of(update)
         found = await context.bot_data.state.redeem(query.data)
         if (found is None or query.message is None
                 or found[0].get("chat") != query.message.chat.id):
@@ -47,7 +48,7 @@ def pressed(action: Action) -> Callable[[Update, BotContext], Awaitable[None]]:
 
 async def expired(update: Update, context: BotContext) -> None:
     """A button I no longer know (or never made): "this button has expired"."""
-    log.info("user %s: expired or unknown button", update.callback_query.from_user.id)
+    log.info("user %s: expired or unknown button", query_of(update).from_user.id)
     await answer(update, context.t(texts.BUTTON_EXPIRED))
 
 
@@ -83,7 +84,7 @@ async def page(update: Update, context: BotContext, doc: dict[str, Any], number:
     """◀ ▶: the same message shows the next page of paintings."""
     await answer(update)
     await offer_presets(context, chat_id=doc["chat"], user_id=doc["user"], ctx=doc["ctx"],
-                        reply_to=None, page=int(number), edit=update.callback_query.message)
+                        reply_to=None, page=int(number), edit=query_of(update).message)
 
 
 @pressed

@@ -5,7 +5,7 @@ import logging
 from html import escape
 from typing import Any
 
-from telegram import MaybeInaccessibleMessage, Message, Update
+from telegram import CallbackQuery, Chat, MaybeInaccessibleMessage, Message, Update, User
 from telegram.ext import filters
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -28,6 +28,34 @@ class _Clips(filters.MessageFilter):
 
 
 CLIPS = _Clips(name="CLIPS")
+
+
+def message_of(update: Update) -> Message:
+    """The message of an update a message handler got (its filter guarantees one)."""
+    if update.effective_message is None:
+        raise ValueError(f"update {update.update_id} carries no message")
+    return update.effective_message
+
+
+def chat_of(update: Update) -> Chat:
+    """The chat of an update that came from a chat (messages, button presses)."""
+    if update.effective_chat is None:
+        raise ValueError(f"update {update.update_id} carries no chat")
+    return update.effective_chat
+
+
+def user_of(update: Update) -> User:
+    """Who sent the update (every message, press or inline query has a sender here)."""
+    if update.effective_user is None:
+        raise ValueError(f"update {update.update_id} has no sender")
+    return update.effective_user
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press a callback query handler got."""
+    if update.callback_query is None:
+        raise ValueError(f"update {update.update_id} is no button press")
+    return update.callback_query
 
 
 def is_private(update: Update) -> bool:
@@ -98,6 +126,6 @@ async def answer(update: Update, text: str | None = None, *, alert: bool = False
     the work behind the button must still happen.
     """
     try:
-        await update.callback_query.answer(text, show_alert=alert)
+        await query_of(update).answer(text, show_alert=alert)
     except TelegramError as exc:
         log.info("could not answer callback query: %s", exc)

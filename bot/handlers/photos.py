@@ -12,7 +12,7 @@ from telegram.ext import filters
 
 from bot import texts
 from bot.context import BotContext
-from bot.handlers.common import is_private, new_content, say
+from bot.handlers.common import chat_of, is_private, message_of, new_content, say, user_of
 from bot.handlers.render import start_render
 from bot.intake import arrival_problem, classify, oversized
 from bot.records import FileRef, Render, Subject
@@ -45,7 +45,7 @@ def _replies_to_me(update: Update, context: BotContext) -> bool:
 
 def addressed(update: Update, context: BotContext) -> bool:
     """Private chats always; in groups only a /stylize caption or a reply to me."""
-    message = update.effective_message
+    message = message_of(update)
     return (is_private(update) or wants_stylize(message.caption)
             or _replies_to_me(update, context))
 
@@ -78,21 +78,21 @@ async def picture_arrived(update: Update, context: BotContext, ref: FileRef) -> 
         await say(context, chat.id, context.t(texts.TOO_BIG), message.message_id)
         return
     if is_private(update) and message.media_group_id:
-        await _album_photo(update, context, ref)
+        await _album_photo(update, context, ref, message.media_group_id)
         return
     await _single_photo(update, context, ref)
 
 
 async def not_yet(update: Update, context: BotContext) -> None:
     """Stickers: one clear "I can't paint these yet"."""
-    message = update.effective_message
-    if message is not None and addressed(update, context):
-        await say(context, update.effective_chat.id, context.t(not_yet_text(message)),
+    message = message_of(update)
+    if addressed(update, context):
+        await say(context, chat_of(update).id, context.t(not_yet_text(message)),
                   message.message_id)
 
 
 async def _single_photo(update: Update, context: BotContext, ref: FileRef) -> None:
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    message, chat, user = message_of(update), chat_of(update), user_of(update)
     state = context.bot_data.state
     session = await state.session(chat.id, user.id)
     as_style = is_style(session, ref, update, context)
@@ -104,7 +104,7 @@ async def _single_photo(update: Update, context: BotContext, ref: FileRef) -> No
             texts.UNREADABLE, texts.UNREADABLE_FILE) else problem.user_message
         await say(context, chat.id, context.t(msgid, **problem.values), message.message_id)
         return
-    if as_style:
+    if as_style and session is not None:
         await state.set_session(chat.id, user.id, {**session, "awaiting_style": False})
         await start_render(update, context, Render.new(
             user.id, chat.id, Subject.from_doc(session), style_photo=ref, origin="own"))
@@ -124,14 +124,14 @@ def is_style(session: dict[str, Any] | None, ref: FileRef, update: Update,
     return is_private(update) or _replies_to_me(update, context)
 
 
-async def _album_photo(update: Update, context: BotContext, ref: FileRef) -> None:
+async def _album_photo(update: Update, context: BotContext, ref: FileRef, group: str) -> None:
     """Two photos sent together: the first (lower message_id) is the content, the second
     the style. The updates may be handled at the same time, so they meet in the store and
     whichever completes the pair starts the painting. A third and later photo gets one
     line (once per album) saying only two are used."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    message, chat, user = message_of(update), chat_of(update), user_of(update)
     state = context.bot_data.state
-    group, mid = message.media_group_id, message.message_id
+    mid = message.message_id
     album = await state.album_join(user.id, group, mid, {"ref": ref.to_doc()})
     if not album.get("starter"):
         deadline = time.monotonic() + ALBUM_WAIT
@@ -162,5 +162,5 @@ async def on_other(update: Update, context: BotContext) -> None:
     """Text, voice, files, unknown commands in a private chat: a gentle "send me a photo".
     (Groups: silence — it wasn't meant for me.)"""
     if is_private(update) and update.effective_message is not None:
-        await say(context, update.effective_chat.id, context.t(texts.SEND_A_PHOTO),
+        await say(context, chat_of(update).id, context.t(texts.SEND_A_PHOTO),
                   update.effective_message.message_id)

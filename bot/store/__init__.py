@@ -11,6 +11,8 @@ first (``"u42:..."``) wherever `forget_prefix` must find them.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from bot.store.base import Doc, Store, StoreError
 
 __all__ = ["Doc", "Store", "StoreError", "open_store"]
@@ -39,7 +41,7 @@ def open_store(url: str) -> Store:
 
         location, _, query = url.partition("?")
         bucket, prefix = parse_gs_url(location)
-        options: dict[str, float] = {}
+        options: dict[str, Any] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
             if name not in GCS_OPTIONS:
                 raise ValueError(f"BOT_STORE option {name!r} unknown (known: {GCS_OPTIONS})")

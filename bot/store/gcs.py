@@ -280,7 +280,7 @@ class GcsStore(Store):
         (None = no expiry). `fn` may be called several times; its exceptions propagate."""
         name = self._name(ns, key)
         gexc = self._gexc
-        pending: tuple[str, Doc] | None = None  # (write id, doc) of a write that got 412
+        pending: tuple[str, Doc | None] | None = None  # (write id, doc) of a write that got 412
         for attempt in range(self.max_attempts):
             with self._errors("update"):
                 env, generation = self._read(name)
