@@ -54,7 +54,8 @@ def test_chat_action_is_kept_alive(tg: FakeTelegram) -> None:
     async def scenario() -> None:
         async with Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
             async with chat_action(bot, ALICE["id"], every=0.2):
-                await asyncio.sleep(0.7)
+                # waits on the calls themselves, not on a time that should be enough
+                await asyncio.to_thread(tg.wait_for, "sendChatAction", 3, 30)
     asyncio.run(scenario())
     actions = tg.calls_to("sendChatAction")
     assert len(actions) >= 3
