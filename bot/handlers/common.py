@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import CallbackQuery, Chat, MaybeInaccessibleMessage, Message, Update, User
 from telegram.ext import filters
@@ -17,6 +17,7 @@ from bot.records import FileRef, Subject
 from bot.telegram_io import ProbablyDelivered, reply_text, with_retries
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 class _Clips(filters.MessageFilter):
     """Messages whose file bot.intake.classify calls a clip (GIFs, animations, videos,
@@ -30,32 +31,30 @@ class _Clips(filters.MessageFilter):
 CLIPS = _Clips(name="CLIPS")
 
 
+def _present(value: T | None, update: Update, what: str) -> T:
+    if value is None:
+        raise ValueError(f"update {update.update_id} carries no {what}")
+    return value
+
+
 def message_of(update: Update) -> Message:
     """The message of an update a message handler got (its filter guarantees one)."""
-    if update.effective_message is None:
-        raise ValueError(f"update {update.update_id} carries no message")
-    return update.effective_message
+    return _present(update.effective_message, update, "message")
 
 
 def chat_of(update: Update) -> Chat:
     """The chat of an update that came from a chat (messages, button presses)."""
-    if update.effective_chat is None:
-        raise ValueError(f"update {update.update_id} carries no chat")
-    return update.effective_chat
+    return _present(update.effective_chat, update, "chat")
 
 
 def user_of(update: Update) -> User:
     """Who sent the update (every message, press or inline query has a sender here)."""
-    if update.effective_user is None:
-        raise ValueError(f"update {update.update_id} has no sender")
-    return update.effective_user
+    return _present(update.effective_user, update, "sender")
 
 
 def query_of(update: Update) -> CallbackQuery:
     """The button press a callback query handler got."""
-    if update.callback_query is None:
-        raise ValueError(f"update {update.update_id} is no button press")
-    return update.callback_query
+    return _present(update.callback_query, update, "button press")
 
 
 def is_private(update: Update) -> bool:
