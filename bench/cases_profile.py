@@ -68,7 +68,7 @@ def _patched(clock: PhaseClock) -> Iterator[None]:
     """Wrap the timed functions where the render path looks them up; undo afterwards."""
     from PIL import Image
 
-    import bot.handlers.render as render
+    import bot.painting as painting
     import nst.brush as brush
     import nst.images as images
     from nst.backends import REGISTRY
@@ -76,7 +76,7 @@ def _patched(clock: PhaseClock) -> Iterator[None]:
 
     inner = ("decode", "upsampling", "encode", "colour", "model")
     targets: list[tuple[object, str, str, tuple[str, ...], str | None]] = [
-        (render, "load_image", "decode", (), None), (render, "encode_image", "encode", (), None),
+        (painting, "load_image", "decode", (), None), (painting, "encode_image", "encode", (), None),
         (Engine, "stylize", "stylize", (), None), (brush, "upsample", "upsampling", (), None),
         (images, "to_srgb", "colour", ("colour",), None),
         (images, "to_rgb_or_rgba", "colour", ("colour",), None),
