@@ -10,19 +10,29 @@ claimed in the Store (namespace "updates") before it is processed:
                           │ owner dead / lease over
                           └──update (CAS)──▶ processing(new owner, new claim)
 
+In Cloud Tasks mode the webhook first records the update as "queued" (``mark_queued``)
+so that a resend from Telegram is not enqueued twice; the task that runs it claims it
+from "queued" like from absent.
+
 A resend of a done update, or of one this host is still working on, is a
 "duplicate". A resend of one claimed by another instance whose lease still runs is
 "busy": that instance may have died, and only a later resend, after the lease, can
 take the update over. The owner renews its lease while it works (a queue wait, a 429
 back-off or an HD render can outlast any fixed lease), so a live owner is never taken
-over; renew and finish only touch the claim they made (compare-and-swap on the claim
-id), so a slow old owner can never overwrite a new owner's claim. An owner on this
+over; renew, mark_sent and finish only touch the claim they made (compare-and-swap on
+the claim id), so a slow old owner can never overwrite a new owner's claim, and a
+renew that finds the claim gone tells the owner to stop before it sends. An owner on this
 host is dead when its pid is gone (gunicorn killed the worker). A claim whose owner
 recorded "sent" is never processed again, so a worker killed after sending does not
 cause a second image.
+
+Time comes from an injected clock (``time.time`` by default) so tests move it by hand.
+The ledger has threads of its own (``run``): a heartbeat must never wait in the pool
+where photo decodes and clip scans queue.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -30,7 +40,8 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from typing import Literal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Literal, TypeVar
 
 from bot.store import Doc, Store, StoreError
 
@@ -40,7 +51,11 @@ NS = "updates"
 DONE_TTL = 2 * 24 * 3600.0   # longer than Telegram keeps retrying an update (~24 h)
 LRU_SIZE = 4096              # update_ids remembered in-process (fallback when the store is down)
 
+QUEUED_GRACE = 30.0          # a "queued" mark whose enqueue never finished is retried after this
+LEDGER_THREADS = 2
+
 Verdict = Literal["new", "takeover", "duplicate", "busy"]
+T = TypeVar("T")
 
 
 def _proc_stat(pid: int) -> tuple[str, str] | None:
@@ -80,12 +95,15 @@ def host_id() -> str:
 class UpdateLedger:
     """Exactly-once claims on update_ids across threads, workers and instances.
 
-    Synchronous (it is store I/O): call it from a request thread or ``asyncio.to_thread``.
+    Synchronous (it is store I/O): call it from a request thread, or ``await ledger.run(fn,
+    …)`` from the event loop.
     """
 
-    def __init__(self, store: Store, lease: float) -> None:
+    def __init__(self, store: Store, lease: float,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.lease = lease
+        self.clock = clock
         self.host = host_id()
         self.pid = os.getpid()
         self.owner = f"{self.host}:{self.pid}"
@@ -94,6 +112,22 @@ class UpdateLedger:
         self._lock = threading.Lock()
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._claims: dict[int, str] = {}     # update_id -> claim id this process holds
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a ledger call on the ledger's own threads (never the loop's shared pool)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(LEDGER_THREADS, thread_name_prefix="ledger")
+            pool = self._pool
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    def close(self) -> None:
+        """Stop the ledger's threads (they finish the call they are in)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     def claim(self, update_id: int) -> Verdict:
         """Decide whether this process handles `update_id`; never drops it silently."""
@@ -104,23 +138,40 @@ class UpdateLedger:
             self._seen[update_id] = None
             while len(self._seen) > LRU_SIZE:
                 self._seen.popitem(last=False)
+        try:
+            verdict = self._claim(update_id)
+        except BaseException:
+            # Whatever failed, nothing runs this update here: a resend must be able to.
+            self._unsee(update_id)
+            raise
+        if verdict == "busy":
+            self._unsee(update_id)
+        return verdict
+
+    def _unsee(self, update_id: int) -> None:
+        with self._lock:
+            self._seen.pop(update_id, None)
+
+    def _claim(self, update_id: int) -> Verdict:
         mine = {
             "state": "processing",
             "owner": self.owner,
             "since": self._since,
             "claim": uuid.uuid4().hex,
-            "lease_until": time.time() + self.lease,
+            "lease_until": self.clock() + self.lease,
         }
         key = str(update_id)
         try:
             if self.store.create(NS, key, mine, ttl=DONE_TTL):
                 return self._hold(update_id, mine, "new")
             current = self.store.get(NS, key)
-            if current is None or self._stale(current):
+            if current is None or current.get("state") == "queued" or self._stale(current):
                 stored = self.store.update(
                     NS, key, lambda cur: self._take_over(update_id, cur, mine), ttl=DONE_TTL
                 )
                 if stored is not None and stored.get("claim") == mine["claim"]:
+                    if (current or {}).get("state") in (None, "queued"):
+                        return self._hold(update_id, mine, "new")
                     log.warning("update %s: taking over the claim of %s",
                                 update_id, (current or {}).get("owner", "nobody"))
                     return self._hold(update_id, mine, "takeover")
@@ -134,8 +185,6 @@ class UpdateLedger:
             # Another instance may have died with it; only its lease will tell. Answering
             # 200 now would lose the update for good, so let Telegram ask again later.
             log.info("update %s: in progress on %s; asking for a resend later", update_id, owner)
-            with self._lock:
-                self._seen.pop(update_id, None)
             return "busy"
         log.info("update %s: duplicate (claimed by %s)", update_id, owner)
         return "duplicate"
@@ -147,7 +196,7 @@ class UpdateLedger:
 
     def _take_over(self, update_id: int, cur: Doc | None, mine: Doc) -> Doc:
         """CAS step: take a dead owner's claim unless it already delivered the result."""
-        if cur is None:
+        if cur is None or cur.get("state") == "queued":
             return mine
         if not self._stale(cur):
             return cur
@@ -166,7 +215,7 @@ class UpdateLedger:
             # Same machine: the pid tells more than the lease (work may outlive it).
             # Our own pid counts too: a claim of this very process is never stale.
             return not _pid_alive(int(pid_text), doc.get("since"))
-        return time.time() > float(doc.get("lease_until", 0))
+        return self.clock() > float(doc.get("lease_until", 0))
 
     def _mine(self, update_id: int, cur: Doc | None) -> bool:
         with self._lock:
@@ -180,7 +229,7 @@ class UpdateLedger:
         def apply(cur: Doc | None) -> Doc | None:
             nonlocal ours
             ours = self._mine(update_id, cur) and cur.get("state") == "processing"
-            return {**cur, "lease_until": time.time() + self.lease} if ours else cur
+            return {**cur, "lease_until": self.clock() + self.lease} if ours else cur
 
         try:
             self.store.update(NS, str(update_id), apply, ttl=DONE_TTL)
@@ -191,30 +240,79 @@ class UpdateLedger:
             log.warning("update %s: the claim is no longer ours", update_id)
         return ours
 
-    def finish(self, update_id: int, status: str) -> None:
-        """Mark our claim done so resends are dropped for DONE_TTL. Compare-and-swap: a
-        claim another owner took over (or already finished) is left alone."""
-        done = {"state": "done", "status": status, "owner": self.owner, "at": time.time()}
+    def finish(self, update_id: int, status: str) -> bool:
+        """Mark our claim done so resends are dropped for DONE_TTL; False when it was not
+        ours any more. Compare-and-swap: a claim another owner took over (or already
+        finished) is left alone."""
+        done = {"state": "done", "status": status, "owner": self.owner, "at": self.clock()}
+        ours = False
 
         def apply(cur: Doc | None) -> Doc | None:
-            if cur is None or self._mine(update_id, cur):
+            nonlocal ours
+            ours = self._mine(update_id, cur)
+            if ours:
                 return {**done, **({"sent": True} if (cur or {}).get("sent") else {})}
             log.warning("update %s: finished, but the claim now belongs to %s; leaving it",
-                        update_id, cur.get("owner"))
+                        update_id, (cur or {}).get("owner", "nobody"))
             return cur
 
         try:
             self.store.update(NS, str(update_id), apply, ttl=DONE_TTL)
         except StoreError as exc:
             log.warning("update %s: could not mark done (%s)", update_id, exc)
+            return False
         finally:
             with self._lock:
                 self._claims.pop(update_id, None)
+        return ours
 
-    def mark_sent(self, update_id: int) -> None:
-        """Record that the result of `update_id` reached the user."""
+    def mark_sent(self, update_id: int) -> bool:
+        """Record that the result of `update_id` reached the user, on our own claim only;
+        False when the claim is someone else's now (or the store is down)."""
+        ours = False
+
+        def apply(cur: Doc | None) -> Doc | None:
+            nonlocal ours
+            ours = self._mine(update_id, cur)
+            return {**cur, "sent": True} if ours and cur is not None else cur
+
         try:
-            self.store.update(NS, str(update_id), lambda cur: {**(cur or {}), "sent": True},
-                              ttl=DONE_TTL)
+            self.store.update(NS, str(update_id), apply, ttl=DONE_TTL)
         except StoreError as exc:
             log.warning("update %s: could not record delivery (%s)", update_id, exc)
+            return False
+        if not ours:
+            log.warning("update %s: sent, but the claim is no longer ours", update_id)
+        return ours
+
+    def mark_queued(self, update_id: int) -> bool:
+        """Cloud Tasks mode, in the webhook: True when this call should enqueue the update
+        (nobody has, or an earlier enqueue never confirmed within QUEUED_GRACE), False
+        when it is already queued, running or done."""
+        now = self.clock()
+        key = str(update_id)
+        if self.store.create(NS, key, {"state": "queued", "at": now}, ttl=DONE_TTL):
+            return True
+        retry = False
+
+        def apply(cur: Doc | None) -> Doc | None:
+            nonlocal retry
+            retry = cur is None or (cur.get("state") == "queued" and not cur.get("enqueued")
+                                    and now - float(cur.get("at", 0)) > QUEUED_GRACE)
+            return {"state": "queued", "at": now} if retry else cur
+
+        self.store.update(NS, key, apply, ttl=DONE_TTL)
+        return retry
+
+    def enqueued(self, update_id: int) -> None:
+        """The task for `update_id` exists: resends from Telegram are duplicates now."""
+        self.store.update(
+            NS, str(update_id),
+            lambda cur: {**cur, "enqueued": True} if cur and cur.get("state") == "queued" else cur,
+            ttl=DONE_TTL)
+
+    def unqueue(self, update_id: int) -> None:
+        """The enqueue failed: forget the "queued" mark so Telegram's resend enqueues it."""
+        self.store.update(
+            NS, str(update_id),
+            lambda cur: None if cur and cur.get("state") == "queued" else cur, ttl=DONE_TTL)

@@ -38,7 +38,7 @@ START_TIMEOUT = 60.0
 CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "update_id", default=None)
 
-Status = Literal["done", "duplicate", "busy", "error", "working"]
+Status = Literal["done", "duplicate", "busy", "error", "working", "lost", "queued"]
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,19 @@ class Outcome:
 
 
 class DeliveryHook:
-    """Lives in ``bot_data.delivery``; the bot awaits ``mark_sent(update.update_id)``
-    right after the result image of an update was sent."""
+    """Lives in ``bot_data.delivery``: the bot awaits ``still_ours(update.update_id)`` just
+    before it sends a result (False: another owner took the update over, send nothing) and
+    ``mark_sent(update.update_id)`` right after."""
 
     def __init__(self, ledger: UpdateLedger) -> None:
         self._ledger = ledger
 
+    async def still_ours(self, update_id: int) -> bool:
+        # A renew right before sending: a takeover needs a whole lease after this.
+        return await self._ledger.run(self._ledger.renew, update_id)
+
     async def mark_sent(self, update_id: int) -> None:
-        await asyncio.to_thread(self._ledger.mark_sent, update_id)
+        await self._ledger.run(self._ledger.mark_sent, update_id)
 
 
 class BotRuntime:
@@ -167,29 +172,43 @@ class BotRuntime:
             self._running.pop(update_id, None)
 
     async def _work(self, data: dict) -> Status:
-        """Process the update while renewing its lease, then close the claim."""
+        """Process the update while renewing its lease, then close the claim. A lost claim
+        (another instance took the update over) cancels the work: only one owner sends."""
         from telegram import Update
 
         update_id = int(data["update_id"])
         CURRENT_UPDATE.set(update_id)
-        heartbeat = asyncio.create_task(self._heartbeat(update_id))
-        try:
+
+        async def handle() -> None:
             await self._app.process_update(Update.de_json(data, self._app.bot))
+
+        work = asyncio.create_task(handle())
+        heartbeat = asyncio.create_task(self._heartbeat(update_id, work))
+        try:
+            await work
             status: Status = "done"
+        except asyncio.CancelledError:
+            if not work.cancelled():
+                raise  # this coroutine itself is being cancelled (shutdown)
+            log.warning("update %s: claim lost; the work was stopped", update_id)
+            return "lost"
         except Exception:
             # A poison update must not come back forever: log it and call it handled.
             log.exception("update %s: processing failed", update_id)
             status = "error"
         finally:
             heartbeat.cancel()
-        await asyncio.to_thread(self._ledger.finish, update_id, status)
+        await self._ledger.run(self._ledger.finish, update_id, status)
         return status
 
-    async def _heartbeat(self, update_id: int) -> None:
+    async def _heartbeat(self, update_id: int, work: asyncio.Task) -> None:
+        """Renew the lease every third of it; stop `work` when the claim is not ours."""
         every = self._ledger.lease / 3
-        while True:
+        while not work.done():
             await asyncio.sleep(every)
-            await asyncio.to_thread(self._ledger.renew, update_id)
+            if not await self._ledger.run(self._ledger.renew, update_id):
+                work.cancel()
+                return
 
     def warmup(self) -> bool:
         """Load the model and preset vectors, once per process (App Engine may call
@@ -245,6 +264,7 @@ class BotRuntime:
         """Shut the Application down and stop the loop (tests, graceful exits)."""
         with self._lock:
             loop, thread, app, store = self._loop, self._thread, self._app, self._store
+            ledger = self._ledger
             self._loop = self._thread = self._app = self._ledger = None
             self._store = None if self._owns_store else store
         if app is not None and loop is not None:
@@ -257,6 +277,8 @@ class BotRuntime:
                 thread.join(10)
             if not loop.is_running():
                 loop.close()
+        if ledger is not None:
+            ledger.close()
         if store is not None and self._owns_store:
             store.close()
 

@@ -251,6 +251,8 @@ async def deliver(update: Update, context: BotContext, render: dict[str, Any],
                 ticket = svc.queue.submit(user_id, job, slot)
                 async with place_in_line(context, chat_id, ticket, render["ask"]):
                     painting = await result_of(ticket, render)
+            if not await _still_ours(svc, update):
+                return  # another instance took this update over and sends its own result
             try:
                 sent = await _send(context, svc, render, painting, mode, started)
             except ProbablyDelivered:
@@ -263,6 +265,16 @@ async def deliver(update: Update, context: BotContext, render: dict[str, Any],
         svc.queue.release(slot)
     if sent and svc.delivery is not None and update.update_id is not None:
         await svc.delivery.mark_sent(update.update_id)
+
+
+async def _still_ours(svc: Services, update: Update) -> bool:
+    """False when the webhook ledger says this update's claim was taken over meanwhile."""
+    if svc.delivery is None or update.update_id is None:
+        return True
+    if await svc.delivery.still_ours(update.update_id):
+        return True
+    log.warning("update %s: claim lost before sending; the new owner sends", update.update_id)
+    return False
 
 
 async def result_of(ticket: Ticket, render: dict[str, Any]) -> Any:
