@@ -13,6 +13,12 @@ resends it; a resend that reaches this process joins the running work and waits 
 it in its own, live request; one that reaches another instance is "busy" while this
 owner renews its lease, and takes the update over if this instance was stopped.
 Store calls of the work run on threads, never on the event loop.
+
+In Cloud Tasks mode (BOT_TASKS_QUEUE, bot/tasks.py) the webhook calls `enqueue` instead:
+the update is marked "queued" and handed to the queue, and the answer comes at once; the
+task request calls `process` with the task deadline. The 503-"working" answer and the
+resend that joins the running work are then only the queue's retry of a task that outran
+BOT_TASK_TIMEOUT.
 """
 from __future__ import annotations
 
@@ -29,10 +35,14 @@ from typing import Any, Literal
 from bot.config import BotConfig
 from bot.ledger import UpdateLedger
 from bot.store import Store, StoreError, open_store
+from bot.tasks import EnqueueError, TaskQueue
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
+# The webhook's "queued" mark may take this long; a slower store must not hold Telegram's
+# answer, so the task is enqueued anyway (the ledger drops a duplicate when it runs).
+MARK_BUDGET = 0.3
 
 # The update being handled, for log lines (bot/logs.py adds it to every record).
 CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
@@ -83,6 +93,8 @@ class BotRuntime:
         self._warm = False
         self._warm_lock = threading.Lock()   # not self._lock: updates need not wait for it
         self._last_cleanup = 0.0
+        self._tasks: TaskQueue | None = None
+        self._aside: concurrent.futures.ThreadPoolExecutor | None = None
 
     # -- lazy construction -------------------------------------------------------
     def _parts(self) -> tuple[Any, Store]:
@@ -156,6 +168,57 @@ class BotRuntime:
         return Outcome(update_id, self._wait(update_id, future, wait, t0),
                        time.monotonic() - t0)
 
+    def enqueue(self, update: dict, body: bytes) -> Outcome:
+        """Cloud Tasks mode: mark the update queued and create its task; the work runs when
+        the queue POSTs the task back. Raises EnqueueError when the queue cannot take it
+        (answer 5xx: Telegram resends it)."""
+        t0 = time.monotonic()
+        update_id = int(update["update_id"])
+        self._parts()
+        if not self._mark_queued(update_id):
+            return Outcome(update_id, "duplicate", time.monotonic() - t0)
+        try:
+            created = self._task_queue().enqueue(self.config.bot_id, update_id, body)
+        except EnqueueError:
+            self._set_aside(self._ledger.unqueue, update_id)
+            raise
+        self._set_aside(self._ledger.enqueued, update_id)
+        return Outcome(update_id, "queued" if created else "duplicate", time.monotonic() - t0)
+
+    def _task_queue(self) -> TaskQueue:
+        with self._lock:
+            if self._tasks is None:
+                self._tasks = TaskQueue(self.config.tasks_queue, self.config.tasks_emulator)
+            return self._tasks
+
+    def _pool_aside(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._lock:
+            if self._aside is None:
+                self._aside = concurrent.futures.ThreadPoolExecutor(
+                    4, thread_name_prefix="queue-mark")
+            return self._aside
+
+    def _mark_queued(self, update_id: int) -> bool:
+        """The ledger's "queued" mark within MARK_BUDGET; True (enqueue) when unsure."""
+        future = self._pool_aside().submit(self._ledger.mark_queued, update_id)
+        try:
+            return future.result(MARK_BUDGET)
+        except concurrent.futures.TimeoutError:
+            log.warning("update %s: store slow; enqueueing without the queued mark", update_id)
+        except StoreError as exc:
+            log.warning("update %s: store unavailable (%s); enqueueing anyway", update_id, exc)
+        return True
+
+    def _set_aside(self, fn: Any, update_id: int) -> None:
+        """A ledger note nobody waits for (the answer to Telegram must not)."""
+        def run() -> None:
+            try:
+                fn(update_id)
+            except StoreError as exc:
+                log.warning("update %s: %s failed (%s)", update_id, fn.__name__, exc)
+
+        self._pool_aside().submit(run)
+
     def _wait(self, update_id: int, future: concurrent.futures.Future, timeout: float,
               t0: float) -> Status:
         try:
@@ -221,6 +284,8 @@ class BotRuntime:
             try:
                 engine, _ = self._parts()
                 engine.warmup()
+                if self.config.tasks_queue:
+                    self._task_queue().client()   # its channel, before the first update
             except Exception:
                 log.exception("warmup failed")
                 return False
@@ -264,7 +329,8 @@ class BotRuntime:
         """Shut the Application down and stop the loop (tests, graceful exits)."""
         with self._lock:
             loop, thread, app, store = self._loop, self._thread, self._app, self._store
-            ledger = self._ledger
+            ledger, tasks, aside = self._ledger, self._tasks, self._aside
+            self._tasks = self._aside = None
             self._loop = self._thread = self._app = self._ledger = None
             self._store = None if self._owns_store else store
         if app is not None and loop is not None:
@@ -279,6 +345,10 @@ class BotRuntime:
                 loop.close()
         if ledger is not None:
             ledger.close()
+        if aside is not None:
+            aside.shutdown(wait=True)
+        if tasks is not None:
+            tasks.close()
         if store is not None and self._owns_store:
             store.close()
 

@@ -15,6 +15,7 @@ from bot.config import BotConfig
 from bot.ledger import NS, UpdateLedger
 from bot.runtime import BotRuntime, Outcome
 from bot.store import Doc, Store, open_store
+from devkit.stores import PassThroughStore
 from devkit.bot_harness import button
 from devkit.clock import ManualClock
 from devkit.fake_telegram import FakeTelegram
@@ -25,12 +26,12 @@ from tests.bot_harness import content_jpeg
 ALICE = 4242
 
 
-class GatedStore(Store):
+class GatedStore(PassThroughStore):
     """The real SQLite store; once armed, the next render-rate update (the first store call
     of a painting) waits until the test opens the gate."""
 
     def __init__(self, inner: Store) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.armed = False
         self.entered = threading.Event()
         self.gate = threading.Event()
@@ -42,27 +43,6 @@ class GatedStore(Store):
             self.entered.set()
             self.gate.wait()
         return self.inner.update(ns, key, fn, ttl)
-
-    def get(self, ns: str, key: str) -> Doc | None:
-        return self.inner.get(ns, key)
-
-    def put(self, ns: str, key: str, doc: Doc, ttl: float | None = None) -> None:
-        self.inner.put(ns, key, doc, ttl)
-
-    def create(self, ns: str, key: str, doc: Doc, ttl: float | None = None) -> bool:
-        return self.inner.create(ns, key, doc, ttl)
-
-    def delete(self, ns: str, key: str) -> bool:
-        return self.inner.delete(ns, key)
-
-    def scan(self, ns: str, prefix: str = "") -> list[tuple[str, Doc]]:
-        return self.inner.scan(ns, prefix)
-
-    def delete_prefix(self, ns: str, prefix: str) -> int:
-        return self.inner.delete_prefix(ns, prefix)
-
-    def cleanup(self) -> int:
-        return self.inner.cleanup()
 
 
 @pytest.fixture

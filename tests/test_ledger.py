@@ -13,6 +13,7 @@ import pytest
 
 from bot.ledger import NS, UpdateLedger
 from bot.store import Doc, Store, open_store
+from devkit.stores import PassThroughStore
 from devkit.clock import ManualClock
 
 
@@ -111,39 +112,18 @@ def test_mark_sent_of_a_lost_claim_marks_nothing(store, monkeypatch, clock) -> N
     assert store.get(NS, "6")["sent"] is True
 
 
-class FlakyStore(Store):
+class FlakyStore(PassThroughStore):
     """The real SQLite store, with one injected fault: the next `create` raises `error`."""
 
     def __init__(self, inner: Store, error: BaseException) -> None:
-        self.inner, self.error = inner, error
+        super().__init__(inner)
+        self.error: BaseException | None = error
 
     def create(self, ns: str, key: str, doc: Doc, ttl: float | None = None) -> bool:
         if self.error is not None:
             error, self.error = self.error, None
             raise error
         return self.inner.create(ns, key, doc, ttl)
-
-    def get(self, ns: str, key: str) -> Doc | None:
-        return self.inner.get(ns, key)
-
-    def put(self, ns: str, key: str, doc: Doc, ttl: float | None = None) -> None:
-        self.inner.put(ns, key, doc, ttl)
-
-    def update(self, ns: str, key: str, fn: Callable[[Doc | None], Doc | None],
-               ttl: float | None = None) -> Doc | None:
-        return self.inner.update(ns, key, fn, ttl)
-
-    def delete(self, ns: str, key: str) -> bool:
-        return self.inner.delete(ns, key)
-
-    def scan(self, ns: str, prefix: str = "") -> list[tuple[str, Doc]]:
-        return self.inner.scan(ns, prefix)
-
-    def delete_prefix(self, ns: str, prefix: str) -> int:
-        return self.inner.delete_prefix(ns, prefix)
-
-    def cleanup(self) -> int:
-        return self.inner.cleanup()
 
 
 def test_a_claim_that_failed_is_not_remembered_as_seen(store, monkeypatch, clock) -> None:
