@@ -147,8 +147,9 @@ def create_app(config: BotConfig | None = None, *, store: Store | None = None,
         # "busy": another instance holds a live claim on it; it may have died, so Telegram
         # must resend until that claim is done (200) or its lease ran out (taken over).
         # "working": still being painted here; the resend joins the work in a live request
-        # (App Engine gives no CPU after the response).
-        status = 503 if outcome.status in ("busy", "working") else 200
+        # (App Engine gives no CPU after the response). "lost": stopped unsent because its
+        # claim was taken over or could not be confirmed; the resend settles it.
+        status = 503 if outcome.status in ("busy", "working", "lost") else 200
         return Response(outcome.status, status, mimetype="text/plain")
 
     def enqueue(update: dict, body: bytes) -> Response | tuple[str, int]:
@@ -189,8 +190,9 @@ def create_app(config: BotConfig | None = None, *, store: Store | None = None,
                  outcome.seconds, request.headers.get("X-AppEngine-TaskRetryCount", "?"),
                  extra={"update_id": update_id})
         # busy: a live owner elsewhere (the retry takes it over if that owner dies);
-        # working: still running here past BOT_TASK_TIMEOUT (the retry joins it).
-        status = 503 if outcome.status in ("busy", "working") else 200
+        # working: still running here past BOT_TASK_TIMEOUT (the retry joins it);
+        # lost: stopped unsent, its claim not surely ours (the retry settles who paints).
+        status = 503 if outcome.status in ("busy", "working", "lost") else 200
         return Response(outcome.status, status, mimetype="text/plain")
 
     @app.get("/_ah/warmup")

@@ -112,6 +112,7 @@ class UpdateLedger:
         self._lock = threading.Lock()
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._claims: dict[int, str] = {}     # update_id -> claim id this process holds
+        self._leases: dict[int, float] = {}   # update_id -> lease end last written by us
         self._pool: ThreadPoolExecutor | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -181,7 +182,8 @@ class UpdateLedger:
                         update_id, exc)
             return self._hold(update_id, mine, "new")
         owner = str((current or {}).get("owner", "another worker"))
-        if (current or {}).get("state") == "processing" and not owner.startswith(self.host + ":"):
+        if (current or {}).get("state") == "processing" and (
+                not owner.startswith(self.host + ":") or self._given_up(current or {})):
             # Another instance may have died with it; only its lease will tell. Answering
             # 200 now would lose the update for good, so let Telegram ask again later.
             log.info("update %s: in progress on %s; asking for a resend later", update_id, owner)
@@ -192,7 +194,21 @@ class UpdateLedger:
     def _hold(self, update_id: int, mine: Doc, verdict: Verdict) -> Verdict:
         with self._lock:
             self._claims[update_id] = mine["claim"]
+            self._leases[update_id] = float(mine["lease_until"])
         return verdict
+
+    def _given_up(self, doc: Doc) -> bool:
+        """A claim of this very process that it no longer holds (see give_up)."""
+        with self._lock:
+            return doc.get("owner") == self.owner and doc.get("claim") not in self._claims.values()
+
+    def give_up(self, update_id: int) -> None:
+        """The work stopped without a result (its claim was lost, or could not be confirmed):
+        forget it here, so a later delivery can claim it again once its lease is over."""
+        with self._lock:
+            self._claims.pop(update_id, None)
+            self._leases.pop(update_id, None)
+            self._seen.pop(update_id, None)
 
     def _take_over(self, update_id: int, cur: Doc | None, mine: Doc) -> Doc:
         """CAS step: take a dead owner's claim unless it already delivered the result."""
@@ -211,9 +227,9 @@ class UpdateLedger:
         if doc.get("state") != "processing":
             return False
         host, _, pid_text = str(doc.get("owner", "")).rpartition(":")
-        if host == self.host and pid_text.isdigit():
+        if host == self.host and pid_text.isdigit() and not self._given_up(doc):
             # Same machine: the pid tells more than the lease (work may outlive it).
-            # Our own pid counts too: a claim of this very process is never stale.
+            # Our own pid counts too: a claim this process still works on is never stale.
             return not _pid_alive(int(pid_text), doc.get("since"))
         return self.clock() > float(doc.get("lease_until", 0))
 
@@ -222,23 +238,45 @@ class UpdateLedger:
             claim = self._claims.get(update_id)
         return cur is not None and claim is not None and cur.get("claim") == claim
 
-    def renew(self, update_id: int) -> bool:
-        """Extend the lease of our claim (heartbeat); False when it is no longer ours."""
+    def _renew(self, update_id: int) -> bool:
+        """Extend the lease of our claim; False when it is no longer ours; StoreError."""
         ours = False
+        until = self.clock() + self.lease
 
         def apply(cur: Doc | None) -> Doc | None:
             nonlocal ours
             ours = self._mine(update_id, cur) and cur.get("state") == "processing"
-            return {**cur, "lease_until": self.clock() + self.lease} if ours else cur
+            return {**cur, "lease_until": until} if ours else cur
 
-        try:
-            self.store.update(NS, str(update_id), apply, ttl=DONE_TTL)
-        except StoreError as exc:
-            log.warning("update %s: could not renew the lease (%s)", update_id, exc)
-            return True  # unknown: keep working, the next beat tries again
+        self.store.update(NS, str(update_id), apply, ttl=DONE_TTL)
+        with self._lock:
+            if ours and update_id in self._claims:
+                self._leases[update_id] = until
         if not ours:
             log.warning("update %s: the claim is no longer ours", update_id)
         return ours
+
+    def renew(self, update_id: int) -> bool:
+        """Heartbeat: extend the lease of our claim; False when it is no longer ours."""
+        try:
+            return self._renew(update_id)
+        except StoreError as exc:
+            log.warning("update %s: could not renew the lease (%s)", update_id, exc)
+            return True  # unknown: keep working, the next beat tries again
+
+    def confirm(self, update_id: int) -> bool:
+        """Just before sending: True only when the claim is surely still ours — renewed now,
+        or, with the store unreachable, a lease we wrote that still has a third to run (no
+        other instance can take it over before then)."""
+        try:
+            return self._renew(update_id)
+        except StoreError as exc:
+            with self._lock:
+                until = self._leases.get(update_id, 0.0)
+            safe = self.clock() + self.lease / 3 < until
+            log.warning("update %s: could not confirm the claim (%s); lease %s", update_id, exc,
+                        "still runs" if safe else "may be over: not sending")
+            return safe
 
     def finish(self, update_id: int, status: str) -> bool:
         """Mark our claim done so resends are dropped for DONE_TTL; False when it was not
@@ -264,6 +302,7 @@ class UpdateLedger:
         finally:
             with self._lock:
                 self._claims.pop(update_id, None)
+                self._leases.pop(update_id, None)
         return ours
 
     def mark_sent(self, update_id: int) -> bool:

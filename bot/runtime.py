@@ -67,10 +67,14 @@ class DeliveryHook:
 
     def __init__(self, ledger: UpdateLedger) -> None:
         self._ledger = ledger
+        self.lost: set[int] = set()   # updates whose result was withheld (claim not ours)
 
     async def still_ours(self, update_id: int) -> bool:
         # A renew right before sending: a takeover needs a whole lease after this.
-        return await self._ledger.run(self._ledger.renew, update_id)
+        if await self._ledger.run(self._ledger.confirm, update_id):
+            return True
+        self.lost.add(update_id)
+        return False
 
     async def mark_sent(self, update_id: int) -> None:
         await self._ledger.run(self._ledger.mark_sent, update_id)
@@ -94,6 +98,7 @@ class BotRuntime:
         self._warm_lock = threading.Lock()   # not self._lock: updates need not wait for it
         self._last_cleanup = 0.0
         self._tasks: TaskQueue | None = None
+        self._delivery: DeliveryHook | None = None
         self._aside: concurrent.futures.ThreadPoolExecutor | None = None
 
     # -- lazy construction -------------------------------------------------------
@@ -127,7 +132,8 @@ class BotRuntime:
             thread.start()
             try:
                 app = build_application(self.config, engine=engine, store=store)
-                app.bot_data.delivery = DeliveryHook(self._ledger)
+                self._delivery = DeliveryHook(self._ledger)
+                app.bot_data.delivery = self._delivery
                 asyncio.run_coroutine_threadsafe(app.initialize(), loop).result(START_TIMEOUT)
             except BaseException:
                 loop.call_soon_threadsafe(loop.stop)
@@ -254,15 +260,25 @@ class BotRuntime:
             if not work.cancelled():
                 raise  # this coroutine itself is being cancelled (shutdown)
             log.warning("update %s: claim lost; the work was stopped", update_id)
-            return "lost"
+            return self._lost(update_id)
         except Exception:
             # A poison update must not come back forever: log it and call it handled.
             log.exception("update %s: processing failed", update_id)
             status = "error"
         finally:
             heartbeat.cancel()
+        if self._delivery is not None and update_id in self._delivery.lost:
+            return self._lost(update_id)
         await self._ledger.run(self._ledger.finish, update_id, status)
         return status
+
+    def _lost(self, update_id: int) -> Status:
+        """No result was sent and the claim is not (surely) ours: leave the claim to its
+        lease, and answer so that the update is delivered again (5xx)."""
+        if self._delivery is not None:
+            self._delivery.lost.discard(update_id)
+        self._ledger.give_up(update_id)
+        return "lost"
 
     async def _heartbeat(self, update_id: int, work: asyncio.Task) -> None:
         """Renew the lease every third of it; stop `work` when the claim is not ours."""

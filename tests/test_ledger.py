@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from bot.ledger import NS, UpdateLedger
-from bot.store import Doc, Store, open_store
+from bot.store import Doc, Store, StoreError, open_store
 from devkit.stores import PassThroughStore
 from devkit.clock import ManualClock
 
@@ -156,3 +156,42 @@ def test_the_ledger_never_waits_behind_the_shared_thread_pool(store, monkeypatch
             await asyncio.gather(*blockers)
 
     assert asyncio.run(scenario()) is True
+
+
+class DownStore(PassThroughStore):
+    """The real store, unreachable while `down` is set."""
+
+    down = False
+
+    def update(self, ns: str, key: str, fn: Callable[[Doc | None], Doc | None],
+               ttl: float | None = None) -> Doc | None:
+        if self.down:
+            raise StoreError("unreachable")
+        return super().update(ns, key, fn, ttl)
+
+
+def test_confirm_before_sending_trusts_only_a_lease_that_surely_runs(store, monkeypatch,
+                                                                    clock) -> None:
+    """With the store unreachable right before sending, the owner may send only while its
+    own lease surely runs; after that another instance may already have taken over."""
+    down = DownStore(store)
+    a = ledger_of("instance-a", down, 30, monkeypatch, clock)
+    assert a.claim(9) == "new"
+    down.down = True
+    assert a.renew(9) is True, "a heartbeat that failed keeps working"
+    assert a.confirm(9) is True, "30 s lease, just written"
+    clock.advance(25)
+    assert a.confirm(9) is False, "5 s left: too close to a takeover"
+    down.down = False
+    assert a.confirm(9) is True, "renewed now"
+
+
+def test_a_given_up_claim_is_delivered_again_after_its_lease(store, monkeypatch, clock) -> None:
+    """Work stopped unsent (give_up): a redelivery to the same process is "busy" while the
+    lease runs, then takes the update over — never a "duplicate" that would lose it."""
+    a = ledger_of("instance-a", store, 30, monkeypatch, clock)
+    assert a.claim(10) == "new"
+    a.give_up(10)
+    assert a.claim(10) == "busy"
+    clock.advance(31)
+    assert a.claim(10) == "takeover"
