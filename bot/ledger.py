@@ -245,8 +245,10 @@ class UpdateLedger:
 
         def apply(cur: Doc | None) -> Doc | None:
             nonlocal ours
-            ours = self._mine(update_id, cur) and cur.get("state") == "processing"
-            return {**cur, "lease_until": until} if ours else cur
+            if cur is None or not self._mine(update_id, cur) or cur.get("state") != "processing":
+                return cur
+            ours = True
+            return {**cur, "lease_until": until}
 
         self.store.update(NS, str(update_id), apply, ttl=DONE_TTL)
         with self._lock:
@@ -345,10 +347,10 @@ class UpdateLedger:
 
     def enqueued(self, update_id: int) -> None:
         """The task for `update_id` exists: resends from Telegram are duplicates now."""
-        self.store.update(
-            NS, str(update_id),
-            lambda cur: {**cur, "enqueued": True} if cur and cur.get("state") == "queued" else cur,
-            ttl=DONE_TTL)
+        def apply(cur: Doc | None) -> Doc | None:
+            return {**cur, "enqueued": True} if cur and cur.get("state") == "queued" else cur
+
+        self.store.update(NS, str(update_id), apply, ttl=DONE_TTL)
 
     def unqueue(self, update_id: int) -> None:
         """The enqueue failed: forget the "queued" mark so Telegram's resend enqueues it."""

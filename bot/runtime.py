@@ -114,6 +114,12 @@ class BotRuntime:
                 self._ledger = UpdateLedger(self._store, self.config.claim_lease)
             return self._engine, self._store
 
+    def _the_ledger(self) -> UpdateLedger:
+        ledger = self._ledger
+        if ledger is None:
+            raise RuntimeError("the bot runtime is closed")
+        return ledger
+
     @property
     def engine(self) -> Any:
         """The engine this process paints with (built on first use)."""
@@ -132,7 +138,7 @@ class BotRuntime:
             thread.start()
             try:
                 app = build_application(self.config, engine=engine, store=store)
-                self._delivery = DeliveryHook(self._ledger)
+                self._delivery = DeliveryHook(self._the_ledger())
                 app.bot_data.delivery = self._delivery
                 asyncio.run_coroutine_threadsafe(app.initialize(), loop).result(START_TIMEOUT)
             except BaseException:
@@ -155,7 +161,7 @@ class BotRuntime:
         update_id = int(update["update_id"])
         wait = self.config.update_timeout if timeout is None else timeout
         t0 = time.monotonic()
-        verdict = self._ledger.claim(update_id)
+        verdict = self._the_ledger().claim(update_id)
         if verdict == "busy":
             return Outcome(update_id, "busy", time.monotonic() - t0)
         if verdict == "duplicate":
@@ -186,9 +192,9 @@ class BotRuntime:
         try:
             created = self._task_queue().enqueue(self.config.bot_id, update_id, body)
         except EnqueueError:
-            self._set_aside(self._ledger.unqueue, update_id)
+            self._set_aside(self._the_ledger().unqueue, update_id)
             raise
-        self._set_aside(self._ledger.enqueued, update_id)
+        self._set_aside(self._the_ledger().enqueued, update_id)
         return Outcome(update_id, "queued" if created else "duplicate", time.monotonic() - t0)
 
     def _task_queue(self) -> TaskQueue:
@@ -206,7 +212,7 @@ class BotRuntime:
 
     def _mark_queued(self, update_id: int) -> bool:
         """The ledger's "queued" mark within MARK_BUDGET; True (enqueue) when unsure."""
-        future = self._pool_aside().submit(self._ledger.mark_queued, update_id)
+        future = self._pool_aside().submit(self._the_ledger().mark_queued, update_id)
         try:
             return future.result(MARK_BUDGET)
         except concurrent.futures.TimeoutError:
@@ -269,7 +275,7 @@ class BotRuntime:
             heartbeat.cancel()
         if self._delivery is not None and update_id in self._delivery.lost:
             return self._lost(update_id)
-        await self._ledger.run(self._ledger.finish, update_id, status)
+        await self._the_ledger().run(self._the_ledger().finish, update_id, status)
         return status
 
     def _lost(self, update_id: int) -> Status:
@@ -277,15 +283,15 @@ class BotRuntime:
         lease, and answer so that the update is delivered again (5xx)."""
         if self._delivery is not None:
             self._delivery.lost.discard(update_id)
-        self._ledger.give_up(update_id)
+        self._the_ledger().give_up(update_id)
         return "lost"
 
     async def _heartbeat(self, update_id: int, work: asyncio.Task) -> None:
         """Renew the lease every third of it; stop `work` when the claim is not ours."""
-        every = self._ledger.lease / 3
+        every = self._the_ledger().lease / 3
         while not work.done():
             await asyncio.sleep(every)
-            if not await self._ledger.run(self._ledger.renew, update_id):
+            if not await self._the_ledger().run(self._the_ledger().renew, update_id):
                 work.cancel()
                 return
 
