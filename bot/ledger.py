@@ -113,6 +113,7 @@ class UpdateLedger:
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._claims: dict[int, str] = {}     # update_id -> claim id this process holds
         self._leases: dict[int, float] = {}   # update_id -> lease end last written by us
+        self._given: OrderedDict[str, None] = OrderedDict()   # claim ids given up
         self._pool: ThreadPoolExecutor | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -198,15 +199,19 @@ class UpdateLedger:
         return verdict
 
     def _given_up(self, doc: Doc) -> bool:
-        """A claim of this very process that it no longer holds (see give_up)."""
+        """A claim this ledger made and then gave up (see give_up)."""
         with self._lock:
-            return doc.get("owner") == self.owner and doc.get("claim") not in self._claims.values()
+            return doc.get("claim") in self._given
 
     def give_up(self, update_id: int) -> None:
         """The work stopped without a result (its claim was lost, or could not be confirmed):
         forget it here, so a later delivery can claim it again once its lease is over."""
         with self._lock:
-            self._claims.pop(update_id, None)
+            claim = self._claims.pop(update_id, None)
+            if claim is not None:
+                self._given[claim] = None
+                while len(self._given) > LRU_SIZE:
+                    self._given.popitem(last=False)
             self._leases.pop(update_id, None)
             self._seen.pop(update_id, None)
 

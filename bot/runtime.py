@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
 import logging
 import os
 import threading
@@ -34,6 +33,7 @@ from typing import Any, Literal
 
 from bot.config import BotConfig
 from bot.ledger import UpdateLedger
+from bot.logs import CURRENT_UPDATE
 from bot.store import Store, StoreError, open_store
 from bot.tasks import EnqueueError, TaskQueue
 
@@ -43,10 +43,6 @@ START_TIMEOUT = 60.0
 # The webhook's "queued" mark may take this long; a slower store must not hold Telegram's
 # answer, so the task is enqueued anyway (the ledger drops a duplicate when it runs).
 MARK_BUDGET = 0.3
-
-# The update being handled, for log lines (bot/logs.py adds it to every record).
-CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
-    "update_id", default=None)
 
 Status = Literal["done", "duplicate", "busy", "error", "working", "lost", "queued"]
 
@@ -112,13 +108,15 @@ class BotRuntime:
                 if self._store is None:
                     self._store = open_store(self.config.store_url)
                 self._ledger = UpdateLedger(self._store, self.config.claim_lease)
+            assert self._store is not None
             return self._engine, self._store
 
-    def _the_ledger(self) -> UpdateLedger:
-        ledger = self._ledger
-        if ledger is None:
-            raise RuntimeError("the bot runtime is closed")
-        return ledger
+    @property
+    def ledger(self) -> UpdateLedger:
+        """The update ledger (built with the store on first use)."""
+        self._parts()
+        assert self._ledger is not None
+        return self._ledger
 
     @property
     def engine(self) -> Any:
@@ -128,7 +126,7 @@ class BotRuntime:
     def _started(self) -> asyncio.AbstractEventLoop:
         """Start the loop thread and initialize the Application, once per process."""
         with self._lock:
-            if self._app is not None:
+            if self._app is not None and self._loop is not None:
                 return self._loop
             engine, store = self._parts()
             from bot.app import build_application
@@ -138,7 +136,7 @@ class BotRuntime:
             thread.start()
             try:
                 app = build_application(self.config, engine=engine, store=store)
-                self._delivery = DeliveryHook(self._the_ledger())
+                self._delivery = DeliveryHook(self.ledger)
                 app.bot_data.delivery = self._delivery
                 asyncio.run_coroutine_threadsafe(app.initialize(), loop).result(START_TIMEOUT)
             except BaseException:
@@ -161,7 +159,7 @@ class BotRuntime:
         update_id = int(update["update_id"])
         wait = self.config.update_timeout if timeout is None else timeout
         t0 = time.monotonic()
-        verdict = self._the_ledger().claim(update_id)
+        verdict = self.ledger.claim(update_id)
         if verdict == "busy":
             return Outcome(update_id, "busy", time.monotonic() - t0)
         if verdict == "duplicate":
@@ -192,9 +190,9 @@ class BotRuntime:
         try:
             created = self._task_queue().enqueue(self.config.bot_id, update_id, body)
         except EnqueueError:
-            self._set_aside(self._the_ledger().unqueue, update_id)
+            self._set_aside(self.ledger.unqueue, update_id)
             raise
-        self._set_aside(self._the_ledger().enqueued, update_id)
+        self._set_aside(self.ledger.enqueued, update_id)
         return Outcome(update_id, "queued" if created else "duplicate", time.monotonic() - t0)
 
     def _task_queue(self) -> TaskQueue:
@@ -212,7 +210,7 @@ class BotRuntime:
 
     def _mark_queued(self, update_id: int) -> bool:
         """The ledger's "queued" mark within MARK_BUDGET; True (enqueue) when unsure."""
-        future = self._pool_aside().submit(self._the_ledger().mark_queued, update_id)
+        future = self._pool_aside().submit(self.ledger.mark_queued, update_id)
         try:
             return future.result(MARK_BUDGET)
         except concurrent.futures.TimeoutError:
@@ -275,7 +273,7 @@ class BotRuntime:
             heartbeat.cancel()
         if self._delivery is not None and update_id in self._delivery.lost:
             return self._lost(update_id)
-        await self._the_ledger().run(self._the_ledger().finish, update_id, status)
+        await self.ledger.run(self.ledger.finish, update_id, status)
         return status
 
     def _lost(self, update_id: int) -> Status:
@@ -283,15 +281,15 @@ class BotRuntime:
         lease, and answer so that the update is delivered again (5xx)."""
         if self._delivery is not None:
             self._delivery.lost.discard(update_id)
-        self._the_ledger().give_up(update_id)
+        self.ledger.give_up(update_id)
         return "lost"
 
     async def _heartbeat(self, update_id: int, work: asyncio.Task) -> None:
         """Renew the lease every third of it; stop `work` when the claim is not ours."""
-        every = self._the_ledger().lease / 3
+        every = self.ledger.lease / 3
         while not work.done():
             await asyncio.sleep(every)
-            if not await self._the_ledger().run(self._the_ledger().renew, update_id):
+            if not await self.ledger.run(self.ledger.renew, update_id):
                 work.cancel()
                 return
 
@@ -342,7 +340,7 @@ class BotRuntime:
         removed = None
         if due:
             try:
-                removed = self._store.cleanup()
+                removed = self._parts()[1].cleanup()
             except StoreError as exc:
                 log.warning("store cleanup failed: %s", exc)
         return {"ok": True, "cleaned": removed}

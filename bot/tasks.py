@@ -14,6 +14,7 @@ channel instead (tests; README says what starts it).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import threading
 from typing import Any
@@ -56,17 +57,17 @@ class TaskQueue:
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from google.cloud import tasks_v2
-
+                # By name: google-cloud-tasks' type hints would make mypy take the whole
+                # google.cloud namespace for typed, and google-cloud-storage is not.
+                tasks_v2 = importlib.import_module("google.cloud.tasks_v2")
                 if self.emulator_host:
                     import grpc
-                    from google.cloud.tasks_v2.services.cloud_tasks.transports import (
-                        CloudTasksGrpcTransport,
-                    )
 
+                    transports = importlib.import_module(
+                        "google.cloud.tasks_v2.services.cloud_tasks.transports")
                     channel = grpc.insecure_channel(self.emulator_host)
                     self._client = tasks_v2.CloudTasksClient(
-                        transport=CloudTasksGrpcTransport(channel=channel))
+                        transport=transports.CloudTasksGrpcTransport(channel=channel))
                 else:
                     self._client = tasks_v2.CloudTasksClient()
             return self._client
