@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from bot import texts
+from bot.i18n import ENGLISH
 from bot.handlers import animations
 from bot.jobs import FairScheduler
 from nst.video import open_clip
@@ -151,7 +152,7 @@ def test_long_video_is_cut_and_the_caption_says_so(harness: BotHarness, tmp_path
     h.feed(h.tg.video_update(None, ALICE, fid, duration=30, file_size=len(data)))
     _pick_first(h)
     sent = h.last("sendAnimation")
-    assert texts.CLIP_CUT.format(seconds=10) in sent.params["caption"]
+    assert ENGLISH(texts.CLIP_CUT, count=10) in sent.params["caption"]
     assert _mp4_frames(sent.files["animation"])[0] == 20
 
 

@@ -123,7 +123,7 @@ async def frames_progress(context: BotContext, chat_id: int, reply_to: int,
             await asyncio.sleep(PROGRESS_EVERY)
             if ticket.position != 0 or not counter.total:
                 continue  # still in line (place_in_line shows that) or scanning
-            text = context.t(texts.CLIP_PROGRESS, done=counter.done, total=counter.total)
+            text = context.t(texts.CLIP_PROGRESS, done=counter.done, count=counter.total)
             if text == shown:
                 continue
             shown = text

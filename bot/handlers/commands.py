@@ -13,6 +13,7 @@ from bot.clips import LIMITS, clip_ref
 from bot.context import BotContext
 from bot.handlers.common import image_ref, is_private, new_content, say
 from bot.handlers.photos import check_image
+from bot.keyboards import STRENGTHS
 from bot.telegram_io import reply_params, with_retries
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,10 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """Everything the bot can do, in a few lines, plus what it keeps and for how long."""
     ttl_hours = round(context.bot_data.config.input_ttl / 3600)
-    text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
+    text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours,
+                        min_pct=min(STRENGTHS), max_pct=max(STRENGTHS))
             + "\n\n" + context.t(texts.HELP_BRUSH)
-            + "\n\n" + context.t(texts.HELP_CLIPS, seconds=f"{LIMITS.max_seconds:g}"))
+            + "\n\n" + context.t(texts.HELP_CLIPS, count=LIMITS.max_seconds))
     await say(context, update.effective_chat.id, text)
 
 

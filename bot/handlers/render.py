@@ -89,10 +89,11 @@ def _style_line(render: dict[str, Any], all_presets: list[Any], t: Translator, *
             return t(texts.SHARED_OWN_STYLE)
         return t(texts.CAPTION_ALBUM if render["origin"] == "album" else texts.CAPTION_OWN_STYLE)
     if mix is not None:
-        first = escape(preset.title) if preset else escape(t(texts.OWN_STYLE_TITLE))
-        return t(texts.CAPTION_MIX, title=first, mix_title=escape(mix.title))
-    return t(texts.CAPTION_PRESET, title=escape(preset.title), artist=escape(preset.artist),
-             year=preset.year)
+        first = t.title(preset.title) if preset else t(texts.OWN_STYLE_TITLE)
+        return t(texts.CAPTION_MIX, title=escape(first), mix_title=escape(t.title(mix.title)))
+    year = int(preset.year) if str(preset.year).isdigit() else preset.year  # ۱۸۸۹ in fa
+    return t(texts.CAPTION_PRESET, title=escape(t.title(preset.title)),
+             artist=escape(t.artist(preset.artist)), year=year)
 
 
 def caption(render: dict[str, Any], all_presets: list[Any], t: Translator = ENGLISH) -> str:
@@ -166,7 +167,7 @@ async def place_in_line(context: BotContext, chat_id: int, ticket: Ticket,
             ticket.changed.clear()
             if _worth_showing(ticket.position, shown):
                 shown = ticket.position
-                text = context.t(texts.IN_LINE, position=shown)
+                text = context.t(texts.IN_LINE, count=shown)
                 if note is None:
                     note = await say(context, chat_id, text, reply_to)
                 else:
@@ -311,7 +312,7 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
     all_presets = svc.presets()
     text = caption(render, all_presets, t)
     if painting.cut_at is not None:
-        text += "\n" + t(texts.CLIP_CUT, seconds=f"{painting.cut_at:g}")
+        text += "\n" + t(texts.CLIP_CUT, count=painting.cut_at)
     message = await _post(context, render, painting, mode, text, markup)
     media = message.animation or message.document if clip else message.photo[-1]
     await svc.state.record_delivery(user_id, render["rid"], int(render["version"]),
