@@ -23,7 +23,7 @@ from tests.bot_harness import content_jpeg
 from tests.conftest import MAGENTA_DIR
 from devkit.fake_telegram import FakeTelegram
 
-LOCALES = ("ru", "uk", "es", "pt_BR", "de", "fa", "id", "tr")
+LOCALES = ("ru", "uk", "es", "pt_BR", "de", "fa", "id", "tr", "ar", "hi", "uz", "vi", "fr", "it")
 # Letters a translation may keep from the English msgid.
 UNTRANSLATED_OK = {"HD"}
 TAG_RE = re.compile(r"</?[a-z]+>")
@@ -167,8 +167,8 @@ def test_texts_name_the_buttons_as_they_are_labelled(locale: str) -> None:
     assert t(texts.BTN_HD).lstrip(RLM) in welcome
     named = [texts.BTN_ANOTHER, texts.BTN_MIX, texts.BTN_HD, texts.BTN_SHARE]
     missing = [t(b).lstrip(RLM) for b in named if t(b).lstrip(RLM) not in help_text]
-    colours = t(texts.BTN_KEEP_COLORS_ON).lstrip(RLM).split(":")[0]
-    assert colours == t(texts.BTN_KEEP_COLORS_OFF).lstrip(RLM).split(":")[0]
+    colours = t(texts.BTN_KEEP_COLORS_ON).lstrip(RLM).split(":")[0].strip()
+    assert colours == t(texts.BTN_KEEP_COLORS_OFF).lstrip(RLM).split(":")[0].strip()
     assert missing == [] and colours in help_text, (missing, colours)
 
 
@@ -177,7 +177,8 @@ def test_texts_name_the_buttons_as_they_are_labelled(locale: str) -> None:
 @pytest.mark.parametrize("code, locale", [
     ("pt-br", "pt_BR"), ("pt-BR", "pt_BR"), ("pt", "pt_BR"), ("pt-PT", "pt_BR"),
     ("ru", "ru"), ("uk-UA", "uk"), ("de-AT", "de"), ("es-419", "es"), ("fa", "fa"),
-    ("id", "id"), ("tr", "tr"), ("en", "en"), ("en-GB", "en"),
+    ("id", "id"), ("tr", "tr"), ("en", "en"), ("en-GB", "en"), ("ar", "ar"), ("ar-EG", "ar"),
+    ("hi", "hi"), ("uz", "uz"), ("uz-Latn", "uz"), ("vi", "vi"), ("fr-CA", "fr"), ("it", "it"),
     ("xx", "en"), ("zh-hans", "en"), ("", "en"), (None, "en"),
 ])
 def test_language_code_to_catalog(code: str | None, locale: str) -> None:
@@ -277,7 +278,8 @@ def test_command_menus_per_scope_and_language(tg: FakeTelegram) -> None:
     assert "start" not in [c["command"] for c in tg.commands(group)]
     assert tg.commands() == tg.commands(private), "the default scope: the private list"
     english = {c["command"]: c["description"] for c in tg.commands(private)}
-    for language in ("ru", "uk", "es", "pt", "de", "fa", "id", "tr"):
+    for language in ("ru", "uk", "es", "pt", "de", "fa", "id", "tr", "ar", "hi", "uz", "vi", "fr",
+                     "it"):
         menu = {c["command"]: c["description"] for c in tg.commands(private, language)}
         assert menu.keys() == english.keys()
         assert all(menu[k] != english[k] for k in menu), (language, menu)
@@ -323,7 +325,9 @@ def _seen(h: BotHarness) -> list[str]:
 
 @pytest.mark.parametrize("locale, code", [("en", "en"), ("ru", "ru"), ("uk", "uk"),
                                           ("es", "es"), ("pt_BR", "pt-br"), ("de", "de"),
-                                          ("fa", "fa"), ("id", "id"), ("tr", "tr")])
+                                          ("fa", "fa"), ("id", "id"), ("tr", "tr"), ("ar", "ar"),
+                                          ("hi", "hi"), ("uz", "uz"), ("vi", "vi"),
+                                          ("fr", "fr-FR"), ("it", "it")])
 def test_whole_conversation_in_the_users_language(harness: BotHarness, engine: Any,
                                                   tmp_path: Path, locale: str,
                                                   code: str) -> None:
