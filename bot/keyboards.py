@@ -83,11 +83,13 @@ def preset_rows(t: Translator, presets: Sequence[Any], page: int, *,
 
 
 def pair_up(buttons: list[Button]) -> Rows:
-    """Two buttons to a row when their labels fit ROW_CHARS together, else one."""
+    """Two buttons to a row when both labels fit half a row (Telegram gives the buttons of
+    a row equal widths), else one."""
     rows: Rows = []
     while buttons:
         pair = buttons[:2]
-        take = 2 if len(pair) == 2 and sum(width(b.text) for b in pair) <= ROW_CHARS else 1
+        fits = len(pair) == 2 and all(2 * width(b.text) <= ROW_CHARS for b in pair)
+        take = 2 if fits else 1
         rows.append(buttons[:take])
         buttons = buttons[take:]
     return rows

@@ -53,6 +53,9 @@ HELP = N_(
 
 STYLES_CAPTION = NP_("🖼 {count} painting to choose from. Send me a photo and tap its number!",
                      "🖼 {count} paintings to choose from. Send me a photo and tap a number!")
+# TRANSLATORS: one line per painting under the /styles collage, in languages whose titles
+# differ from the collage's (English) ones.
+STYLES_LEGEND_LINE = N_("{number}. {title}")
 STYLES_CAPTION_GROUP = NP_(
     "🖼 {count} painting to choose from. Send a photo with the caption /stylize to use it!",
     "🖼 {count} paintings to choose from. Send a photo with the caption /stylize to use them!")

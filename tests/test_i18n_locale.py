@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 
+from typing import Any
+
 import pytest
 
 from bot import paintings, texts
@@ -126,3 +128,30 @@ def test_check_command_passes() -> None:
     done = subprocess.run([sys.executable, "-m", "bot.i18n", "check"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("locale", ["ru", "fa", "ar", "hi"])
+def test_styles_caption_lists_the_titles_in_the_users_language(harness: Any, engine: Any,
+                                                               locale: str) -> None:
+    """The collage's font draws Latin titles only: below it, the caption numbers the
+    paintings in the user's language, within Telegram's 1024-character caption limit."""
+    user = {"id": 4300, "is_bot": False, "first_name": "Ana", "language_code": locale}
+    harness.feed(harness.tg.text_update(None, user, "/styles"))
+    text = harness.last("sendPhoto").params["caption"]
+    t = Translator(locale)
+    first = engine.catalog.presets()[0]
+    assert _plain(t(texts.STYLES_LEGEND_LINE, number=1, title=t.title(first.title))) in _plain(text)
+    assert len(text.encode("utf-16-le")) // 2 <= 1024
+
+
+def test_english_styles_caption_has_no_list(harness: Any) -> None:
+    user = {"id": 4301, "is_bot": False, "first_name": "Kai", "language_code": "en"}
+    harness.feed(harness.tg.text_update(None, user, "/styles"))
+    assert "\n" not in harness.last("sendPhoto").params["caption"]
+
+
+def test_legend_stops_at_the_caption_limit() -> None:
+    from bot.gallery import legend
+
+    text = legend("Head", [f"{n}. " + "Ж" * 100 for n in range(1, 30)])
+    assert len(text) <= 1024 and text.endswith("…") and "1. ЖЖ" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from html import escape
 
 from telegram import Update
 from telegram.error import BadRequest
@@ -46,6 +47,11 @@ async def styles(update: Update, context: BotContext) -> None:
     private = is_private(update)
     text = context.t(texts.STYLES_CAPTION if private else texts.STYLES_CAPTION_GROUP,
                      count=len(all_presets))
+    t = context.t
+    if any(t.title(p.title) != p.title for p in all_presets):  # titles in the user's language
+        lines = [t(texts.STYLES_LEGEND_LINE, number=n, title=escape(t.title(p.title)))
+                 for n, p in enumerate(all_presets, start=1)]
+        text = gallery.legend(text, lines)
     reply_to = None if private else update.effective_message.message_id
     cached = await svc.state.cached(key)
     if cached:
