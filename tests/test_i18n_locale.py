@@ -155,3 +155,19 @@ def test_legend_stops_at_the_caption_limit() -> None:
 
     text = legend("Head", [f"{n}. " + "Ж" * 100 for n in range(1, 30)])
     assert len(text) <= 1024 and text.endswith("…") and "1. ЖЖ" in text
+
+
+def test_arabic_reads_right_to_left_like_persian() -> None:
+    """Arabic gets Persian's handling: a right-to-left mark opening each line, names and
+    titles isolated, "@name" kept whole; CLDR's Arabic digits for `ar` are Latin ones."""
+    from bidi import get_display
+
+    t = Translator("ar")
+    assert t.rtl
+    text = t(texts.SHARED_BY, bot="@FreeStyleTransferBot")
+    assert text.startswith(RLM) and f"{FSI}@FreeStyleTransferBot{PDI}" in text
+    assert "@FreeStyleTransferBot" in _plain(get_display(text))
+    welcome = t(texts.WELCOME)
+    assert all(line.startswith(RLM) for line in welcome.split("\n") if line)
+    assert "18" in t(texts.STYLES_CAPTION, count=18) and "لوحةً" in t(texts.STYLES_CAPTION, count=18)
+    assert "لوحات" in t(texts.STYLES_CAPTION, count=5)
