@@ -171,3 +171,33 @@ def test_arabic_reads_right_to_left_like_persian() -> None:
     assert all(line.startswith(RLM) for line in welcome.split("\n") if line)
     assert "18" in t(texts.STYLES_CAPTION, count=18) and "لوحةً" in t(texts.STYLES_CAPTION, count=18)
     assert "لوحات" in t(texts.STYLES_CAPTION, count=5)
+
+
+# Placeholders that hold a number (the Translator writes them the locale's way) and those
+# that hold a name or a word. A new placeholder must be added to one of them.
+NUMERIC = {"count", "pct", "min_pct", "max_pct", "seconds", "min_side", "ttl_hours", "width",
+           "height", "year", "done", "page", "pages", "first", "second", "number"}
+WORDS = {"title", "mix_title", "artist", "bot", "username", "brush", "mode"}
+
+
+def _filled(t: Translator, msg: Any) -> list[str]:
+    import string
+
+    ids = msg.id if isinstance(msg.id, (tuple, list)) else (msg.id,)
+    names = {n for i in ids for _, n, _, _ in string.Formatter().parse(i) if n}
+    assert names <= NUMERIC | WORDS, names - NUMERIC - WORDS
+    values = {n: (1889 if n in NUMERIC else "@name") for n in names}
+    if isinstance(msg.id, (tuple, list)):
+        return [t(tuple(msg.id), **{**values, "count": c}) for c in (1, 2, 5, 21, 1889)]
+    return [t(msg.id, **values)]
+
+
+def test_persian_never_shows_a_latin_digit() -> None:
+    """Every message, every number placeholder filled: only Persian digits on screen."""
+    from bot.i18n import template
+
+    fa = Translator("fa")
+    for msg in template():
+        if msg.id and not msg.context:
+            for text in _filled(fa, msg):
+                assert not re.search(r"[0-9]", text), text
