@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from bot import paintings, texts
-from bot.handlers.render import caption
+from bot.captions import caption
 from bot.i18n import FSI, PDI, RLM, POT, Translator, pot_is_current, pot_text
 from bot.keyboards import preset_rows, result_rows
+from bot.records import FileRef, Render, Subject
+from nst.catalog import Preset
 from tests.conftest import REPO
 
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
@@ -40,10 +42,9 @@ def test_persian_gets_persian_digits_everywhere_a_number_goes() -> None:
 
 
 def test_persian_caption_has_persian_title_artist_and_year() -> None:
-    render = {"style": {"preset": "starry_night"}, "origin": "preset", "keep_colors": False,
-              "strength": 100}
-    preset = type("P", (), {"id": "starry_night", "title": "The Starry Night",
-                            "artist": "Vincent van Gogh", "year": "1889"})()
+    subject = Subject(FileRef("f", "u", "photo"), reply_to=1, ask=1)
+    render = Render.new(1, 1, subject, preset="starry_night")
+    preset = Preset("starry_night", "The Starry Night", "Vincent van Gogh", "1889", "x.jpg")
     text = re.sub(r"</?b>", "", _plain(caption(render, [preset], Translator("fa"))))
     assert "شب پرستاره" in text and "ون گوگ" in text and "۱۸۸۹" in text and "۱۰۰٪" in text
     assert not re.search(r"[A-Za-z0-9]", text), text
