@@ -65,6 +65,7 @@ EPS = 0.02 ** 2
 #: leaves the photo's edges as blurred as the small pass saw them.
 MIN_GAIN = 1.0
 MAX_GAIN = 2.0
+_Y = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 #: Output pixels per band of the full-resolution step.
 BAND_PIXELS = 1 << 20
 
@@ -105,7 +106,7 @@ def gains(photo_small: np.ndarray, painting: np.ndarray,
           radius: int = RADIUS, eps: float = EPS) -> np.ndarray:
     """The guided filter's per-channel ``a`` (H×W×3 float32) of the painting on the
     small photo's luma, averaged over the windows as in He et al., its magnitude
-    clipped to MIN_GAIN..MAX_GAIN (sign kept)."""
+    clipped to MIN_GAIN..MAX_GAIN."""
     y = luma(photo_small) / np.float32(255.0)
     p = painting.astype(np.float32) / np.float32(255.0)
     my = _box(y, radius)
@@ -115,7 +116,10 @@ def gains(photo_small: np.ndarray, painting: np.ndarray,
     a = cov / (np.maximum(var, 0.0)[..., None] + np.float32(eps))
     np.clip(a, -MAX_GAIN, MAX_GAIN, out=a)
     a = _box(a, radius)
-    return np.copysign(np.maximum(np.abs(a), np.float32(MIN_GAIN)), a).astype(np.float32)
+    # A weak channel takes the floor with the sign of the luma's gain: channels floored
+    # in opposite directions would paint the photo's edges in false colours.
+    sign = np.where(a @ _Y < 0, np.float32(-MIN_GAIN), np.float32(MIN_GAIN))[..., None]
+    return np.where(np.abs(a) < MIN_GAIN, sign, a).astype(np.float32)
 
 
 #: ``a`` travels to the output size as uint8: a + GAIN_OFFSET in steps of 1/GAIN_STEPS.
