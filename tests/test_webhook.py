@@ -331,6 +331,21 @@ def test_corrupt_model_fails_health_but_users_get_an_apology(make_app, fake, tmp
     assert said[-1] == texts.MODEL_FAILED
 
 
+def test_warmup_prepares_the_first_painting_without_calling_telegram(make_app, fake) -> None:
+    """/_ah/warmup compiles the transformer, finds every preset's shipped code (no predictor)
+    and builds the bot's Application — and makes no Bot API call; the first update then
+    initializes the same Application."""
+    app = make_app()
+    assert app.test_client().get("/_ah/warmup").status_code == 200
+    assert fake.calls == [], "warmup must not call the Bot API"
+    runtime = app.extensions["bot_runtime"].get()
+    built, backend = runtime._built, runtime.engine.backend
+    assert built is not None and backend.compiles == 1 and backend._predict is None
+    post = poster(app)
+    assert post(ask_for_painting(post, fake, 44)) == (200, "done")
+    assert len(images_to(fake, 44)) == 1 and runtime._app is built
+
+
 def test_warmup_runs_once_and_never_reshapes_the_shared_model(make_app, fake) -> None:
     """Anyone can GET /_ah/warmup: after the first, it costs nothing. Twenty of them between
     two paintings of the same size must not make the model reallocate its tensors."""
