@@ -235,7 +235,12 @@ def streams(ctx: Context) -> list[Row]:
     from nst import StyleOptions
     from nst.brush import DEFAULT_BRUSH, paint_size
 
-    engine = ctx.engine
+    from dataclasses import replace
+
+    from nst import Engine, EngineConfig
+
+    engine = Engine.from_config(replace(EngineConfig.from_env(), streams=2))
+    engine.warmup()
     backend = engine.backend
     if backend.streams < 2:
         return [Row("speed_streams", "throughput mode", float("nan"), "",

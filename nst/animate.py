@@ -3,9 +3,9 @@
 Frames stream through (nothing but the frames in flight and the previous input
 and output frame is kept), so memory does not grow with the clip's length.  The
 style code is computed once per clip (``Engine.frame_renderer``) and every frame
-is one pass of whatever backend the engine runs.  Up to ``backend.streams``
-frames are painted at once (the backend's throughput mode) while this thread
-stabilizes and encodes the earlier ones in order.
+is one pass of whatever backend the engine runs.  The next frame is painted on
+a worker thread (up to ``backend.streams`` at once, NST_STREAMS) while this
+thread stabilizes and encodes the earlier ones in order.
 """
 from __future__ import annotations
 

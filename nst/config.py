@@ -26,6 +26,10 @@ class EngineConfig:
     threads: int | None = None            # NST_THREADS: interpreter threads (None = cores)
     xnnpack: bool = True                  # NST_XNNPACK (lite): 0 = reference kernels (less memory, slower)
     precision: str = "auto"               # NST_PRECISION (openvino): auto (bf16 where the CPU has it) | f32
+    # NST_STREAMS (openvino): passes run side by side for clips / several waiting photos,
+    # each on its share of the threads; 1 = one at a time on all threads (measured faster
+    # on 2 cores unless other work crowds them: bench/ speed_streams).
+    streams: int = 1
     # None = the backend's own default (Backend.pass_pixels / tile_pixels): the limits
     # follow each runtime's memory per pixel.
     pass_pixels: int | None = None        # NST_PASS_PIXELS: largest output done in one pass
@@ -52,6 +56,7 @@ class EngineConfig:
             threads=int(threads) if threads else None,
             xnnpack=env.get("NST_XNNPACK", "1").strip().lower() not in ("0", "false", "no", "off"),
             precision=precision,
+            streams=max(1, int(env.get("NST_STREAMS") or 1)),
             pass_pixels=_pixels(env, "NST_PASS_PIXELS"),
             tile_pixels=_pixels(env, "NST_TILE_PIXELS"),
         )

@@ -182,7 +182,9 @@ def test_a_new_instance_paints_a_preset_without_the_predictor(tmp_path):
 def test_throughput_streams_paint_like_the_latency_mode():
     """Passes that come in numbers run as streams (compiled once, one model each): the
     same pictures as a lone pass, several at a time."""
-    b = OpenVinoBackend(EngineConfig(threads=2))
+    assert OpenVinoBackend(EngineConfig(threads=2)).streams == 1   # the default: latency mode
+    assert EngineConfig.from_env({"NST_STREAMS": "2"}).streams == 2
+    b = OpenVinoBackend(EngineConfig(threads=2, streams=2))
     assert b.streams == 2
     vec = b.style_vector(_style("udnie"))
     rng = np.random.default_rng(11)
@@ -195,7 +197,7 @@ def test_throughput_streams_paint_like_the_latency_mode():
     assert b.compiles == compiles + b.streams and b._idle is not None
     for want, got in zip(lone + lone + lone, batch + busy):
         assert np.array_equal(got, want)
-    assert OpenVinoBackend(EngineConfig(threads=1)).streams == 1   # nothing to split
+    assert OpenVinoBackend(EngineConfig(threads=1, streams=2)).streams == 1   # nothing to split
 
 
 def test_a_new_process_loads_openvino_without_its_conversion_tools(tmp_path):

@@ -92,8 +92,8 @@ class OpenVinoBackend(Backend):
         self._model: Any = None         # the reshaped transformer (for the streams' compile)
         self._idle: queue.SimpleQueue[Any] | None = None   # idle stream requests
         self.compiles = 0               # models compiled by this backend (tests)
-        #: Throughput streams for batch_transfer (they share the threads).
-        self.streams = min(2, self.threads)
+        #: Passes side by side for batch_transfer (NST_STREAMS; they share the threads).
+        self.streams = max(1, min(self.config.streams, self.threads))
 
     @property
     def allocations(self) -> int:
