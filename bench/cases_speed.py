@@ -287,9 +287,9 @@ def streams(ctx: Context) -> list[Row]:
 
 
 def queue(ctx: Context) -> list[Row]:
-    """8 users × 8 aspect ratios press at once (gunicorn, app.yaml): one render worker (the
-    latency mode, one photo at a time) vs two (passes that meet run as streams), with the
-    naive warm LiteRT painting the same photos one after another in the same run."""
+    """8 users × 8 aspect ratios press at once (gunicorn, app.yaml): one render worker vs two
+    (NST_STREAMS as configured), with the naive warm LiteRT painting the same photos one
+    after another in the same run."""
     from bench.cases_web import E2E_SIDE, _naive_sequential, _paint, _post, warm_server
 
     photos = inputs.aspect_jpegs(E2E_SIDE)
@@ -313,7 +313,7 @@ def queue(ctx: Context) -> list[Row]:
     naive = _naive_sequential(photos)
     rows = []
     for workers, label in (("1", "one render worker (as app.yaml ships)"),
-                           ("2", "two render workers (BOT_WORKERS=2: streams)")):
+                           ("2", "two render workers (BOT_WORKERS=2)")):
         s = Stats.of(spans[workers])
         rows.append(Row("speed_queue", f"{len(photos)} users × {len(photos)} aspect ratios at once, "
                         f"{label}: last painting", s.median, "s", s.as_dict(),
