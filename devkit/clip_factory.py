@@ -100,6 +100,23 @@ def encode_clip(path: Path, n: int, size: tuple[int, int], fps: float,
     return path
 
 
+def raw_h264(path: Path, n: int, size: tuple[int, int], fps: float = 25.0) -> Path:
+    """A bare Annex B H.264 stream (whatever ``path`` is named): no container, so no
+    frame carries a timestamp."""
+    with av.open(str(path), "w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.codec_context.options = {"preset": "ultrafast"}
+        for i, a in enumerate(bars(n, size)):
+            frame = av.VideoFrame.from_ndarray(a, format="rgb24")
+            frame.pts = i
+            for p in stream.encode(frame):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    return path
+
+
 def gif_canvas_bomb(side: int) -> bytes:
     """A valid 1×1 GIF whose logical screen claims side×side."""
     buf = io.BytesIO()
