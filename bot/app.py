@@ -73,5 +73,6 @@ async def _post_shutdown(application: Application) -> None:
     """Polling stop: finish the render threads and close the store we opened."""
     services = application.bot_data
     services.queue.shutdown()
+    services.arrivals.shutdown()
     if services.owns_store:
         services.store.close()

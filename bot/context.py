@@ -11,6 +11,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.arrivals import ArrivalPool
 from bot.config import BotConfig
 from bot.i18n import ENGLISH, Translator
 from bot.jobs import RenderQueue
@@ -26,6 +27,7 @@ class Services:
     store: Store
     state: State
     queue: RenderQueue
+    arrivals: ArrivalPool
     owns_store: bool = False
     # Set by the webhook runtime (bot.runtime.DeliveryHook): told when a result was sent.
     delivery: Any = None
@@ -34,6 +36,7 @@ class Services:
                state: State, queue: RenderQueue) -> None:
         self.config, self.engine, self.store, self.owns_store = config, engine, store, owns_store
         self.state, self.queue = state, queue
+        self.arrivals = ArrivalPool()
 
     def presets(self) -> list[Any]:
         return list(self.engine.catalog.presets())

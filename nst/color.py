@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 
 import numpy as np
 from PIL import Image, ImageCms
@@ -38,8 +39,10 @@ def cmyk_polarity(out: Image.Image, src: Image.Image) -> Image.Image:
     return out
 
 
-def normalize_mode(img: Image.Image) -> Image.Image:
-    """Bring any decoded mode to one of L, RGB, RGBA, CMYK (ICC-friendly)."""
+def normalize_mode(img: Image.Image,
+                   value_range: tuple[float, float] | None = None) -> Image.Image:
+    """Bring any decoded mode to one of L, RGB, RGBA, CMYK (ICC-friendly). `value_range`:
+    the (min, max) of the whole picture when `img` is one strip of a 32-bit / float one."""
     mode = img.mode
     if mode in ("RGB", "L"):
         return img.convert("RGBA") if "transparency" in img.info else img
@@ -52,11 +55,25 @@ def normalize_mode(img: Image.Image) -> Image.Image:
     if mode in ("LA", "La", "RGBa"):
         return img.convert("RGBA")
     if mode.startswith("I") or mode == "F":
-        return normalize_mode(_high_depth_to_l(img))
+        return normalize_mode(_high_depth_to_l(img, value_range))
     return img.convert("RGB")  # RGBX, YCbCr, LAB, HSV, …
 
 
-def _high_depth_to_l(img: Image.Image) -> Image.Image:
+def high_depth_range(img: Image.Image) -> tuple[float, float] | None:
+    """(min, max) of a 32-bit integer or float grey picture (what its scaling to 8 bits
+    depends on); None for every other mode."""
+    if img.mode not in ("I", "F"):
+        return None
+    extrema = img.getextrema()   # one band: (min, max)
+    lo, hi = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN / inf: as the whole-array path
+        data = np.nan_to_num(np.asarray(img, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        return (float(data.min()), float(data.max())) if data.size else (0.0, 0.0)
+    return lo, hi
+
+
+def _high_depth_to_l(img: Image.Image,
+                     value_range: tuple[float, float] | None = None) -> Image.Image:
     """16-bit / 32-bit integer and float greyscale -> 8-bit L, scaled, not clipped."""
     arr = np.asarray(img)
     mode = img.mode
@@ -65,8 +82,11 @@ def _high_depth_to_l(img: Image.Image) -> Image.Image:
         data = data / 257.0
     else:
         data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
-        lo = float(data.min()) if data.size else 0.0
-        hi = float(data.max()) if data.size else 0.0
+        if value_range is not None:
+            lo, hi = value_range
+        else:
+            lo = float(data.min()) if data.size else 0.0
+            hi = float(data.max()) if data.size else 0.0
         if mode == "F" and lo >= 0.0 and hi <= 1.0:
             data = data * 255.0
         elif lo >= 0.0 and hi <= 255.0:
@@ -146,5 +166,5 @@ def flatten_on_white(img: Image.Image) -> Image.Image:
     return background
 
 
-__all__ = ["MAX_ICC_BYTES", "JPEG_FORMATS", "cmyk_polarity", "normalize_mode", "to_srgb",
+__all__ = ["MAX_ICC_BYTES", "JPEG_FORMATS", "cmyk_polarity", "normalize_mode", "to_srgb", "high_depth_range",
            "srgb_transform", "to_rgb_or_rgba", "flatten_on_white"]

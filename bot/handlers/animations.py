@@ -75,7 +75,7 @@ async def check_clip(context: BotContext, ref: dict[str, Any]) -> UserError | No
     clip = None
     try:
         data = await download(context.bot, ref)
-        clip = await asyncio.to_thread(clips.scan, data)
+        clip = await context.bot_data.arrivals.run(clips.scan, data)
     except UserError as exc:
         if not ref.get("gif_file"):
             return exc
@@ -91,7 +91,7 @@ async def paint_clip(context: BotContext, render: dict[str, Any], content: bytes
     Raises UserError with the sentence to show when something stops it."""
     svc, user_id, chat_id = context.bot_data, render["user"], render["chat"]
     try:
-        clip = await asyncio.to_thread(clips.scan, content)
+        clip = await context.bot_data.arrivals.run(clips.scan, content)
         if clip.info.still and content[:4] == b"GIF8":
             return None
     except UserError:

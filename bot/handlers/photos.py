@@ -18,11 +18,15 @@ from bot.state import UserError
 from bot.telegram_io import MAX_DOWNLOAD, download
 from nst import load_image
 from nst.errors import NstError
+from nst.images import PHOTO_PIXELS, STYLE_PIXELS
 
 log = logging.getLogger(__name__)
 
 ALBUM_WAIT = 2.0       # how long the first photo of an album waits for its partner
 CHECK_SIDE = 256       # decoding this small is enough to know a picture is usable
+# What a refusal says when the picture was sent as the style.
+_AS_STYLE = {texts.UNREADABLE: texts.STYLE_UNREADABLE, texts.UNREADABLE_FILE: texts.STYLE_UNREADABLE,
+             texts.TOO_BIG_TO_OPEN: texts.STYLE_TOO_BIG}
 _STYLIZE_RE = re.compile(r"^/stylize(@\w+)?(\s|$)", re.IGNORECASE)
 
 # What I cannot paint yet, one sentence per kind. When a kind becomes supported, drop it
@@ -84,12 +88,14 @@ async def not_yet(update: Update, context: BotContext) -> None:
                   message.message_id)
 
 
-async def check_image(context: BotContext, ref: dict[str, Any]) -> UserError | None:
+async def check_image(context: BotContext, ref: dict[str, Any],
+                      max_decoded: int = PHOTO_PIXELS) -> UserError | None:
     """Download and decode (small) now, so a picture I can't paint is refused before any
-    keyboard is shown; None when it is fine."""
+    keyboard is shown; None when it is fine. `max_decoded`: the role's pixel budget."""
     try:
         data = await download(context.bot, ref)
-        await asyncio.to_thread(load_image, data, draft_side=CHECK_SIDE)
+        await context.bot_data.arrivals.run(load_image, data, draft_side=CHECK_SIDE,
+                                            max_decoded=max_decoded)
     except UserError as exc:
         return exc
     except NstError as exc:
@@ -105,10 +111,11 @@ async def _single_photo(update: Update, context: BotContext, ref: dict[str, Any]
     as_style = is_style(session, ref, update, context)
     if not as_style and not is_private(update) and not wants_stylize(message.caption):
         return  # a reply to me that isn't the awaited style
-    problem = await check_image(context, ref)
+    problem = await check_image(context, ref, STYLE_PIXELS if as_style else PHOTO_PIXELS)
     if problem is not None:
-        msgid = texts.STYLE_UNREADABLE if as_style and problem.user_message in (
-            texts.UNREADABLE, texts.UNREADABLE_FILE) else problem.user_message
+        msgid = problem.user_message
+        if as_style:
+            msgid = _AS_STYLE.get(msgid, msgid)
         await say(context, chat.id, context.t(msgid, **problem.values), message.message_id)
         return
     if as_style:

@@ -37,7 +37,7 @@ from bot.telegram_io import (
 )
 from nst import StyleOptions, encode_image, load_image
 from nst.errors import ImageError, ModelError, NstError
-from nst.images import MIN_SIDE
+from nst.images import MIN_SIDE, PHOTO_PIXELS, STYLE_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def nst_refusal(exc: NstError, *, document: bool = False) -> UserError:
         "empty": unreadable, "corrupt": unreadable, "unreadable": unreadable,
         "not_image": texts.NOT_AN_IMAGE, "too_small": texts.TOO_SMALL,
         "too_big": texts.TOO_MANY_PIXELS, "bad_ratio": texts.BAD_RATIO,
+        "too_big_to_open": texts.TOO_BIG_TO_OPEN,
         "unsupported": texts.UNSUPPORTED, "style_not_found": texts.STYLE_GONE,
     }
     default = unreadable if isinstance(exc, ImageError) else texts.UNEXPECTED
@@ -127,7 +128,7 @@ class Painting:
 def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
              max_side: int) -> Painting:
     """The CPU part, on a render thread: decode, paint, encode (no metadata kept)."""
-    image = load_image(content, draft_side=max_side)
+    image = load_image(content, draft_side=max_side, max_decoded=PHOTO_PIXELS)
     style = load_style(style)
     options = StyleOptions(strength=render["strength"] / 100, keep_colors=render["keep_colors"],
                            max_side=max_side, brush=render.get("brush"))
@@ -147,9 +148,10 @@ def load_style(style: Any) -> Any:
     if not isinstance(style, bytes):
         return style
     try:
-        return load_image(style, draft_side=STYLE_DRAFT)
+        return load_image(style, draft_side=STYLE_DRAFT, max_decoded=STYLE_PIXELS)
     except ImageError as exc:
-        raise UserError(texts.STYLE_UNREADABLE) from exc
+        too_big = exc.code == "too_big_to_open"
+        raise UserError(texts.STYLE_TOO_BIG if too_big else texts.STYLE_UNREADABLE) from exc
 
 
 @contextlib.asynccontextmanager
