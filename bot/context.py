@@ -6,6 +6,7 @@ by string) and ``context.t(texts.X, …)`` (already in the user's language).
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from telegram import Update
@@ -46,12 +47,16 @@ class BotContext(CallbackContext[ExtBot, dict, dict, Services]):
     """CallbackContext + ``t``: the Translator for the user behind the update."""
 
     t: Translator = ENGLISH
+    #: When the update arrived (the state's clock): what /forget and expiry compare with.
+    arrived: float = 0.0
 
     @classmethod
     def from_update(cls, update: object, application: Application) -> "BotContext":
         context = super().from_update(update, application)
         user = update.effective_user if isinstance(update, Update) else None
         context.t = Translator.for_code(user.language_code if user else None)
+        state = getattr(application.bot_data, "state", None)
+        context.arrived = state.clock() if state is not None else time.time()
         return context
 
 

@@ -15,8 +15,15 @@ Namespaces and keys (everything about a user starts with ``u{user_id}:`` so
                                      user's prefix on purpose: it must survive the wipe)
     cache     anything               bot-wide values (the /styles collage file_id)
 
-Nothing about a user is kept longer than ``input_ttl`` (24 h by default), which is
-what /help promises.
+Nothing about a user is kept longer than ``input_ttl`` (24 h by default) after the
+photo it comes from arrived, which is what /help promises: a photo's reference gets an
+absolute ``until`` when it arrives (``stamp``), and every document that holds it (or a
+painting of it) expires then, however often the user presses buttons in between.
+
+Every write on behalf of a user takes ``since``, the arrival time of the update that
+causes it, and is taken back when the user said /forget at or after that time (the
+/forget records its time before it wipes, so a write either sees the marker or is
+wiped).
 
 Store calls are synchronous (SQLite, GCS over HTTP), so every method here runs
 them on a worker thread to keep the event loop responsive.
@@ -28,7 +35,7 @@ import math
 import re
 import secrets
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from bot.store import Doc, Store
 
@@ -65,31 +72,100 @@ def new_id(nbytes: int = 9) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+def until_of(doc: Any) -> float | None:
+    """The earliest ``until`` (absolute expiry of a photo reference) anywhere in `doc`."""
+    found: list[float] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("until"), (int, float)):
+                found.append(float(value["until"]))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(doc)
+    return min(found) if found else None
+
+
 class State:
     """Sessions, keyboard tokens, renders, results and rate limits of the bot."""
 
-    def __init__(self, store: Store, *, input_ttl: float, rate_per_minute: int) -> None:
+    def __init__(self, store: Store, *, input_ttl: float, rate_per_minute: int,
+                 clock: Callable[[], float] | None = None) -> None:
         self.store = store
         self.input_ttl = input_ttl
         self.rate_per_minute = rate_per_minute
+        # The store's own clock when it has one (tests inject a fake one there).
+        store_clock = getattr(store, "clock", None)
+        self.clock: Callable[[], float] = clock or (
+            store_clock if callable(store_clock) else time.time)
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
+
+    # -- expiry and /forget: what every write goes through -------------------------------
+    def stamp(self, ref: Doc, since: float) -> Doc:
+        """A photo reference that arrived at `since`, with its absolute expiry."""
+        return ref if "until" in ref else {**ref, "until": since + self.input_ttl}
+
+    def _ttl(self, doc: Any, since: float) -> float:
+        """Seconds `doc` may live: until its photo's expiry, and never longer than
+        input_ttl after the update that writes it."""
+        until = min(until_of(doc) or math.inf, since + self.input_ttl)
+        return until - self.clock()
+
+    def _forgotten(self, user_id: int, since: float) -> bool:
+        doc = self.store.get(FORGOTTEN, f"u{user_id}")
+        return doc is not None and float(doc.get("at", 0)) >= since
+
+    def _put(self, ns: str, user_id: int, key: str, doc: Doc, since: float) -> bool:
+        """Write one document of the user (synchronous); False when it was not kept
+        (already expired, or /forget came after `since`)."""
+        ttl = self._ttl(doc, since)
+        if ttl <= 0:
+            return False
+        self.store.put(ns, key, doc, ttl)
+        if self._forgotten(user_id, since):
+            self.store.delete(ns, key)
+            return False
+        return True
+
+    def _update(self, ns: str, user_id: int, key: str, fn: Callable[[Doc | None], Doc | None],
+                since: float, ttl_of: Callable[[Doc], Any] | None = None) -> Doc | None:
+        """Compare-and-swap one document of the user (synchronous), its lifetime from
+        what it holds (`ttl_of` picks the part that decides); taken back (deleted) after
+        a /forget that came after `since`. Returns what was stored."""
+        cur = self.store.get(ns, key)
+        probe = fn(cur)
+        if probe is None:
+            return None
+        ttl = self._ttl(ttl_of(probe) if ttl_of else probe, since)
+        if ttl <= 0:
+            return None
+        stored = self.store.update(ns, key, fn, ttl)
+        if stored is not None and self._forgotten(user_id, since):
+            self.store.delete(ns, key)
+            return None
+        return stored
 
     # -- sessions: per (chat, user) ------------------------------------------------------
     async def session(self, chat_id: int, user_id: int) -> Doc | None:
         return await self._run(self.store.get, SESSIONS, f"u{user_id}:c{chat_id}")
 
-    async def set_session(self, chat_id: int, user_id: int, doc: Doc) -> None:
-        doc = {**doc, "at": time.time()}
-        await self._run(self.store.put, SESSIONS, f"u{user_id}:c{chat_id}", doc, self.input_ttl)
+    async def set_session(self, chat_id: int, user_id: int, doc: Doc, *, since: float) -> None:
+        doc = {**doc, "at": self.clock()}
+        await self._run(self._put, SESSIONS, user_id, f"u{user_id}:c{chat_id}", doc, since)
 
     # -- keyboard tokens -----------------------------------------------------------------
-    async def issue(self, chat_id: int, user_id: int, ctx: Doc, buttons: list[list[Any]]) -> str:
+    async def issue(self, chat_id: int, user_id: int, ctx: Doc, buttons: list[list[Any]], *,
+                    since: float) -> str:
         """Store one keyboard's context and button actions; returns its key."""
         key = f"{user_prefix(user_id)}{new_id()}"
         doc = {"chat": chat_id, "user": user_id, "ctx": ctx, "buttons": buttons}
-        await self._run(self.store.put, TOKENS, key, doc, self.input_ttl)
+        await self._run(self._put, TOKENS, user_id, key, doc, since)
         return key
 
     async def redeem(self, data: str | None) -> tuple[Doc, list[Any]] | None:
@@ -111,26 +187,28 @@ class State:
         return doc, button
 
     # -- renders: inputs and settings of one result --------------------------------------
-    async def save_render(self, user_id: int, render: Doc) -> str:
+    async def save_render(self, user_id: int, render: Doc, *, since: float) -> str:
         rid = new_id(6)
-        await self._run(self.store.put, RENDERS, f"{user_prefix(user_id)}{rid}",
-                        {**render, "rid": rid, "version": 1}, self.input_ttl)
+        await self._run(self._put, RENDERS, user_id, f"{user_prefix(user_id)}{rid}",
+                        {**render, "rid": rid, "version": 1}, since)
         return rid
 
     async def render(self, user_id: int, rid: str) -> Doc | None:
         return await self._run(self.store.get, RENDERS, f"{user_prefix(user_id)}{rid}")
 
-    async def change_render(self, user_id: int, rid: str, changes: Doc) -> Doc | None:
+    async def change_render(self, user_id: int, rid: str, changes: Doc, *,
+                            since: float) -> Doc | None:
         """Apply setting changes atomically and bump the version (None if expired)."""
         def apply(cur: Doc | None) -> Doc | None:
             if cur is None:
                 return None
             return {**cur, **changes, "version": int(cur.get("version", 1)) + 1}
 
-        return await self._run(self.store.update, RENDERS, f"{user_prefix(user_id)}{rid}",
-                                apply, self.input_ttl)
+        return await self._run(self._update, RENDERS, user_id, f"{user_prefix(user_id)}{rid}",
+                               apply, since)
 
-    async def record_delivery(self, user_id: int, rid: str, version: int, result: Doc) -> bool:
+    async def record_delivery(self, user_id: int, rid: str, version: int, result: Doc, *,
+                              since: float) -> bool:
         """Remember the message showing a render; False if a newer version exists (then the
         caller's image is stale and the newer job will edit the message)."""
         stale = False
@@ -142,8 +220,8 @@ class State:
             stale = int(cur.get("version", 1)) > version
             return cur if stale else {**cur, "result": result}
 
-        await self._run(self.store.update, RENDERS, f"{user_prefix(user_id)}{rid}",
-                        apply, self.input_ttl)
+        await self._run(self._update, RENDERS, user_id, f"{user_prefix(user_id)}{rid}",
+                        apply, since)
         return not stale
 
     # -- results: delivered images, for inline mode --------------------------------------
@@ -152,19 +230,32 @@ class State:
         """Sortable by time (hex milliseconds) plus a little randomness."""
         return f"{int(time.time() * 1000):011x}{secrets.token_hex(2)}"
 
-    async def save_result(self, user_id: int, result_id: str, doc: Doc) -> None:
-        """Put a delivered image first in the user's results index (newest RESULTS_KEPT)."""
+    async def save_result(self, user_id: int, result_id: str, doc: Doc, *,
+                          since: float) -> None:
+        """Put a delivered image first in the user's results index (newest RESULTS_KEPT).
+        `doc` carries the ``until`` of its photo; the index lives as long as its newest
+        item, and items past their own expiry are dropped."""
+        doc = {**doc, "until": min(until_of(doc) or math.inf, since + self.input_ttl)}
+
         def apply(cur: Doc | None) -> Doc:
-            items = [item for item in (cur or {}).get("items", []) if item[0] != result_id]
+            items = [item for item in self._live((cur or {}).get("items", []))
+                     if item[0] != result_id]
             return {"items": [[result_id, doc], *items][:RESULTS_KEPT]}
 
-        await self._run(self.store.update, RESULTS, f"{user_prefix(user_id)}{RECENT}",
-                        apply, self.input_ttl)
+        def latest(index: Doc) -> Doc:  # the index expires with its longest-lived item
+            return {"until": max(float(item[1]["until"]) for item in index["items"])}
+
+        await self._run(self._update, RESULTS, user_id, f"{user_prefix(user_id)}{RECENT}",
+                        apply, since, latest)
+
+    def _live(self, items: Iterable[list[Any]]) -> list[list[Any]]:
+        now = self.clock()
+        return [item for item in items if float(item[1].get("until", math.inf)) > now]
 
     async def recent_results(self, user_id: int) -> list[tuple[str, Doc]]:
         """Newest first: (result_id, doc)."""
         index = await self._run(self.store.get, RESULTS, f"{user_prefix(user_id)}{RECENT}")
-        return [(rid, doc) for rid, doc in (index or {}).get("items", [])]
+        return [(rid, doc) for rid, doc in self._live((index or {}).get("items", []))]
 
     async def drop_result(self, user_id: int, result_id: str) -> None:
         def apply(cur: Doc | None) -> Doc | None:
@@ -179,7 +270,8 @@ class State:
         await self._run(self.store.delete, TOKENS, key)
 
     # -- albums: two photos, possibly processed at the same time -------------------------
-    async def album_join(self, user_id: int, group_id: str, message_id: int, item: Doc) -> Doc:
+    async def album_join(self, user_id: int, group_id: str, message_id: int, item: Doc, *,
+                         since: float) -> Doc | None:
         """Add one album photo; the first update to see two photos becomes the "starter"."""
         def apply(cur: Doc | None) -> Doc:
             cur = dict(cur or {"items": {}})
@@ -190,8 +282,8 @@ class State:
                 cur["pair"] = sorted(int(k) for k in items)[:2]
             return cur
 
-        return await self._run(self.store.update, ALBUMS, f"u{user_id}:g{group_id}",
-                               apply, ALBUM_TTL)
+        return await self._run(self._update, ALBUMS, user_id, f"u{user_id}:g{group_id}",
+                               apply, since, lambda _: {"until": self.clock() + ALBUM_TTL})
 
     async def album_claim_single(self, user_id: int, group_id: str, message_id: int) -> Doc:
         """The partner never came: claim the album as a single photo (unless it arrived)."""
@@ -234,7 +326,7 @@ class State:
             allowed = count < limit
             return {"n": count + 1 if allowed else count}
 
-        now = time.time()
+        now = self.clock()
         minute = int(now // 60)
         await self._run(self.store.update, RATE, f"u{user_id}:{kind}{minute}", apply, 120.0)
         return 0 if allowed else max(1, math.ceil((minute + 1) * 60 - now))
@@ -248,7 +340,7 @@ class State:
         def apply(cur: Doc | None) -> Doc | None:
             return {"n": max(0, int(cur.get("n", 0)) - 1)} if cur else None
 
-        key = f"u{user_id}:{RENDER_RATE}{int(time.time() // 60)}"
+        key = f"u{user_id}:{RENDER_RATE}{int(self.clock() // 60)}"
         await self._run(self.store.update, RATE, key, apply, 120.0)
 
     # -- privacy -------------------------------------------------------------------------
@@ -258,15 +350,14 @@ class State:
         The time of the /forget is written first: a render already running when it came
         checks it after its own writes and takes them back (forgotten_since)."""
         def wipe() -> int:
-            self.store.put(FORGOTTEN, f"u{user_id}", {"at": time.time()}, FORGET_MEMORY)
+            self.store.put(FORGOTTEN, f"u{user_id}", {"at": self.clock()}, FORGET_MEMORY)
             return sum(self.store.delete_prefix(ns, user_prefix(user_id)) for ns in USER_NAMESPACES)
 
         return await self._run(wipe)
 
     async def forgotten_since(self, user_id: int, since: float) -> bool:
-        """Did the user say /forget at or after `since` (a time.time())?"""
-        doc = await self._run(self.store.get, FORGOTTEN, f"u{user_id}")
-        return doc is not None and float(doc.get("at", 0)) >= since
+        """Did the user say /forget at or after `since` (a clock() time)?"""
+        return bool(await self._run(self._forgotten, user_id, since))
 
     # -- bot-wide cache ------------------------------------------------------------------
     async def cached(self, key: str) -> Doc | None:

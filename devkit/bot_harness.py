@@ -22,13 +22,15 @@ from devkit.fake_telegram import Call, FakeTelegram
 class BotHarness:
     """One Application talking to one FakeTelegram."""
 
-    def __init__(self, tg: FakeTelegram, tmp_path: Path, engine: Any, **config: Any) -> None:
+    def __init__(self, tg: FakeTelegram, tmp_path: Path, engine: Any, *, store: Any = None,
+                 **config: Any) -> None:
+        """`store`: a Store of the caller's (e.g. SQLite with a fake clock); else SQLite."""
         self.tg = tg
         settings = dict(token=tg.token, api_base=tg.api_base,
                         store_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}", workers=2)
         settings.update(config)
         self.config = BotConfig(**settings)
-        self.app = build_application(self.config, engine=engine)
+        self.app = build_application(self.config, engine=engine, store=store)
         self.loop = asyncio.new_event_loop()
         self.run(self.app.initialize())
 

@@ -69,7 +69,8 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
     all_presets = svc.presets()
     mixing = "base" in ctx
     rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing)
-    token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
+    token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows),
+                                  since=context.arrived)
     total = keyboards.pages(len(all_presets))
     if ctx.get("content", {}).get("kind") == "clip" and not mixing:
         text = t(texts.CHOOSE_STYLE_CLIP)
@@ -92,8 +93,9 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
 async def new_content(context: BotContext, *, chat_id: int, user_id: int,
                       ref: dict[str, Any], reply_to: int, ask_id: int) -> None:
     """A photo to paint: remember it (for "use my own style"), show the paintings."""
-    ctx = {"content": ref, "reply_to": reply_to, "ask": ask_id}
-    await context.bot_data.state.set_session(chat_id, user_id, ctx)
+    state = context.bot_data.state
+    ctx = {"content": state.stamp(ref, context.arrived), "reply_to": reply_to, "ask": ask_id}
+    await state.set_session(chat_id, user_id, ctx, since=context.arrived)
     await offer_presets(context, chat_id=chat_id, user_id=user_id, ctx=ctx, reply_to=ask_id)
 
 

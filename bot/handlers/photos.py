@@ -119,7 +119,8 @@ async def _single_photo(update: Update, context: BotContext, ref: dict[str, Any]
         await say(context, chat.id, context.t(msgid, **problem.values), message.message_id)
         return
     if as_style:
-        await state.set_session(chat.id, user.id, {**session, "awaiting_style": False})
+        await state.set_session(chat.id, user.id, {**session, "awaiting_style": False},
+                                since=context.arrived)
         await start_render(update, context, new_render(user.id, chat.id, session,
                                                        {"photo": ref}, "own"))
         return
@@ -146,7 +147,10 @@ async def _album_photo(update: Update, context: BotContext, ref: dict[str, Any])
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     state = context.bot_data.state
     group, mid = message.media_group_id, message.message_id
-    album = await state.album_join(user.id, group, mid, {"ref": ref})
+    joined = await state.album_join(user.id, group, mid, {"ref": ref}, since=context.arrived)
+    if joined is None:
+        return  # the user said /forget since this photo arrived
+    album = joined
     if not album.get("starter"):
         deadline = time.monotonic() + ALBUM_WAIT
         while time.monotonic() < deadline and not album.get("starter"):
@@ -165,9 +169,9 @@ async def _album_photo(update: Update, context: BotContext, ref: dict[str, Any])
         await _single_photo(update, context, ref)
         return
     items = album["items"]
-    content, style = items[str(pair[0])]["ref"], items[str(pair[1])]["ref"]
+    content, style = (state.stamp(items[str(pair[i])]["ref"], context.arrived) for i in (0, 1))
     ctx = {"content": content, "reply_to": pair[0], "ask": pair[0]}
-    await state.set_session(chat.id, user.id, ctx)
+    await state.set_session(chat.id, user.id, ctx, since=context.arrived)
     await start_render(update, context, new_render(user.id, chat.id, ctx, {"photo": style},
                                                    "album"))
 

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 from dataclasses import dataclass
 from html import escape
 from typing import Any, AsyncIterator, Literal
@@ -26,7 +25,7 @@ from bot.context import BotContext, Services
 from bot.handlers.common import say
 from bot.i18n import ENGLISH, Translator
 from bot.jobs import Replaced, Ticket
-from bot.state import UserError
+from bot.state import UserError, until_of
 from bot.telegram_io import (
     MEDIA_READ_TIMEOUT,
     ProbablyDelivered,
@@ -224,7 +223,7 @@ async def deliver(update: Update, context: BotContext, render: dict[str, Any],
     """
     svc = context.bot_data
     user_id, chat_id = render["user"], render["chat"]
-    started = time.time()
+    started = context.arrived   # the update's arrival: before save_render wrote anything
     # A result's next version (strength, colours, HD) replaces its waiting previous one.
     key = (user_id, render.get("rid"), mode) if mode != "new" else None
     try:
@@ -307,8 +306,9 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
     render = {**render, "brush_used": None if clip else brush_of(svc.engine, render)}
     rows = keyboards.result_rows(t, render["strength"], render["keep_colors"], result_id,
                                  mix_share, render["brush_used"], hd=not clip)
-    token = await svc.state.issue(chat_id, user_id, {"rid": render["rid"]},
-                                  keyboards.actions(rows))
+    since, until = started, until_of(render)
+    token = await svc.state.issue(chat_id, user_id, {"rid": render["rid"], "until": until},
+                                  keyboards.actions(rows), since=since)
     markup = keyboards.markup(rows, token)
     all_presets = svc.presets()
     text = caption(render, all_presets, t)
@@ -318,17 +318,15 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
     media = message.animation or message.document if clip else message.photo[-1]
     await svc.state.record_delivery(user_id, render["rid"], int(render["version"]),
                                     {"message_id": message.message_id,
-                                     "file_id": media.file_id, "result_id": result_id})
+                                     "file_id": media.file_id, "result_id": result_id},
+                                    since=since)
     preset = {p.id: p for p in all_presets}.get(render["style"].get("preset", ""))
     shared = shared_caption(render, all_presets, t, bot.username)
     await svc.state.save_result(user_id, result_id, {
         "file_id": media.file_id, "caption": shared, "rid": render["rid"],
         "kind": "animation" if clip else "photo",
-        "title": preset.title if preset and not render.get("mix") else None})
-    if await svc.state.forgotten_since(user_id, started):
-        log.info("user %s: said /forget during the render; keeping nothing of it", user_id)
-        await svc.state.revoke(token)
-        await svc.state.drop_result(user_id, result_id)
+        "title": preset.title if preset and not render.get("mix") else None,
+        "until": until}, since=since)
     return True
 
 
@@ -367,7 +365,8 @@ async def _post(context: BotContext, render: dict[str, Any], painting: Painting,
 
 async def start_render(update: Update, context: BotContext, render: dict[str, Any]) -> None:
     """Save a new render and deliver it as a reply; problems become one sentence."""
-    rid = await context.bot_data.state.save_render(render["user"], render)
+    rid = await context.bot_data.state.save_render(render["user"], render,
+                                                   since=context.arrived)
     await run_safely(update, context, {**render, "rid": rid, "version": 1}, "new")
 
 
