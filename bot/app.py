@@ -55,7 +55,7 @@ def build_application(config: BotConfig, *, engine: Any | None = None,
     application = builder.build()
     application.bot_data.attach(
         config=config, engine=engine, store=store, owns_store=owns_store,
-        queue=RenderQueue(config.workers, config.max_pending_per_user),
+        queue=RenderQueue(config.workers, config.max_pending_per_user, config.max_waiting),
         state=State(store, input_ttl=config.input_ttl, rate_per_minute=config.rate_per_minute),
     )
     register(application)
