@@ -35,8 +35,10 @@ import math
 import re
 import secrets
 import time
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
+from bot.records import Delivered, FileRef, Render
 from bot.store import Doc, Store
 
 SESSIONS, TOKENS, RENDERS, RESULTS = "sessions", "tokens", "renders", "results"
@@ -51,16 +53,6 @@ ALBUM_TTL = 600.0
 MAX_CALLBACK_BYTES = 64
 # callback_data = "{action}:u{user}:{token}.{button}" — validated before any lookup.
 _CALLBACK_RE = re.compile(r"^([a-z]{1,10}):(u\d{1,20}:[A-Za-z0-9_-]{8,16})\.(\d{1,2})$")
-
-
-class UserError(Exception):
-    """A refusal or failure explained to the user with one sentence from texts.py
-    (the msgid; `values` fill its placeholders once it is translated)."""
-
-    def __init__(self, user_message: str, **values: object) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
-        self.values = values
 
 
 def user_prefix(user_id: int) -> str:
@@ -107,9 +99,9 @@ class State:
         return await asyncio.to_thread(fn, *args)
 
     # -- expiry and /forget: what every write goes through -------------------------------
-    def stamp(self, ref: Doc, since: float) -> Doc:
+    def stamp(self, ref: FileRef, since: float) -> FileRef:
         """A photo reference that arrived at `since`, with its absolute expiry."""
-        return ref if "until" in ref else {**ref, "until": since + self.input_ttl}
+        return ref if ref.until is not None else replace(ref, until=since + self.input_ttl)
 
     def _ttl(self, doc: Any, since: float) -> float:
         """Seconds `doc` may live: until its photo's expiry, and never longer than
@@ -187,41 +179,45 @@ class State:
         return doc, button
 
     # -- renders: inputs and settings of one result --------------------------------------
-    async def save_render(self, user_id: int, render: Doc, *, since: float) -> str:
-        rid = new_id(6)
-        await self._run(self._put, RENDERS, user_id, f"{user_prefix(user_id)}{rid}",
-                        {**render, "rid": rid, "version": 1}, since)
-        return rid
+    async def save_render(self, render: Render, *, since: float) -> Render:
+        """Store a new result's render; returns it with its `rid` (version 1)."""
+        saved = replace(render, rid=new_id(6), version=1, result=None)
+        await self._run(self._put, RENDERS, render.user, f"{user_prefix(render.user)}{saved.rid}",
+                        saved.to_doc(), since)
+        return saved
 
-    async def render(self, user_id: int, rid: str) -> Doc | None:
-        return await self._run(self.store.get, RENDERS, f"{user_prefix(user_id)}{rid}")
+    async def render(self, user_id: int, rid: str) -> Render | None:
+        doc = await self._run(self.store.get, RENDERS, f"{user_prefix(user_id)}{rid}")
+        return Render.from_doc(doc) if doc is not None else None
 
-    async def change_render(self, user_id: int, rid: str, changes: Doc, *,
-                            since: float) -> Doc | None:
+    async def change_render(self, user_id: int, rid: str, *, since: float,
+                            **changes: Any) -> Render | None:
         """Apply setting changes atomically and bump the version (None if expired)."""
         def apply(cur: Doc | None) -> Doc | None:
             if cur is None:
                 return None
-            return {**cur, **changes, "version": int(cur.get("version", 1)) + 1}
+            render = Render.from_doc(cur)
+            return replace(render, **changes, version=render.version + 1).to_doc()
 
-        return await self._run(self._update, RENDERS, user_id, f"{user_prefix(user_id)}{rid}",
-                               apply, since)
+        doc = await self._run(self._update, RENDERS, user_id, f"{user_prefix(user_id)}{rid}",
+                              apply, since)
+        return Render.from_doc(doc) if doc is not None else None
 
-    async def record_delivery(self, user_id: int, rid: str, version: int, result: Doc, *,
-                              since: float) -> bool:
-        """Remember the message showing a render; False if a newer version exists (then the
-        caller's image is stale and the newer job will edit the message)."""
+    async def record_delivery(self, render: Render, result: Delivered, *, since: float) -> bool:
+        """Remember the message showing `render`; False if a newer version exists (then
+        the caller's image is stale and the newer job will edit the message)."""
         stale = False
 
         def apply(cur: Doc | None) -> Doc | None:
             nonlocal stale
             if cur is None:
                 return None
-            stale = int(cur.get("version", 1)) > version
-            return cur if stale else {**cur, "result": result}
+            stored = Render.from_doc(cur)
+            stale = stored.version > render.version
+            return cur if stale else replace(stored, result=result).to_doc()
 
-        await self._run(self._update, RENDERS, user_id, f"{user_prefix(user_id)}{rid}",
-                        apply, since)
+        await self._run(self._update, RENDERS, render.user,
+                        f"{user_prefix(render.user)}{render.rid}", apply, since)
         return not stale
 
     # -- results: delivered images, for inline mode --------------------------------------

@@ -46,8 +46,9 @@ CHILD = """
 import gc, ctypes, json, sys
 from nst import Engine, EngineConfig
 from nst.errors import NstError
-from bot.state import UserError
-from bot.handlers import render
+from bot.errors import UserError
+from bot.painting import PREVIEW_SIDE, paint_photo
+from bot.records import FileRef, Render, Subject
 
 def status():
     return {l.split(":")[0]: int(l.split()[1]) / 1024 for l in open("/proc/self/status")
@@ -57,9 +58,9 @@ normal, cases = sys.argv[1], json.loads(sys.argv[2])
 engine = Engine.from_config(EngineConfig.from_env())
 engine.warmup()
 preset = engine.catalog.presets()[0].id
-settings = {"strength": 75, "keep_colors": False}
+render = Render.new(1, 1, Subject(FileRef("f", "u", "document"), 1, 1), preset=preset)
 photo = open(normal, "rb").read()
-render._stylize(engine, photo, preset, settings, render.PREVIEW_SIDE)   # the warm preview
+paint_photo(engine, photo, preset, render, PREVIEW_SIDE)          # the warm preview
 libc = ctypes.CDLL("libc.so.6")
 for case in cases:
     data = open(case["path"], "rb").read()
@@ -69,7 +70,7 @@ for case in cases:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")                                    # peak := now
     try:
-        out = render._stylize(engine, content, style, settings, render.PREVIEW_SIDE)
+        out = paint_photo(engine, content, style, render, PREVIEW_SIDE)
         outcome = "painted %dx%d" % out.size
     except (UserError, NstError) as exc:
         outcome = "refused: " + getattr(exc, "user_message", str(exc))

@@ -32,6 +32,7 @@ from .color import (
     to_rgb_or_rgba,
     to_srgb,
 )
+from .backends.base import MIN_SIDE
 from .errors import ImageError
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,8 @@ MAX_PIXELS = 50_000_000
 # Pixels a non-JPEG picture may have, per role: PNG, WebP, HEIC… decode at full size
 # (only JPEG can be decoded small), some modes at 4 bytes a pixel. A phone's largest
 # HEIC is 24 MP; a style is looked at 256 px wide.
-PHOTO_PIXELS = 24_000_000
-STYLE_PIXELS = 8_000_000
-MIN_SIDE = 32
+PHOTO_DECODE_PIXELS = 24_000_000
+STYLE_DECODE_PIXELS = 8_000_000
 MAX_RATIO = 20
 _STRIP_PIXELS = 1 << 20   # pixels of one strip when a big RGBA image is shrunk
 _REDUCE_PIXELS = 1 << 22  # smaller non-JPEG pictures are not worth shrinking early
@@ -157,7 +157,7 @@ def load_image(
       style image needs only a few hundred pixels);
     * ``max_decoded``: a picture that must be decoded at full size (anything but JPEG)
       with more pixels than this is refused from its header (code ``too_big_to_open``):
-      ``PHOTO_PIXELS`` / ``STYLE_PIXELS`` are the bot's budgets per role;
+      ``PHOTO_DECODE_PIXELS`` / ``STYLE_DECODE_PIXELS`` are the bot's budgets per role;
     * every mode is converted (and shrunk) strip by strip, so nothing but the decoded
       picture itself is ever held at full size;
     * EXIF orientation is applied (bogus values and broken EXIF = upright);
@@ -193,22 +193,27 @@ def load_image(
     raise TypeError(f"load_image() needs bytes or a path, not {type(source).__name__}")
 
 
-def fit_max_side(img: Image.Image, max_side: int) -> Image.Image:
-    """Downscale so the long side is ``max_side`` (aspect kept); never upscales.
+def output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(w, h) with the aspect kept and the long side = min(max_side, long side)."""
+    long_side = max(width, height)
+    target = min(max_side, long_side)
+    if target == long_side:
+        return width, height
+    s = target / long_side
+    w = target if width == long_side else max(1, round(width * s))
+    h = target if height == long_side else max(1, round(height * s))
+    return w, h
 
-    Returns ``img`` itself when it already fits.
+
+def fit_max_side(img: Image.Image, max_side: int) -> Image.Image:
+    """Downscale so the long side is ``max_side`` (aspect kept); never upscales (the
+    engine's output size). Returns ``img`` itself when it already fits.
     """
     if max_side < 1:
         raise ValueError("max_side must be >= 1")
-    w, h = img.size
-    long_side = max(w, h)
-    if long_side <= max_side:
+    size = output_size(img.width, img.height, max_side)
+    if size == img.size:
         return img
-    scale = max_side / long_side
-    if w >= h:
-        size = (max_side, max(1, round(h * scale)))
-    else:
-        size = (max(1, round(w * scale)), max_side)
     return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
@@ -413,13 +418,14 @@ def _draft(img: ImageFile.ImageFile, draft_side: int) -> None:
 
 __all__ = [
     "MAX_PIXELS",
-    "PHOTO_PIXELS",
-    "STYLE_PIXELS",
+    "PHOTO_DECODE_PIXELS",
+    "STYLE_DECODE_PIXELS",
     "MIN_SIDE",
     "MAX_RATIO",
     "MAX_ICC_BYTES",
     "load_image",
     "fit_max_side",
+    "output_size",
     "encode_image",
     "format_for_path",
 ]

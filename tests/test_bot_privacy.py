@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import pytest
 
 from bot import texts
+from bot.records import Delivered, FileRef, Render, Subject
 from bot.state import RENDERS, RESULTS, SESSIONS, TOKENS, State
 from bot.store.sqlite import SqliteStore
 from devkit.bot_harness import BotHarness, button
@@ -69,17 +70,19 @@ def test_every_write_of_an_update_older_than_a_forget_is_taken_back(
 
     user, chat = 7402, 7402
     arrived = clock()
-    ref = state.stamp({"file_id": "F", "file_unique_id": "U", "kind": "photo"}, arrived)
-    ctx = {"content": ref, "reply_to": 1, "ask": 1}
+    ref = state.stamp(FileRef("F", "U", "photo"), arrived)
+    subject = Subject(ref, 1, 1)
+    ctx = subject.to_doc()
 
     async def writes(since: float) -> None:
         await state.set_session(chat, user, ctx, since=since)
         await state.issue(chat, user, ctx, [["pick", "p"]], since=since)
-        rid = await state.save_render(user, {**ctx, "user": user, "chat": chat}, since=since)
-        await state.change_render(user, rid, {"strength": 50}, since=since)
-        await state.record_delivery(user, rid, 2, {"message_id": 5}, since=since)
-        await state.save_result(user, "r1", {"file_id": "P", "until": ref["until"]}, since=since)
-        await state.album_join(user, "g1", 1, {"ref": ref}, since=since)
+        render = await state.save_render(Render.new(user, chat, subject, preset="p"),
+                                         since=since)
+        await state.change_render(user, render.rid, since=since, strength=50)
+        await state.record_delivery(render, Delivered(5, "P", "r1"), since=since)
+        await state.save_result(user, "r1", {"file_id": "P", "until": ref.until}, since=since)
+        await state.album_join(user, "g1", 1, {"ref": ref.to_doc()}, since=since)
 
     async def scenario() -> tuple[int, int]:
         clock.advance(1)
@@ -103,18 +106,20 @@ def test_the_expiry_is_absolute_whatever_is_written_later(state: State, clock: F
     import asyncio
 
     user, chat = 7403, 7403
-    ref = state.stamp({"file_id": "F", "kind": "photo"}, clock())
-    ctx = {"content": ref, "reply_to": 1, "ask": 1}
+    ref = state.stamp(FileRef("F", "U", "photo"), clock())
+    subject = Subject(ref, 1, 1)
+    ctx = subject.to_doc()
 
     async def scenario() -> list[Any]:
         await state.set_session(chat, user, ctx, since=clock())
         clock.advance(DAY - 10)
         press = clock()                              # 🖼 pressed 10 s before the end
         await state.set_session(chat, user, {**ctx, "awaiting_style": True}, since=press)
-        rid = await state.save_render(user, {**ctx, "user": user}, since=press)
-        await state.save_result(user, "r1", {"file_id": "P", "until": ref["until"]}, since=press)
+        render = await state.save_render(Render.new(user, chat, subject, preset="p"),
+                                         since=press)
+        await state.save_result(user, "r1", {"file_id": "P", "until": ref.until}, since=press)
         clock.advance(11)
-        return [await state.session(chat, user), await state.render(user, rid),
+        return [await state.session(chat, user), await state.render(user, render.rid),
                 await state.recent_results(user)]
 
     assert asyncio.run(scenario()) == [None, None, []]

@@ -11,7 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
 from bot.context import BotContext
-from bot.handlers.common import answer, say
+from bot.handlers.common import answer, chat_of, message_of, say
 from bot.handlers.photos import addressed
 from bot.state import ACTION_RATE
 from bot.store import StoreError
@@ -56,6 +56,6 @@ async def count_action(update: Update, context: BotContext) -> None:
         await update.inline_query.answer([], cache_time=0, is_personal=True,
                                          button=InlineQueryResultsButton(
                                              text=text, start_parameter="slow"))
-    elif update.effective_chat is not None and update.effective_message is not None:
-        await say(context, update.effective_chat.id, text, update.effective_message.message_id)
+    else:
+        await say(context, chat_of(update).id, text, message_of(update).message_id)
     raise ApplicationHandlerStop
