@@ -29,7 +29,8 @@ def test_a_huge_png_file_is_refused_clearly_as_photo_and_as_style(harness: BotHa
 
 
 def test_arrival_checks_run_a_few_at_a_time_on_their_own_threads() -> None:
-    pool, lock, release = ArrivalPool(workers=2), threading.Lock(), threading.Event()
+    pool, lock = ArrivalPool(workers=2), threading.Lock()
+    both_busy, release = threading.Event(), threading.Event()
     running, peak, names = 0, 0, set()
 
     def check() -> None:
@@ -38,18 +39,17 @@ def test_arrival_checks_run_a_few_at_a_time_on_their_own_threads() -> None:
             running += 1
             peak = max(peak, running)
             names.add(threading.current_thread().name)
+            if running == 2:
+                both_busy.set()
         release.wait(10)
         with lock:
             running -= 1
 
     async def main() -> None:
         jobs = [asyncio.ensure_future(pool.run(check)) for _ in range(6)]
-        while True:   # both threads busy, the other four waiting
-            with lock:
-                if running == 2:
-                    break
-            await asyncio.sleep(0)
-        release.set()
+        busy = await asyncio.get_running_loop().run_in_executor(None, both_busy.wait, 10)
+        assert busy, "two checks never ran at once"
+        release.set()                 # the other four ran only as threads came free
         await asyncio.gather(*jobs)
 
     try:
