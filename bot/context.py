@@ -62,7 +62,7 @@ class BotContext(CallbackContext[ExtBot, dict, dict, Services]):
     """CallbackContext + ``t``: the Translator for the user behind the update."""
 
     t: Translator = ENGLISH
-    #: When the update arrived (the state's clock): what /forget and expiry compare with.
+    #: When the update arrived: what /forget and a photo's expiry compare with.
     arrived: float = 0.0
 
     @classmethod
@@ -71,8 +71,25 @@ class BotContext(CallbackContext[ExtBot, dict, dict, Services]):
         user = update.effective_user if isinstance(update, Update) else None
         context.t = Translator.for_code(user.language_code if user else None)
         state = getattr(application.bot_data, "state", None)
-        context.arrived = state.clock() if state is not None else time.time()
+        now = state.clock() if state is not None else time.time()
+        context.arrived = arrival(update, now)
         return context
+
+
+#: How far back a new message's own date is trusted: a queue's retries run updates out
+#: of order, but not by more than this.
+TRUSTED_DATE_WINDOW = 600.0
+
+
+def arrival(update: object, now: float) -> float:
+    """When the update came: a new message's own date (Telegram's clock, whole seconds)
+    when it is earlier than `now` (within TRUSTED_DATE_WINDOW), so a photo sent before a
+    /forget counts as before it even when a queue runs it after; else `now` (a button
+    press carries no date of its own)."""
+    message = update.message if isinstance(update, Update) else None
+    if message is None or message.date is None:
+        return now
+    return max(now - TRUSTED_DATE_WINDOW, min(now, message.date.timestamp()))
 
 
 CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=Services)

@@ -147,9 +147,11 @@ class State:
     async def session(self, chat_id: int, user_id: int) -> Doc | None:
         return await self._run(self.store.get, SESSIONS, f"u{user_id}:c{chat_id}")
 
-    async def set_session(self, chat_id: int, user_id: int, doc: Doc, *, since: float) -> None:
+    async def set_session(self, chat_id: int, user_id: int, doc: Doc, *, since: float) -> bool:
+        """Remember the chat's photo; False when it was not kept (a later /forget)."""
         doc = {**doc, "at": self.clock()}
-        await self._run(self._put, SESSIONS, user_id, f"u{user_id}:c{chat_id}", doc, since)
+        return bool(await self._run(self._put, SESSIONS, user_id, f"u{user_id}:c{chat_id}",
+                                    doc, since))
 
     # -- keyboard tokens -----------------------------------------------------------------
     async def issue(self, chat_id: int, user_id: int, ctx: Doc, buttons: list[list[Any]], *,

@@ -57,6 +57,22 @@ def test_a_photo_and_its_paintings_expire_24_h_after_it_arrived(timed: BotHarnes
         assert h.store.scan(ns, f"u{ALICE['id']}:") == [], ns
 
 
+def test_a_photo_sent_before_a_forget_is_forgotten_even_when_run_after_it(
+        timed: BotHarness, clock: FakeClock) -> None:
+    """A queue may run updates out of order: the photo (sent first) is processed after
+    the /forget; the message's own date says it came before, so nothing of it is kept."""
+    h = timed
+    photo = h.photo(ALICE, content_jpeg(side=160))
+    clock.advance(1)
+    h.feed(h.tg.text_update(None, ALICE, "/forget"))
+    clock.advance(1)
+    h.feed(photo)
+    for ns in (SESSIONS, TOKENS):
+        assert h.store.scan(ns, f"u{ALICE['id']}:") == [], ns
+    assert not any(c.params.get("reply_markup") for c in h.calls("sendMessage")), \
+        "no painting keyboard for a forgotten photo"
+
+
 @pytest.fixture
 def state(tmp_path: Path, clock: FakeClock) -> Iterator[State]:
     store = SqliteStore(tmp_path / "state.sqlite3", clock=clock)

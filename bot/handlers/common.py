@@ -115,7 +115,8 @@ async def new_content(context: BotContext, *, chat_id: int, user_id: int,
     """A photo to paint: remember it (for "use my own style"), show the paintings."""
     state = context.bot_data.state
     ctx = Subject(state.stamp(ref, context.arrived), reply_to, ask_id).to_doc()
-    await state.set_session(chat_id, user_id, ctx, since=context.arrived)
+    if not await state.set_session(chat_id, user_id, ctx, since=context.arrived):
+        return  # the user said /forget since sending it: nothing of it is kept or shown
     await offer_presets(context, chat_id=chat_id, user_id=user_id, ctx=ctx, reply_to=ask_id)
 
 
