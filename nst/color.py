@@ -3,7 +3,8 @@
 Used by :mod:`nst.images`: CMYK polarity of JPEGs without an Adobe marker,
 every decoded mode brought to L / RGB / RGBA / CMYK (16-bit and 32-bit greyscale
 scaled, not clipped, to 8 bits), embedded ICC profiles converted to sRGB, and
-alpha composited on white.
+alpha composited on white; ``to_rgb_in_strips`` does it all a strip at a time for big
+pictures (shrinking as it goes).
 """
 from __future__ import annotations
 
@@ -166,5 +167,38 @@ def flatten_on_white(img: Image.Image) -> Image.Image:
     return background
 
 
-__all__ = ["MAX_ICC_BYTES", "JPEG_FORMATS", "cmyk_polarity", "normalize_mode", "to_srgb", "high_depth_range",
-           "srgb_transform", "to_rgb_or_rgba", "flatten_on_white"]
+def to_rgb(part: Image.Image, src: Image.Image, icc: object,
+           value_range: tuple[float, float] | None = None) -> Image.Image:
+    """Any mode → RGB: CMYK polarity (`src` is the decoded file `part` comes from),
+    8 bits, ICC → sRGB, alpha on white."""
+    out = cmyk_polarity(part, src)
+    out = normalize_mode(out, value_range)
+    out = to_srgb(out, icc)
+    out = flatten_on_white(out)
+    return out if out.mode == "RGB" else out.convert("RGB")
+
+
+def to_rgb_in_strips(img: Image.Image, factor: int, strip_pixels: int) -> Image.Image:
+    """Convert a big decoded picture to RGB (shrunk by an integer ``factor``) one strip
+    of about ``strip_pixels`` at a time, so no full-size converted copy (16-bit → 8-bit
+    arrays, RGBA, the ICC transform's output, the alpha flattening) is ever made: memory
+    is the decoded picture plus one strip. 32-bit and float grey are scaled by the range of the whole
+    picture, not of each strip."""
+    w, h = img.size
+    icc = img.info.get("icc_profile")
+    value_range = high_depth_range(img)
+    out_w, out_h = w // factor, h // factor
+    if factor == 1 and img.mode == "RGB" and not icc and "transparency" not in img.info:
+        return img.copy()
+    out = Image.new("RGB", (out_w, out_h))
+    rows = factor * max(1, strip_pixels // (w * factor))
+    for top in range(0, out_h * factor, rows):
+        strip = img.crop((0, top, out_w * factor, min(top + rows, out_h * factor)))
+        strip = to_rgb(strip, img, icc, value_range)
+        out.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    return out
+
+
+__all__ = ["MAX_ICC_BYTES", "JPEG_FORMATS", "cmyk_polarity", "normalize_mode", "to_srgb",
+           "high_depth_range", "to_rgb", "to_rgb_in_strips", "srgb_transform",
+           "to_rgb_or_rgba", "flatten_on_white"]

@@ -25,12 +25,10 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from .color import (
     JPEG_FORMATS,
     MAX_ICC_BYTES,
-    cmyk_polarity,
     flatten_on_white,
-    high_depth_range,
-    normalize_mode,
+    to_rgb,
+    to_rgb_in_strips,
     to_rgb_or_rgba,
-    to_srgb,
 )
 from .backends.base import MIN_SIDE
 from .errors import ImageError
@@ -44,8 +42,8 @@ MAX_PIXELS = 50_000_000
 PHOTO_DECODE_PIXELS = 24_000_000
 STYLE_DECODE_PIXELS = 8_000_000
 MAX_RATIO = 20
-_STRIP_PIXELS = 1 << 20   # pixels of one strip when a big RGBA image is shrunk
-_REDUCE_PIXELS = 1 << 22  # smaller non-JPEG pictures are not worth shrinking early
+_STRIP_PIXELS = 1 << 20   # pixels of one strip when a big picture is converted
+_REDUCE_PIXELS = 1 << 22  # smaller pictures are converted whole
 
 Source = Union[bytes, bytearray, memoryview, str, os.PathLike]
 
@@ -152,7 +150,7 @@ def load_image(
     * only the first frame of animations / multi-image files is used;
     * ``draft_side``: for JPEGs let libjpeg decode at 1/2, 1/4 or 1/8 scale while
       the long side stays >= ``draft_side`` (fast path for big phone photos); other
-      big RGB/RGBA/L pictures are shrunk by an integer factor right after decoding, so
+      big pictures (any mode) are shrunk by an integer factor right after decoding, so
       no full-size copy of them is ever made (the caller's role sets the side: a
       style image needs only a few hundred pixels);
     * ``max_decoded``: a picture that must be decoded at full size (anything but JPEG)
@@ -361,45 +359,14 @@ def _decode(img: ImageFile.ImageFile, draft_side: int | None) -> Image.Image:
     w, h = img.size
     factor = max(1, min(max(w, h) // draft_side, min(w, h) // MIN_SIDE)) if draft_side else 1
     if w * h >= _REDUCE_PIXELS:
-        out = _in_strips(img, factor)
+        out = to_rgb_in_strips(img, factor, _STRIP_PIXELS)
     else:
-        out = _to_rgb(img, img, img.info.get("icc_profile"))
+        out = to_rgb(img, img, img.info.get("icc_profile"))
         if out is img:  # untouched decoder object: hand back a plain in-memory copy
             out = img.copy()
     if turn is not None:
         out = out.transpose(turn)
     out.info = {}
-    return out
-
-
-def _to_rgb(part: Image.Image, src: Image.Image, icc: object,
-            value_range: tuple[float, float] | None = None) -> Image.Image:
-    """Any mode → RGB: CMYK polarity, 8 bits, ICC → sRGB, alpha on white."""
-    out = cmyk_polarity(part, src)
-    out = normalize_mode(out, value_range)
-    out = to_srgb(out, icc)
-    out = flatten_on_white(out)
-    return out if out.mode == "RGB" else out.convert("RGB")
-
-
-def _in_strips(img: Image.Image, factor: int) -> Image.Image:
-    """Convert a big decoded picture to RGB (shrunk by an integer ``factor``) one strip
-    at a time, so no full-size converted copy (16-bit → 8-bit arrays, RGBA, the ICC
-    transform's output, the alpha flattening) is ever made: memory is the decoded
-    picture plus one strip. 32-bit and float grey are scaled by the range of the whole
-    picture, not of each strip."""
-    w, h = img.size
-    icc = img.info.get("icc_profile")
-    value_range = high_depth_range(img)
-    out_w, out_h = w // factor, h // factor
-    if factor == 1 and img.mode == "RGB" and not icc and "transparency" not in img.info:
-        return img.copy()
-    out = Image.new("RGB", (out_w, out_h))
-    rows = factor * max(1, _STRIP_PIXELS // (w * factor))
-    for top in range(0, out_h * factor, rows):
-        strip = img.crop((0, top, out_w * factor, min(top + rows, out_h * factor)))
-        strip = _to_rgb(strip, img, icc, value_range)
-        out.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
     return out
 
 
