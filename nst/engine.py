@@ -52,6 +52,8 @@ from nst.brush import DEFAULT_BRUSH, check_brush, paint
 from nst.catalog import Catalog, open_catalog
 from nst.config import EngineConfig
 from nst.errors import NstError
+from nst.protect import DEFAULT_PROTECT, check_protect, protect_image
+from nst.subjects import SubjectFinder, Subjects
 from nst.tiling import stylize_tiled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,8 +94,14 @@ class StyleOptions:
     max_side: int = 1280
     #: bold | medium | fine (``nst.brush``); None = the preset's default brush.
     brush: str | None = None
+    #: none | faces | person (``nst.protect``): keep faces / the person close to the photo.
+    protect: str = DEFAULT_PROTECT
 
     def __post_init__(self) -> None:
+        try:
+            check_protect(self.protect)
+        except ValueError as e:
+            raise OptionError(str(e), code="bad_protect") from None
         if self.brush is not None:
             try:
                 check_brush(self.brush)
@@ -142,6 +150,7 @@ class Engine:
         self.tile_pixels = int(tile_pixels)
         self._style_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._style_lock = threading.Lock()
+        self.finder = SubjectFinder(getattr(backend, "config", None))
 
     @classmethod
     def from_config(cls, config: EngineConfig | None = None, **kwargs) -> "Engine":
@@ -293,6 +302,8 @@ class Engine:
         result = paint(img, brush, lambda small: np.asarray(self._render(small, fn, progress)), post)
         if result is None:  # the brush paints at the output's own resolution
             result = self._render(img, fn, progress, post)
+        if options.protect != "none":
+            result = protect_image(img, result, self.subjects(img), options.protect)
         if progress:
             progress(1.0)
         return result
@@ -309,6 +320,10 @@ class Engine:
         if post is not None:
             post(out, 0)
         return Image.fromarray(out, "RGB")
+
+    def subjects(self, photo: "Image.Image") -> Subjects:
+        """Faces and the person in ``photo``; ``.found`` says whether protect changes anything."""
+        return self.finder.find(photo)
 
     def default_brush(self, style: "str | Image.Image") -> str:
         """The brush used when StyleOptions.brush is None: the preset's own
