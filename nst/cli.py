@@ -39,6 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _build_parser() -> argparse.ArgumentParser:
     from nst.brush import BRUSHES, DEFAULT_BRUSH
+    from nst.protect import DEFAULT_PROTECT, PROTECT_MODES
 
     p = _Parser(prog=PROG, description="Arbitrary neural style transfer (Magenta, TFLite).")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -61,6 +62,9 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--brush", choices=BRUSHES, default=None,
                    help="stroke size: bold, medium or fine (default: the preset's own, else "
                         f"{DEFAULT_BRUSH})")
+    s.add_argument("--protect", choices=PROTECT_MODES, default=DEFAULT_PROTECT,
+                   help="keep faces (painted lightly) or the whole person close to the photo "
+                        f"(default {DEFAULT_PROTECT}; a photo without a face is not changed)")
     s.add_argument("--mix", metavar="STYLE2", help="second style (image file or preset id)")
     s.add_argument("--mix-weight", type=float, default=None, metavar="W",
                    help="share of STYLE2, 0..1 (default 0.5)")
@@ -194,7 +198,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise CliError(f"--quality must be between 1 and 95, not {args.quality}")
     try:
         options = StyleOptions(strength=args.strength, keep_colors=args.keep_colors,
-                               max_side=args.max_side, brush=args.brush)
+                               max_side=args.max_side, brush=args.brush, protect=args.protect)
     except OptionError as e:
         msg = e.user_message.replace("strength", "--strength").replace("max_side", "--max-side")
         raise CliError(msg) from None
