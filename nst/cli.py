@@ -81,6 +81,18 @@ def _build_parser() -> argparse.ArgumentParser:
     push.add_argument("where", nargs="+", metavar="[SRC] gs://bucket/prefix")
 
     sub.add_parser("models", help="where the model files load from, sizes, sha256 check")
+
+    pv = sub.add_parser("preview", help="the photo painted in 9 presets, one numbered 3x3 picture",
+                        description="Paint PHOTO in 9 presets (default: the first 9) as one "
+                                    "3x3 picture of numbered tiles, to choose a painting.")
+    pv.add_argument("photo", metavar="PHOTO", help="the photo")
+    pv.add_argument("-o", "--output", metavar="GRID", required=True,
+                    help="result file (.jpg, .jpeg, .png or .webp)")
+    pv.add_argument("--styles", metavar="A,B,...", default=None,
+                    help="1 to 9 preset ids, comma-separated, in tile order")
+    pv.add_argument("--protect", choices=PROTECT_MODES, default=DEFAULT_PROTECT,
+                    help=f"keep faces / the person as in stylize (default {DEFAULT_PROTECT})")
+    pv.add_argument("--quality", type=int, default=85, metavar="Q", help="JPEG / WebP quality")
     return p
 
 
@@ -223,6 +235,36 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from nst.images import encode_image
+    from nst.preview import GRID_SIZE, preview_grid
+
+    if not 1 <= args.quality <= 95:
+        raise CliError(f"--quality must be between 1 and 95, not {args.quality}")
+    out_path = Path(args.output)
+    fmt = _check_output(out_path)
+    photo = _load(args.photo, "photo")
+    engine = engine_from_env()
+    if args.styles is None:
+        styles = [p.id for p in engine.catalog.presets()[:GRID_SIZE]]
+    else:
+        styles = [s.strip() for s in args.styles.split(",") if s.strip()]
+        unknown = [s for s in styles if s not in engine.catalog]
+        if unknown:
+            raise CliError(f"unknown preset {unknown[0]!r} in --styles "
+                           "(`python -m nst styles` lists them)")
+        if not 1 <= len(styles) <= GRID_SIZE or len(set(styles)) != len(styles):
+            raise CliError(f"--styles takes 1 to {GRID_SIZE} different preset ids, "
+                           f"not {args.styles!r}")
+    started = time.monotonic()
+    grid = preview_grid(engine, photo, styles, protect=args.protect)
+    data = encode_image(grid, fmt, quality=args.quality)
+    _write_atomic(out_path, data)
+    print(f"wrote {out_path} ({grid.width}x{grid.height}, {len(styles)} presets: "
+          f"{', '.join(styles)}; {time.monotonic() - started:.1f} s)")
+    return EXIT_OK
+
+
 def cmd_styles(args: argparse.Namespace) -> int:
     if args.styles_command == "push":
         return cmd_styles_push(args)
@@ -299,7 +341,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"stylize": cmd_stylize, "styles": cmd_styles, "models": cmd_models}
+COMMANDS = {"stylize": cmd_stylize, "styles": cmd_styles, "models": cmd_models,
+            "preview": cmd_preview}
 
 
 def _one_line(text: str) -> str:
