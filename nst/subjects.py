@@ -18,6 +18,7 @@ this module small.
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -178,6 +179,29 @@ class SubjectFinder:
         outs = sorted(net.get_output_details(), key=lambda d: d["name"])
         return [np.asarray(net.get_tensor(d["index"])) for d in outs]
 
+    def _person(self, small: Image.Image) -> np.ndarray:
+        """The silhouette on the SEG_INPUT² grid.  The segmenter was trained on selfies: a
+        wide (or tall) picture squeezed into its square loses the people, so such a picture
+        is segmented in overlapping squares and the results are joined (max)."""
+        w, h = small.size
+        side = min(w, h)
+        scale = SEG_INPUT / side
+        canvas = np.zeros((max(1, round(h * scale)), max(1, round(w * scale))), np.float32)
+        count = 1 if max(w, h) <= 1.4 * side else math.ceil(1.5 * max(w, h) / side)
+        for offset in np.linspace(0, max(w, h) - side, count).astype(int) if count > 1 else [0]:
+            x, y = (int(offset), 0) if w >= h else (0, int(offset))
+            box = (x, y, x + side, y + side) if count > 1 else (0, 0, w, h)
+            arr = np.asarray(small.crop(box).resize((SEG_INPUT, SEG_INPUT), Image.Resampling.BILINEAR),
+                             np.float32) / np.float32(255.0)
+            out = self._run(self._seg, arr)[0].reshape(SEG_INPUT, SEG_INPUT)
+            cx, cy = round(box[0] * scale), round(box[1] * scale)
+            cw, ch = round((box[2] - box[0]) * scale), round((box[3] - box[1]) * scale)
+            patch = np.asarray(Image.fromarray(out, "F").resize((cw, ch), Image.Resampling.BILINEAR))
+            region = canvas[cy:cy + ch, cx:cx + cw]
+            np.maximum(region, patch[:region.shape[0], :region.shape[1]], out=region)
+        return np.asarray(Image.fromarray(canvas, "F").resize((SEG_INPUT, SEG_INPUT),
+                                                              Image.Resampling.BILINEAR))
+
     def find(self, photo: Image.Image) -> Subjects:
         """Faces and the person in ``photo`` (any size; RGB)."""
         photo = photo if photo.mode == "RGB" else photo.convert("RGB")
@@ -185,12 +209,10 @@ class SubjectFinder:
         small = photo.copy()
         small.thumbnail((1024, 1024), Image.Resampling.BILINEAR)
         k = w / small.width
-        seg_in = np.asarray(small.resize((SEG_INPUT, SEG_INPUT), Image.Resampling.BILINEAR),
-                            np.float32) / np.float32(255.0)
         boxes = []
         with self._lock:
             self._load()
-            person = self._run(self._seg, seg_in)[0].reshape(SEG_INPUT, SEG_INPUT)
+            person = self._person(small)
             for x, y, side in _crops(small.width, small.height):
                 crop = small.crop((x, y, x + side, y + side)).resize(
                     (FACE_INPUT, FACE_INPUT), Image.Resampling.BILINEAR)
