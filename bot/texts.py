@@ -173,3 +173,24 @@ HELP_BRUSH = N_("🖌 <b>Brush:</b> the button under a result switches between b
                 "fine strokes and repaints in place.")
 HELP_CLIPS = N_("🎞 GIFs and short videos work too: they come back as a looping painted "
                 "animation (the first {seconds} seconds).")
+
+# --- faces (🙂): keep faces / the person close to the photo; the names fill {mode}
+BTN_PROTECT = N_("🙂 {mode}")
+PROTECT_NONE = N_("Faces painted")
+PROTECT_FACES = N_("Faces kept")
+PROTECT_PERSON = N_("Person kept")
+PROTECT_NAMES = {"none": PROTECT_NONE, "faces": PROTECT_FACES, "person": PROTECT_PERSON}
+HELP_PROTECT = N_("🙂 <b>Faces:</b> faces in your photo stay recognizable (painted lightly). When "
+                  "a face is found, the 🙂 button under the result switches to keeping the whole "
+                  "person as in the photo, or to painting faces too, and repaints in place.")
+
+# --- 👀 9 at a glance: the photo painted in 9 paintings, one picture, buttons 1–9
+BTN_GLANCE = N_("👀 9 at a glance")
+BTN_GLANCE_RANDOM = N_("🎲 9 random")
+# TRANSLATORS: {page} and {pages} are numbers: page 1 of 2.
+GLANCE_CAPTION = N_("👀 Your photo in 9 paintings ({page}/{pages}). Tap a number to paint it "
+                    "in full size.")
+GLANCE_CAPTION_RANDOM = N_("🎲 Your photo in 9 random paintings. Tap a number to paint it in "
+                           "full size.")
+HELP_GLANCE = N_("👀 <b>9 at a glance:</b> the button under the painting list shows your photo in "
+                 "9 paintings at once; tap a number to get that one in full size.")
