@@ -262,12 +262,14 @@ class Engine:
         mix: "str | Image.Image | None" = None,
         mix_weight: float = 0.5,
         progress: Callable[[float], None] | None = None,
+        subjects: Subjects | None = None,
     ) -> "Image.Image":
         """Stylize ``content`` with a preset id or a style image; returns a new RGB image.
 
         The output keeps the aspect ratio, its long side is
         min(options.max_side, the content's long side).  ``mix``/``mix_weight``
-        blend in a second style; ``progress(fraction)`` is called with increasing
+        blend in a second style; ``subjects``: ``self.subjects(content)`` when the caller
+        has it already (protect needs it); ``progress(fraction)`` is called with increasing
         fractions during long (tiled) work and with 1.0 at the end — raise from it
         to cancel.  Raises StyleNotFound (unknown preset id), OptionError (bad
         mix_weight), ModelError (model files).  Thread-safe.
@@ -303,7 +305,8 @@ class Engine:
         if result is None:  # the brush paints at the output's own resolution
             result = self._render(img, fn, progress, post)
         if options.protect != "none":
-            result = protect_image(img, result, self.subjects(img), options.protect)
+            found = subjects if subjects is not None else self.subjects(img)
+            result = protect_image(img, result, found, options.protect)
         if progress:
             progress(1.0)
         return result
