@@ -180,9 +180,8 @@ PROTECT_NONE = N_("Faces painted")
 PROTECT_FACES = N_("Faces kept")
 PROTECT_PERSON = N_("Person kept")
 PROTECT_NAMES = {"none": PROTECT_NONE, "faces": PROTECT_FACES, "person": PROTECT_PERSON}
-HELP_PROTECT = N_("🙂 <b>Faces:</b> faces in your photo stay recognizable (painted lightly). When "
-                  "a face is found, the 🙂 button under the result switches to keeping the whole "
-                  "person as in the photo, or to painting faces too, and repaints in place.")
+HELP_PROTECT = N_("🙂 <b>Faces</b> stay recognizable. When one is found, 🙂 under the result "
+                  "switches: faces kept → whole person kept → faces painted.")
 
 # --- 👀 9 at a glance: the photo painted in 9 paintings, one picture, buttons 1–9
 BTN_GLANCE = N_("👀 9 at a glance")
@@ -192,5 +191,5 @@ GLANCE_CAPTION = N_("👀 Your photo in 9 paintings ({page}/{pages}). Tap a numb
                     "in full size.")
 GLANCE_CAPTION_RANDOM = N_("🎲 Your photo in 9 random paintings. Tap a number to paint it in "
                            "full size.")
-HELP_GLANCE = N_("👀 <b>9 at a glance:</b> the button under the painting list shows your photo in "
-                 "9 paintings at once; tap a number to get that one in full size.")
+HELP_GLANCE = N_("👀 <b>9 at a glance</b> (under the painting list): your photo in 9 paintings "
+                 "at once; tap a number to get that one in full.")

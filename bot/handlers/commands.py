@@ -30,6 +30,8 @@ async def help_command(update: Update, context: BotContext) -> None:
     ttl_hours = round(context.bot_data.config.input_ttl / 3600)
     text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
             + "\n\n" + context.t(texts.HELP_BRUSH)
+            + "\n\n" + context.t(texts.HELP_PROTECT)
+            + "\n\n" + context.t(texts.HELP_GLANCE)
             + "\n\n" + context.t(texts.HELP_CLIPS, seconds=f"{LIMITS.max_seconds:g}"))
     await say(context, update.effective_chat.id, text)
 

@@ -68,7 +68,9 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
     svc, t = context.bot_data, context.t
     all_presets = svc.presets()
     mixing = "base" in ctx
-    rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing)
+    # 👀 9 at a glance: for a picture (not a clip, not while choosing a mix's second painting)
+    glance = not mixing and ctx.get("content", {}).get("kind") != "clip"
+    rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing, glance=glance)
     token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
     total = keyboards.pages(len(all_presets))
     if ctx.get("content", {}).get("kind") == "clip" and not mixing:

@@ -38,6 +38,7 @@ from bot.telegram_io import (
 from nst import StyleOptions, encode_image, load_image
 from nst.errors import ImageError, ModelError, NstError
 from nst.images import MIN_SIDE
+from nst.protect import DEFAULT_PROTECT
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ def caption(render: dict[str, Any], all_presets: list[Any], t: Translator = ENGL
         line += " · " + t(texts.CAPTION_MIX_WEIGHTS, first=100 - share, second=share)
     if render.get("brush_used"):
         line += " · " + t(texts.CAPTION_BRUSH, brush=t(texts.BRUSH_NAMES[render["brush_used"]]))
+    if render.get("protect_used"):
+        line += " · " + t(texts.BTN_PROTECT, mode=t(texts.PROTECT_NAMES[render["protect_used"]]))
     return "\n".join([*lines, line])
 
 
@@ -122,6 +125,7 @@ class Painting:
     size: tuple[int, int]
     duration: float | None = None
     cut_at: float | None = None     # a clip painted only up to this many seconds
+    faces: bool = False             # a face was found: the result offers 🙂
 
 
 def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
@@ -130,10 +134,16 @@ def _stylize(engine: Any, content: bytes, style: Any, render: dict[str, Any],
     image = load_image(content, draft_side=max_side)
     style = load_style(style)
     options = StyleOptions(strength=render["strength"] / 100, keep_colors=render["keep_colors"],
-                           max_side=max_side, brush=render.get("brush"))
+                           max_side=max_side, brush=render.get("brush"), protect=protect_of(render))
+    found = engine.subjects(image)
     out = engine.stylize(image, style, options, mix=render.get("mix"),
-                         mix_weight=mix_weight(render))
-    return Painting(encode_image(out, "JPEG"), out.size)
+                         mix_weight=mix_weight(render), subjects=found)
+    return Painting(encode_image(out, "JPEG"), out.size, faces=found.found)
+
+
+def protect_of(render: dict[str, Any]) -> str:
+    """What a render keeps of faces (🙂): its own setting, else nst's default."""
+    return render.get("protect") or DEFAULT_PROTECT
 
 
 def mix_weight(render: dict[str, Any]) -> float:
@@ -302,9 +312,11 @@ async def _send(context: BotContext, svc: Services, render: dict[str, Any],
     result_id = render.get("result_id") or svc.state.new_result_id()
     mix_share = int(render.get("mix_share", 50)) if render.get("mix") else None
     # A clip's frames are painted at their own (small) size: no brush to offer.
-    render = {**render, "brush_used": None if clip else brush_of(svc.engine, render)}
+    render = {**render, "brush_used": None if clip else brush_of(svc.engine, render),
+              "protect_used": protect_of(render) if painting.faces else None}
     rows = keyboards.result_rows(t, render["strength"], render["keep_colors"], result_id,
-                                 mix_share, render["brush_used"], hd=not clip)
+                                 mix_share, render["brush_used"], hd=not clip,
+                                 protect=render["protect_used"])
     token = await svc.state.issue(chat_id, user_id, {"rid": render["rid"]},
                                   keyboards.actions(rows))
     markup = keyboards.markup(rows, token)
