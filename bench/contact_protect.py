@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from bench.contact_sheet import GAP, JPEG_QUALITY, _font, _photo
+from bench.contact_sheet import GAP, _font, _photo, save_sheet
 from nst import Engine, EngineConfig, StyleOptions
 from nst.protect import PROTECT_MODES
 
@@ -74,14 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     engine.warmup()
     sheet = render_sheet(engine, args.photo or list(DEFAULT_PHOTOS), args.side,
                          args.preset or list(DOCS_PRESETS))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix.lower() in (".jpg", ".jpeg"):
-        height = round(sheet.height * args.width / sheet.width)
-        sheet = sheet.resize((args.width, height), Image.Resampling.LANCZOS)
-        sheet.save(args.out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-    else:
-        sheet.save(args.out)
-    log.info("wrote %s (%dx%d, %d KB)", args.out, *sheet.size, args.out.stat().st_size // 1024)
+    save_sheet(sheet, args.out, args.width)
     return 0
 
 

@@ -101,15 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine.from_config(EngineConfig.from_env())
     engine.warmup()
     sheet = render_sheet(engine, args.photo or list(DEFAULT_PHOTOS), args.side, args.preset)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix.lower() in (".jpg", ".jpeg"):
-        height = round(sheet.height * args.width / sheet.width)
-        sheet = sheet.resize((args.width, height), Image.Resampling.LANCZOS)
-        sheet.save(args.out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-    else:
-        sheet.save(args.out)
-    log.info("wrote %s (%dx%d, %d KB)", args.out, *sheet.size, args.out.stat().st_size // 1024)
+    save_sheet(sheet, args.out, args.width)
     return 0
+
+
+def save_sheet(sheet: Image.Image, out: Path, width: int) -> None:
+    """A PNG at full size, or a .jpg scaled to ``width`` (the README's copies)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".jpg", ".jpeg"):
+        height = round(sheet.height * width / sheet.width)
+        sheet = sheet.resize((width, height), Image.Resampling.LANCZOS)
+        sheet.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    else:
+        sheet.save(out)
+    log.info("wrote %s (%dx%d, %d KB)", out, *sheet.size, out.stat().st_size // 1024)
 
 
 if __name__ == "__main__":  # pragma: no cover

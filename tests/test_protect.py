@@ -181,3 +181,14 @@ def test_clip_mask_is_stabilized(engine) -> None:
     flicker_raw = temporal_error(frames, as_img[:12])
     flicker_tracked = temporal_error(frames, as_img[12:])
     assert flicker_tracked < 0.8 * flicker_raw, (flicker_tracked, flicker_raw)
+
+
+def test_contact_sheet_renders_every_mode(engine) -> None:
+    """The README's sheet (bench/contact_protect.py) works from the vendored photos."""
+    from bench.contact_protect import CELL_H, DEFAULT_PHOTOS, HEAD_H, render_sheet
+
+    assert all(p.exists() for p in DEFAULT_PHOTOS)
+    sheet = render_sheet(engine, [DEFAULT_PHOTOS[1]], 160, ["udnie"])
+    assert sheet.height == HEAD_H + CELL_H + 6
+    cells = np.asarray(sheet.convert("L"), np.float32)[HEAD_H:HEAD_H + CELL_H, 190:]
+    assert cells.std() > 20    # painted cells, not a blank sheet

@@ -70,7 +70,8 @@ async def glance(update: Update, context: BotContext, doc: dict[str, Any], page:
         await expired(update, context)
         return
     await answer(update)
-    message = update.callback_query.message
+    query = update.callback_query
+    message = query.message if query is not None else None
     in_place = message if isinstance(message, Message) and message.photo else None
     try:
         await _deliver(update, context, doc, ids, int(page), len(all_ids), in_place)
