@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nst.protect import MaskTracker, blend, coarse_mask, refine
+from nst.protect import FrameGuard
 from nst.temporal import DEFAULT_WEIGHT, Stabilizer
 from nst.video import Clip, ClipWriter
 
@@ -60,18 +60,16 @@ def stylize_clip(
     info = clip.info
     stabilizer = Stabilizer(stabilize) if stabilize > 0 else None
     render = None
-    tracker = MaskTracker() if options.protect != "none" else None
+    guard = (FrameGuard(lambda im: engine.subjects(im, small_faces=False), options.protect)
+             if options.protect != "none" else None)
     with ClipWriter(out_path, fmt, (info.width, info.height), max(info.fps, 1.0)) as writer:
         for t, frame in clip.frames():
             if render is None:  # the style code of the whole clip, from its first frame
                 render = engine.frame_renderer(style, options, Image.fromarray(frame, "RGB"),
                                                mix=mix, mix_weight=mix_weight)
             out = render(frame)
-            if tracker is not None:  # faces / the person, their mask carried along the flow
-                found = engine.subjects(Image.fromarray(frame, "RGB"))
-                coarse = tracker(frame, coarse_mask(found, options.protect))
-                if coarse is not None:
-                    out = blend(frame, out, refine(coarse, frame))
+            if guard is not None:  # faces / the person, their mask carried along the flow
+                out = guard(frame, out)
             if stabilizer is not None:
                 out = stabilizer(frame, out)
             writer.write(t, out)

@@ -324,9 +324,10 @@ class Engine:
             post(out, 0)
         return Image.fromarray(out, "RGB")
 
-    def subjects(self, photo: "Image.Image") -> Subjects:
-        """Faces and the person in ``photo``; ``.found`` says whether protect changes anything."""
-        return self.finder.find(photo)
+    def subjects(self, photo: "Image.Image", small_faces: bool = True) -> Subjects:
+        """Faces and the person in ``photo``; ``.found`` says whether protect changes anything.
+        ``small_faces=False``: the whole picture only (cheaper; clip frames)."""
+        return self.finder.find(photo, small_faces)
 
     def default_brush(self, style: "str | Image.Image") -> str:
         """The brush used when StyleOptions.brush is None: the preset's own

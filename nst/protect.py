@@ -23,7 +23,7 @@ protected area does not flicker from frame to frame.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -42,8 +42,10 @@ FACE_RX, FACE_RY, FACE_LIFT, FACE_RIM = 0.72, 0.95, 0.12, 0.35
 #: Guided filter on the output: radius as a share of the long side, ε on 0..1 luma.
 GUIDE_RADIUS = 1 / 160
 GUIDE_EPS = 1e-3
-#: Clips: weight of the flow-warped previous mask where the flow is reliable.
+#: Clips: weight of the flow-warped previous mask where the flow is reliable, and how
+#: often faces are looked for (in between, the mask moves along the flow).
 TRACK_WEIGHT = 0.7
+FACE_EVERY = 3
 
 
 def check_protect(mode: object) -> str:
@@ -169,19 +171,44 @@ class MaskTracker:
         self._prev_mask: np.ndarray | None = None
 
     def __call__(self, frame: np.ndarray, coarse: np.ndarray | None) -> np.ndarray | None:
-        """The stabilized coarse mask of ``frame`` (uint8 RGB) given this frame's own."""
+        """The stabilized coarse mask of ``frame`` (uint8 RGB) given this frame's own
+        (``coarse``; None = not looked at this frame: the previous mask moved along)."""
         import cv2
 
         small = cv2.resize(frame, (SEG_INPUT, SEG_INPUT), interpolation=cv2.INTER_AREA)
-        mask = np.zeros((SEG_INPUT, SEG_INPUT), np.float32) if coarse is None else coarse
+        mask = coarse
         if self._prev_frame is not None and self._prev_mask is not None:
             mapping, reliable = self._flow.between(self._prev_frame, small)
             warped = self._flow.warp(self._prev_mask, mapping)
-            wgt = cv2.blur(reliable.astype(np.float32), (3, 3)) * np.float32(self.weight)
-            mask = mask + wgt * (warped - mask)
+            if mask is None:
+                mask = warped
+            else:
+                wgt = cv2.blur(reliable.astype(np.float32), (3, 3)) * np.float32(self.weight)
+                mask = mask + wgt * (warped - mask)
         self._prev_frame, self._prev_mask = small, mask
-        return mask if float(mask.max(initial=0.0)) > 1e-3 else None
+        return mask if mask is not None and float(mask.max(initial=0.0)) > 1e-3 else None
+
+
+class FrameGuard:
+    """Clips: faces looked for every ``every`` frames (the whole frame, no small-face
+    search), the mask carried along the flow in between and blended into each frame."""
+
+    def __init__(self, find: Callable[[Image.Image], Subjects], mode: str,
+                 every: int = FACE_EVERY) -> None:
+        self.find, self.mode, self.every = find, check_protect(mode), every
+        self._tracker = MaskTracker()
+        self._count = 0
+
+    def __call__(self, frame: np.ndarray, painted: np.ndarray) -> np.ndarray:
+        seen = None
+        if self._count % self.every == 0:
+            seen = coarse_mask(self.find(Image.fromarray(frame, "RGB")), self.mode)
+            if seen is None:   # looked and found nobody: the mask fades out along the flow
+                seen = np.zeros((SEG_INPUT, SEG_INPUT), np.float32)
+        self._count += 1
+        coarse = self._tracker(frame, seen)
+        return painted if coarse is None else blend(frame, painted, refine(coarse, frame))
 
 
 __all__ = ["PROTECT_MODES", "DEFAULT_PROTECT", "FACE_KEEP", "PERSON_KEEP", "check_protect",
-           "coarse_mask", "refine", "blend", "protect_image", "MaskTracker"]
+           "coarse_mask", "refine", "blend", "protect_image", "MaskTracker", "FrameGuard"]

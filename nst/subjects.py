@@ -128,16 +128,24 @@ def weighted_nms(boxes: list[tuple[float, float, float, float, float]],
     return faces
 
 
-def _crops(w: int, h: int) -> list[tuple[int, int, int]]:
-    """Square windows (x, y, side) to look for faces in: the whole photo (letterboxed)
-    and, for small faces, overlapping squares of half the short side."""
-    side = max(w, h)
-    out = [((w - side) // 2, (h - side) // 2, side)]
-    small = min(w, h) // 2
-    if small >= FACE_INPUT:
-        xs = np.linspace(0, w - small, max(2, round(2 * w / small) - 1)).astype(int)
-        ys = np.linspace(0, h - small, max(2, round(2 * h / small) - 1)).astype(int)
-        out += [(int(x), int(y), small) for y in ys for x in xs]
+def _squares(w: int, h: int, side: int) -> list[tuple[int, int, int]]:
+    """Squares of ``side`` covering w×h, overlapping by a quarter."""
+    step = max(1, round(0.75 * side))
+    xs = sorted({*range(0, max(1, w - side), step), max(0, w - side)})
+    ys = sorted({*range(0, max(1, h - side), step), max(0, h - side)})
+    return [(x, y, side) for y in ys for x in xs]
+
+
+def _crops(w: int, h: int, small_faces: bool) -> list[tuple[int, int, int]]:
+    """Square windows (x, y, side) to look for faces in: the whole photo (letterboxed);
+    for a wide or tall photo, squares of its short side; for small faces (a group photo),
+    squares of half the short side too."""
+    short, long = min(w, h), max(w, h)
+    out = [((w - long) // 2, (h - long) // 2, long)]
+    if long > 1.4 * short:
+        out += _squares(w, h, short)
+    if small_faces and short >= 2 * FACE_INPUT:
+        out += _squares(w, h, short // 2)
     return out
 
 
@@ -202,8 +210,9 @@ class SubjectFinder:
         return np.asarray(Image.fromarray(canvas, "F").resize((SEG_INPUT, SEG_INPUT),
                                                               Image.Resampling.BILINEAR))
 
-    def find(self, photo: Image.Image) -> Subjects:
-        """Faces and the person in ``photo`` (any size; RGB)."""
+    def find(self, photo: Image.Image, small_faces: bool = True) -> Subjects:
+        """Faces and the person in ``photo`` (any size; RGB).  ``small_faces=False`` looks
+        only at the whole picture (and its squares when it is wide): a clip's frames."""
         photo = photo if photo.mode == "RGB" else photo.convert("RGB")
         w, h = photo.size
         small = photo.copy()
@@ -213,7 +222,7 @@ class SubjectFinder:
         with self._lock:
             self._load()
             person = self._person(small)
-            for x, y, side in _crops(small.width, small.height):
+            for x, y, side in _crops(small.width, small.height, small_faces):
                 crop = small.crop((x, y, x + side, y + side)).resize(
                     (FACE_INPUT, FACE_INPUT), Image.Resampling.BILINEAR)
                 arr = np.asarray(crop, np.float32) / np.float32(127.5) - np.float32(1.0)
