@@ -6,7 +6,7 @@ by string) and ``context.t(texts.X, …)`` (already in the user's language).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
@@ -17,25 +17,36 @@ from bot.jobs import RenderQueue
 from bot.state import State
 from bot.store import Store
 
+if TYPE_CHECKING:  # pragma: no cover
+    from nst.catalog import Preset
+    from nst.engine import Engine
+
+
+class DeliveryListener(Protocol):
+    """Told when an update's result reached the chat (bot.runtime.DeliveryHook: the
+    webhook's ledger then knows a resend must not paint it again)."""
+
+    async def mark_sent(self, update_id: int) -> None: ...
+
 
 class Services:
     """The bot's long-lived parts, filled in once by bot.app.build_application."""
 
     config: BotConfig
-    engine: Any
+    engine: Engine
     store: Store
     state: State
     queue: RenderQueue
     owns_store: bool = False
     # Set by the webhook runtime (bot.runtime.DeliveryHook): told when a result was sent.
-    delivery: Any = None
+    delivery: DeliveryListener | None = None
 
-    def attach(self, *, config: BotConfig, engine: Any, store: Store, owns_store: bool,
+    def attach(self, *, config: BotConfig, engine: Engine, store: Store, owns_store: bool,
                state: State, queue: RenderQueue) -> None:
         self.config, self.engine, self.store, self.owns_store = config, engine, store, owns_store
         self.state, self.queue = state, queue
 
-    def presets(self) -> list[Any]:
+    def presets(self) -> list[Preset]:
         return list(self.engine.catalog.presets())
 
 

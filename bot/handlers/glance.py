@@ -18,36 +18,24 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
 from bot import keyboards as kb
-from bot import texts
+from bot import painting, texts
 from bot.context import BotContext
+from bot.errors import UserError
 from bot.handlers.buttons import expired, pressed
-from bot.handlers.common import answer, say
-from bot.handlers.render import PREVIEW_SIDE, Painting, place_in_line, result_of
+from bot.handlers.common import answer, query_of, say
+from bot.handlers.progress import place_in_line
+from bot.handlers.render import result_of
 from bot.jobs import Replaced
-from bot.state import UserError
-from bot.telegram_io import (
-    MEDIA_READ_TIMEOUT,
-    ProbablyDelivered,
-    chat_action,
-    download,
-    reply_params,
-    with_retries,
-)
-from nst import encode_image, load_image
-from nst.preview import GRID_SIZE, preview_grid
-from nst.protect import DEFAULT_PROTECT
+from bot.painting import Painting
+from bot.records import Render, Subject
+from bot.telegram_io import MEDIA_READ_TIMEOUT, ProbablyDelivered, chat_action, download, \
+    reply_params, with_retries
+from nst.preview import GRID_SIZE
 
 log = logging.getLogger(__name__)
 
 #: Queue cost of one grid, in photos (bench/RESULTS-portrait.md: ~1.3–1.4× a painting).
 GLANCE_COST = 1.5
-
-
-def paint_glance(engine: Any, content: bytes, preset_ids: list[str]) -> Painting:
-    """The CPU part, on a render thread: decode once, 9 small paintings, one JPEG."""
-    image = load_image(content, draft_side=PREVIEW_SIDE)
-    grid = preview_grid(engine, image, preset_ids, protect=DEFAULT_PROTECT)
-    return Painting(encode_image(grid, "JPEG", quality=85), grid.size)
 
 
 def _choose(all_ids: list[str], page: int) -> list[str] | None:
@@ -70,8 +58,7 @@ async def glance(update: Update, context: BotContext, doc: dict[str, Any], page:
         await expired(update, context)
         return
     await answer(update)
-    query = update.callback_query
-    message = query.message if query is not None else None
+    message = query_of(update).message
     in_place = message if isinstance(message, Message) and message.photo else None
     try:
         await _deliver(update, context, doc, ids, int(page), len(all_ids), in_place)
@@ -86,6 +73,7 @@ async def _deliver(update: Update, context: BotContext, doc: dict[str, Any], ids
                    page: int, count: int, in_place: Message | None) -> None:
     """Paint the grid in a queue slot and send it (or put it in place of `in_place`)."""
     svc, user, chat, ctx = context.bot_data, doc["user"], doc["chat"], doc["ctx"]
+    subject = Subject.from_doc(ctx)
     # a newer ◀ ▶ 🎲 on the same grid replaces a waiting one
     key = (user, "glance", in_place.message_id) if in_place is not None else None
     try:
@@ -98,13 +86,13 @@ async def _deliver(update: Update, context: BotContext, doc: dict[str, Any], ids
         if wait:
             raise UserError(texts.RATE_LIMITED_IN, seconds=wait)
         async with chat_action(context.bot, chat, ChatAction.UPLOAD_PHOTO):
-            content = await download(context.bot, ctx["content"])
-            job = functools.partial(paint_glance, svc.engine, content, ids)
+            content = await download(context.bot, subject.content)
+            job = functools.partial(painting.paint_glance, svc.engine, content, ids)
             ticket = svc.queue.submit(user, job, slot, cost=GLANCE_COST)
-            async with place_in_line(context, chat, ticket, ctx.get("ask")):
-                painting = await result_of(ticket, {"user": user, "content": ctx["content"]})
+            async with place_in_line(context, chat, ticket, subject.ask):
+                grid = await result_of(ticket, Render.new(user, chat, subject))
             try:
-                sent = await _send(context, doc, painting, ids, page, count, in_place)
+                sent = await _send(context, doc, grid, ids, page, count, in_place)
             except ProbablyDelivered:
                 sent = True
     except Replaced:
@@ -116,7 +104,7 @@ async def _deliver(update: Update, context: BotContext, doc: dict[str, Any], ids
         await svc.delivery.mark_sent(update.update_id)
 
 
-async def _send(context: BotContext, doc: dict[str, Any], painting: Painting, ids: list[str],
+async def _send(context: BotContext, doc: dict[str, Any], grid: Painting, ids: list[str],
                 page: int, count: int, in_place: Message | None) -> bool:
     svc, bot, t = context.bot_data, context.bot, context.t
     user, chat, ctx = doc["user"], doc["chat"], doc["ctx"]
@@ -127,7 +115,7 @@ async def _send(context: BotContext, doc: dict[str, Any], painting: Painting, id
     text = (t(texts.GLANCE_CAPTION_RANDOM) if page == kb.RANDOM_PAGE
             else t(texts.GLANCE_CAPTION, page=page + 1, pages=kb.glance_pages(count)))
     if in_place is not None:
-        media = InputMediaPhoto(painting.data, caption=text)
+        media = InputMediaPhoto(grid.data, caption=text)
         try:
             await with_retries(lambda: bot.edit_message_media(
                 media=media, chat_id=chat, message_id=in_place.message_id, reply_markup=markup,
@@ -136,6 +124,6 @@ async def _send(context: BotContext, doc: dict[str, Any], painting: Painting, id
         except BadRequest as exc:  # deleted, too old…: a new grid is just as good
             log.warning("editMessageMedia refused (%s); sending a new grid", exc)
     await with_retries(lambda: bot.send_photo(
-        chat, photo=painting.data, caption=text, reply_parameters=reply_params(ctx.get("ask")),
+        chat, photo=grid.data, caption=text, reply_parameters=reply_params(ctx.get("ask")),
         reply_markup=markup, read_timeout=MEDIA_READ_TIMEOUT), what="sendPhoto")
     return True
