@@ -78,6 +78,15 @@ def test_cli_preview_bad_styles(capsys, tmp_path: Path, styles: str, words: str)
     assert not (tmp_path / "g.jpg").exists()
 
 
+def test_cli_preview_bad_photo_is_one_line(capsys, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture")
+    for photo in (tmp_path / "missing.jpg", broken):
+        code, _, err = run(capsys, "preview", photo, "-o", tmp_path / "g.jpg")
+        assert code == 2 and str(photo) in one_line_error(err)
+    assert not (tmp_path / "g.jpg").exists()
+
+
 def test_preview_keeps_faces_like_stylize(engine) -> None:
     photo = load_image(PORTRAIT)
     kept = np.asarray(preview_grid(engine, photo, ["the_scream"], protect="faces"), np.float32)
