@@ -77,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         cases = {
+            # both with the defaults (faces looked for, none there): what a user gets
             "stylize (ordinary painting)": ["stylize", str(PHOTO), "starry_night", "-o",
-                                            str(out / "s.jpg"), "--protect", "none"],
+                                            str(out / "s.jpg")],
             "preview (9 presets, 3×3)": ["preview", str(PHOTO), "-o", str(out / "g.jpg")],
             "portrait --protect none": ["stylize", str(PORTRAIT), "the_scream", "-o",
                                         str(out / "p0.jpg"), "--protect", "none"],

@@ -6,11 +6,13 @@ can be shared is done once:
 * the photo is decoded and brought down to the tile size once;
 * the style codes come from the catalog's cached vectors (``Catalog.vectors``: one
   file read for all presets, no predictor run);
-* every tile is painted at ``PAINT_SIDE`` (about a third of a bold brush's pass, so
-  the strokes are bold relative to the tile) and brought up to ``TILE_SIDE`` guided by
-  the photo (``nst.brush.upsample``); all 9 passes have the same shape, so the backend
-  prepares it once (OpenVINO's dynamic model, LiteRT's allocated tensors);
-* faces are found once and their mask refined once, then blended into each tile.
+* every tile is painted at ``PAINT_SIDE`` (about half a bold brush's pass, so the
+  strokes are bold relative to the tile) and resized to ``TILE_SIDE`` (plain Lanczos:
+  at 1.25× the guided upsampling cost as much as the painting and showed nothing);
+  all 9 passes have the same shape, so the backend prepares it once (OpenVINO's
+  dynamic model, LiteRT's allocated tensors);
+* faces are found once (whole picture: a face too small to find there is a few pixels
+  in a tile) and their mask refined once, then blended into each tile.
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from nst.brush import upsample
 from nst.protect import blend, coarse_mask, refine
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 GRID_SIZE = 9
 COLUMNS = 3
-#: Long side of one tile: three across make a 1280-px-wide picture of a landscape photo.
-TILE_SIDE = 420
+#: Long side of one tile: three across make a ~1200-px-wide picture of a landscape photo.
+TILE_SIDE = 400
 #: Long side of a tile's transformer pass (bench/RESULTS-portrait.md: 9 passes of this
 #: size keep the whole preview within 1.5x one painting's time).
 PAINT_SIDE = 320
@@ -78,19 +79,19 @@ def preview_grid(engine: "Engine", photo: Image.Image, styles: Sequence[str],
     paint_in = small.resize((pw, ph), Image.Resampling.LANCZOS) if (pw, ph) != (tw, th) else small
     keep = None
     if protect != "none":
-        coarse = coarse_mask(engine.subjects(photo), protect)
+        coarse = coarse_mask(engine.subjects(photo, small_faces=False), protect)
         if coarse is not None:
             keep = refine(coarse, np.asarray(small))
     cols = min(COLUMNS, len(styles))
     rows = math.ceil(len(styles) / COLUMNS)
     grid = Image.new("RGB", (cols * tw + (cols - 1) * GAP, rows * th + (rows - 1) * GAP),
                      BACKGROUND)
-    # fine: one pass at paint_in's own size; the upsampling to the tile is done here
+    # fine: one pass at paint_in's own size; the resize to the tile is done here
     options = StyleOptions(max_side=max(pw, ph), brush="fine", protect="none")
     for i, style in enumerate(styles):
         tile = engine.stylize(paint_in, style, options)
         if paint_in is not small:
-            tile = upsample(np.asarray(tile), paint_in, small)
+            tile = tile.resize(small.size, Image.Resampling.LANCZOS)
         if keep is not None:
             tile = Image.fromarray(blend(np.asarray(small), np.asarray(tile), keep), "RGB")
         _number(tile, i + 1)
