@@ -112,7 +112,8 @@ def test_glance_in_a_group_and_in_russian(harness: BotHarness) -> None:
     assert "🙂 Лица сохранены" in buttons(painted.result)
 
 
-@pytest.mark.parametrize("lang", ["de", "es", "fa", "id", "pt-br", "ru", "tr", "uk"])
+@pytest.mark.parametrize("lang", ["ar", "de", "es", "fa", "fr", "hi", "id", "it", "pt-br", "ru", "tr", "uk",
+                                  "uz", "vi"])
 def test_glance_button_is_translated(harness: BotHarness, lang: str) -> None:
     h = harness
     user = {**ALICE, "language_code": lang}
