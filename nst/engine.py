@@ -152,8 +152,9 @@ class Engine:
     def warmup(self) -> None:
         """Load the models and every preset's style vector (computed once, then cached),
         then run one small pass so the weights are loaded and packed before the
-        first request."""
+        first request.  The face models load too: every painting looks for faces."""
         self.backend.warmup()
+        self.finder.warmup()
         vectors = self.catalog.vectors(self.backend)
         if vectors:
             self.backend.transfer(np.zeros((WARMUP_SIDE, WARMUP_SIDE, 3), np.float32),
