@@ -129,7 +129,7 @@ def paint_clip(engine: Engine, clip: Clip, style: bytes | str, render: Render,
     """Every frame painted at its own size with one style code, stabilized, into an MP4
     (H.264, yuv420p, even sides, faststart)."""
     options = StyleOptions(strength=render.strength / 100, keep_colors=render.keep_colors,
-                           max_side=LIMITS.max_side)
+                           max_side=LIMITS.max_side, protect=protect_of(render))
     path = temp_path(".mp4")
     try:
         result = stylize_clip(engine, clip, load_style(style), options, path, "mp4",
@@ -142,4 +142,4 @@ def paint_clip(engine: Engine, clip: Clip, style: bytes | str, render: Render,
     finally:
         os.unlink(path)
     cut_at = LIMITS.max_seconds if result.cut else None
-    return Painting(data, result.size, result.duration, cut_at)
+    return Painting(data, result.size, result.duration, cut_at, faces=result.faces)

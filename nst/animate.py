@@ -33,6 +33,7 @@ class ClipResult:
     duration: float
     cut: bool          # the input was longer than the cap and was cut
     seconds: float     # wall time of the whole run
+    faces: bool = False  # protect was asked and a face was found in some frame
 
 
 def stylize_clip(
@@ -77,7 +78,7 @@ def stylize_clip(
                 progress(writer.frames, info.frames)
         done = writer.frames
     return ClipResult(done, (info.width, info.height), info.duration, info.cut,
-                      time.monotonic() - started)
+                      time.monotonic() - started, faces=guard is not None and guard.found)
 
 
 __all__ = ["stylize_clip", "ClipResult", "Progress"]

@@ -198,11 +198,14 @@ class FrameGuard:
         self.find, self.mode, self.every = find, check_protect(mode), every
         self._tracker = MaskTracker()
         self._count = 0
+        self.found = False   # a face in any frame looked at so far
 
     def __call__(self, frame: np.ndarray, painted: np.ndarray) -> np.ndarray:
         seen = None
         if self._count % self.every == 0:
-            seen = coarse_mask(self.find(Image.fromarray(frame, "RGB")), self.mode)
+            subjects = self.find(Image.fromarray(frame, "RGB"))
+            self.found = self.found or subjects.found
+            seen = coarse_mask(subjects, self.mode)
             if seen is None:   # looked and found nobody: the mask fades out along the flow
                 seen = np.zeros((SEG_INPUT, SEG_INPUT), np.float32)
         self._count += 1

@@ -128,3 +128,28 @@ def test_help_explains_faces_and_glance(harness: BotHarness) -> None:
     text = h.last("sendMessage").params["text"]
     assert "🙂" in text and "👀" in text
 
+
+
+def test_clip_with_a_face_gets_the_faces_button(harness: BotHarness, tmp_path) -> None:
+    """A clip of a portrait: faces kept in every frame (mask carried along the flow), 🙂
+    under the animation; a tap repaints the clip in place with the whole person kept.
+    A clip without a face has no 🙂."""
+    from devkit import clip_factory as cf
+
+    h = harness
+    for photo, has_face in ((PORTRAIT, True), (EXIF_DIR / "Landscape_0.jpg", False)):
+        data = cf.write_clip(cf.pan(photo, 6, (240, 240), step=4), tmp_path / "c.mp4").read_bytes()
+        fid = h.tg.add_file(data, kind="animation")
+        h.feed(h.tg.animation_update(None, ALICE, fid, file_size=len(data)))
+        keyboard = h.last("sendMessage").result
+        h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))
+        sent = h.last("sendAnimation")
+        assert ("🙂 Faces kept" in sent.params["caption"]) is has_face
+        assert ("🙂 Faces kept" in buttons(sent.result)) is has_face
+    h.feed(h.press(ALICE, sent.result, button(sent.result, "50%")))   # no face: no 🙂 after edits
+    assert not [t for t in buttons(h.last("editMessageMedia").result) if t.startswith("🙂")]
+    face_clip = h.calls("sendAnimation")[0].result
+    h.feed(h.press(ALICE, face_clip, button(face_clip, "🙂")))
+    edit = h.last("editMessageMedia")
+    assert edit.params["message_id"] == face_clip["message_id"]
+    assert "animation" in edit.result and "🙂 Person kept" in edit.result["caption"]
