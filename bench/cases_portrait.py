@@ -7,7 +7,8 @@ interleaved so the shared machine's noise hits every row alike:
 * ``preview`` (9 presets, one 3×3 picture) against one ordinary ``stylize`` of the
   same 1800×1200 photo — the target is ≤ 1.5×;
 * ``stylize --protect none | faces | person`` of a portrait: what keeping faces costs;
-* the face / background distances of the tests (mean |Δ| from the photo, 0..255).
+* the face / background distances of the tests (mean |Δ| from the photo, 0..255);
+* how long looking for faces takes (warm, in one process).
 """
 from __future__ import annotations
 
@@ -70,6 +71,25 @@ def _distances() -> list[tuple[str, str, float, float, float, float]]:
     return rows
 
 
+def _finding() -> list[tuple[str, str, float, float]]:
+    """(photo, size, min, median seconds) of engine.subjects, warm, 5 runs each."""
+    from nst import Engine, EngineConfig, load_image
+
+    engine = Engine.from_config(EngineConfig.from_env())
+    engine.finder.warmup()
+    rows = []
+    for path in (PORTRAIT, PHOTO, DATA / "portraits" / "hopper.jpg"):
+        photo = load_image(path)
+        engine.subjects(photo)
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            engine.subjects(photo)
+            times.append(time.perf_counter() - started)
+        rows.append((path.name, f"{photo.width}×{photo.height}", min(times), statistics.median(times)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.cases_portrait")
     p.add_argument("--runs", type=int, default=5)
@@ -120,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, style, fn, ff, bn, bf in _distances():
         lines.append(f"| {name} | {style} | {fn:.1f} | {ff:.1f} | {ff / fn:.2f} | {bn:.1f} | "
                      f"{bf:.1f} | {bf / bn:.2f} |")
+    lines += ["", "## Looking for faces, warm, in one process (engine.subjects, 5 runs)", "",
+              "| photo | size | min | median |", "|---|---|---|---|"]
+    for name, size, best, median in _finding():
+        lines.append(f"| {name} | {size} | {best * 1000:.0f} ms | {median * 1000:.0f} ms |")
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
