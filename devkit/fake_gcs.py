@@ -44,6 +44,12 @@ class FakeGcs:
         with urllib.request.urlopen(req, timeout=10):
             return name
 
+    def __enter__(self) -> "FakeGcs":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
