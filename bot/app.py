@@ -1,6 +1,7 @@
 """Application factory for the Telegram conversation (webhook and polling alike)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -65,13 +66,20 @@ def build_application(config: BotConfig, *, engine: Any | None = None,
 
 
 async def _post_init(application: Application) -> None:
-    """Polling start (run_polling): publish the command menus."""
+    """Polling start (run_polling): publish the command menus; serve the Mini App page."""
+    from bot.webapp.local import serve
+
     await publish_commands(application.bot)
+    config = application.bot_data.config
+    application.bot_data.webapp_server = serve(application, asyncio.get_running_loop(),
+                                               "127.0.0.1", config.webapp_port)
 
 
 async def _post_shutdown(application: Application) -> None:
     """Polling stop: finish the render threads and close the store we opened."""
     services = application.bot_data
+    if services.webapp_server is not None:
+        services.webapp_server.shutdown()
     services.queue.shutdown()
     if services.owns_store:
         services.store.close()

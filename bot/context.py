@@ -29,6 +29,9 @@ class Services:
     owns_store: bool = False
     # Set by the webhook runtime (bot.runtime.DeliveryHook): told when a result was sent.
     delivery: Any = None
+    # The Mini App's per-process part (bot.webapp.service.MiniApp), made on first use.
+    webapp: Any = None
+    webapp_server: Any = None   # polling mode's local page server (bot/webapp/local.py)
 
     def attach(self, *, config: BotConfig, engine: Any, store: Store, owns_store: bool,
                state: State, queue: RenderQueue) -> None:

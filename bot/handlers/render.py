@@ -212,9 +212,10 @@ async def fetch_inputs(context: BotContext, render: dict[str, Any]) -> tuple[byt
     return content, style["preset"]
 
 
-async def deliver(update: Update, context: BotContext, render: dict[str, Any],
+async def deliver(update: Update | None, context: BotContext, render: dict[str, Any],
                   mode: Mode = "new") -> None:
     """Paint `render` and send it: a new reply, an edit of the result, or the HD file.
+    `update` is None for a Mini App send (no webhook update waits on it).
     A clip (GIF, video) is painted by bot/handlers/animations.py and comes back as an
     animation; a one-frame GIF is painted as a picture.
 
@@ -261,7 +262,7 @@ async def deliver(update: Update, context: BotContext, render: dict[str, Any],
         return
     finally:
         svc.queue.release(slot)
-    if sent and svc.delivery is not None and update.update_id is not None:
+    if sent and svc.delivery is not None and update is not None:
         await svc.delivery.mark_sent(update.update_id)
 
 
@@ -363,13 +364,13 @@ async def _post(context: BotContext, render: dict[str, Any], painting: Painting,
         read_timeout=MEDIA_READ_TIMEOUT), what=what)
 
 
-async def start_render(update: Update, context: BotContext, render: dict[str, Any]) -> None:
+async def start_render(update: Update | None, context: BotContext, render: dict[str, Any]) -> None:
     """Save a new render and deliver it as a reply; problems become one sentence."""
     rid = await context.bot_data.state.save_render(render["user"], render)
     await run_safely(update, context, {**render, "rid": rid, "version": 1}, "new")
 
 
-async def run_safely(update: Update, context: BotContext, render: dict[str, Any],
+async def run_safely(update: Update | None, context: BotContext, render: dict[str, Any],
                      mode: Mode) -> None:
     """deliver(), telling the user in one sentence when it cannot be done."""
     try:
