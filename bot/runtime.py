@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Literal, TypeVar
+from typing import Any, Callable, Coroutine, Literal, TypeVar
 
 from bot.config import BotConfig
 from bot.ledger import UpdateLedger
@@ -122,7 +122,7 @@ class BotRuntime:
             log.info("bot runtime started in pid %s", os.getpid())
             return loop
 
-    def call(self, fn: Callable[[Any], Awaitable[T]], timeout: float) -> T:
+    def call(self, fn: Callable[[Any], Coroutine[Any, Any, T]], timeout: float) -> T:
         """Run ``fn(application)`` on the bot's loop and wait (the Mini App's requests)."""
         loop = self._started()
         return asyncio.run_coroutine_threadsafe(fn(self._app), loop).result(timeout)

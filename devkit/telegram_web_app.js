@@ -70,7 +70,10 @@
     HapticFeedback: { notificationOccurred: function (k) { record.events.push("haptic:" + k); } },
     ready: function () { record.ready += 1; },
     expand: function () { record.events.push("expand"); },
-    close: function () { record.closed += 1; },
+    close: function () {
+      record.closed += 1;
+      document.documentElement.dataset.tgClosed = String(record.closed);
+    },
     onEvent: function (name) { record.events.push("on:" + name); },
     offEvent: function () {}
   } };

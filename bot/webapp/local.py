@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Callable, Coroutine, TypeVar
 
 from flask import Flask
 from telegram.ext import Application
@@ -34,7 +34,7 @@ class LoopBridge:
     def engine(self) -> Any:
         return self.application.bot_data.engine
 
-    def call(self, fn: Callable[[Any], Awaitable[T]], timeout: float) -> T:
+    def call(self, fn: Callable[[Any], Coroutine[Any, Any, T]], timeout: float) -> T:
         return asyncio.run_coroutine_threadsafe(fn(self.application), self.loop).result(timeout)
 
 

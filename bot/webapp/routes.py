@@ -11,7 +11,7 @@ import functools
 import io
 import json
 import logging
-from typing import Any, Awaitable, Callable, Protocol, TypeVar
+from typing import Any, Callable, Coroutine, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_from_directory
@@ -42,7 +42,7 @@ class Bridge(Protocol):
     @property
     def engine(self) -> Any: ...
 
-    def call(self, fn: Callable[[Any], Awaitable[T]], timeout: float) -> T:
+    def call(self, fn: Callable[[Any], Coroutine[Any, Any, T]], timeout: float) -> T:
         """Run ``fn(application)`` on the bot's event loop and wait for its result."""
 
 
