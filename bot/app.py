@@ -71,8 +71,12 @@ async def _post_init(application: Application) -> None:
 
     await publish_commands(application.bot)
     config = application.bot_data.config
-    application.bot_data.webapp_server = serve(application, asyncio.get_running_loop(),
-                                               "127.0.0.1", config.webapp_port)
+    try:
+        application.bot_data.webapp_server = serve(application, asyncio.get_running_loop(),
+                                                   "127.0.0.1", config.webapp_port)
+    except OSError as exc:  # the chat works without the page: say so, keep polling
+        log.warning("Mini App page not served: port %s: %s (set BOT_WEBAPP_PORT)",
+                    config.webapp_port, exc)
 
 
 async def _post_shutdown(application: Application) -> None:

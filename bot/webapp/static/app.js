@@ -7,7 +7,7 @@
   var tg = window.Telegram && window.Telegram.WebApp;
   var token = new URLSearchParams(window.location.search).get("t") || "";
   var state = { preset: null, own: null, strength: 100, brush: "bold", keep: false,
-                seq: 0, shown: 0, strings: {}, nonce: null, afterUrl: null };
+                seq: 0, shown: 0, strings: {}, nonce: null, afterUrl: null, presets: {} };
   var $ = function (id) { return document.getElementById(id); };
 
   function api(action, extra) {
@@ -69,7 +69,8 @@
     $("after").hidden = false;
     document.querySelector(".after-tag").hidden = false;
     $("wipe").disabled = false;
-    say("", false);
+    var p = state.presets[state.preset];
+    say(state.own ? state.strings.own_style : p.title + " — " + p.artist + ", " + p.year, false);
     if (tg) { tg.MainButton.show(); tg.MainButton.enable(); }
   }
 
@@ -190,7 +191,10 @@
     document.querySelectorAll("[data-s]").forEach(function (el) {
       el.textContent = data.strings[el.dataset.s] || "";
     });
-    data.presets.forEach(function (p) { $("carousel").append(presetCard(p)); });
+    data.presets.forEach(function (p) {
+      state.presets[p.id] = p;
+      $("carousel").append(presetCard(p));
+    });
     $("carousel").append(ownCard());
     brushButtons(data.brushes);
     tg.MainButton.setText(data.strings.send);
