@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -58,10 +57,10 @@ def test_polling_serves_the_mini_app(tg: FakeTelegram, tmp_path: Path) -> None:
         painted = tg.wait_for("sendPhoto", 1, timeout=60)[0]
         assert painted.ok and painted.params["chat_id"] == ALICE
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.terminate()
         try:
-            output, _ = proc.communicate(timeout=30)
+            output = proc.communicate(timeout=30)[0]
         except subprocess.TimeoutExpired:
             proc.kill()
-            output, _ = proc.communicate()
+            raise
     assert proc.returncode == 0, output[-3000:]
