@@ -93,6 +93,7 @@
     img.loading = "lazy";
     var title = document.createElement("span");
     title.textContent = preset.title.split(" (")[0];
+    title.dir = "auto";   // a Latin title inside a right-to-left page
     card.append(img, title);
     card.addEventListener("click", function () {
       state.preset = preset.id; state.own = null; select(card); preview();
