@@ -178,3 +178,18 @@ def test_page_and_thumbnails_are_served_safely(miniapp: MiniAppServer) -> None:
     assert thumb.status_code == 200 and decode(thumb.data).format == "JPEG"
     assert client.get("/app/thumb/nope.jpg").status_code == 404
     assert client.post("/app/api/launch", data="not json").status_code == 400
+
+
+@pytest.mark.parametrize("status, expected", [(400, 410), (403, 503)])
+def test_telegram_refusing_the_photo_is_a_sentence(miniapp: MiniAppServer, status: int,
+                                                   expected: int) -> None:
+    """getFile refused: the photo is gone (400) or Telegram says no (403) — the page gets
+    a sentence in JSON, never an HTML error page."""
+    token = token_of(miniapp.open_for(OWNER, content_jpeg(side=320)))
+    data = miniapp.signed(OWNER, "uk")
+    miniapp.fake.fail_next("getFile", status=status, description="Bad Request: no such file")
+    code, body = miniapp.api("photo", {"init_data": data, "token": token})
+    message = json.loads(body)["message"]
+    assert code == expected
+    t = Translator("uk")
+    assert message == t(texts.PHOTO_GONE if status == 400 else texts.WEBAPP_FAILED)

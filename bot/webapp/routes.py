@@ -112,6 +112,9 @@ def api(action: str) -> Response | tuple[Response, int]:
     except concurrent.futures.TimeoutError:
         log.warning("mini app %s for user %s timed out", action, user.id)
         return _refusal(503, texts.WEBAPP_FAILED, user.language_code)
+    except Exception:  # Telegram unreachable, the bot not starting…: a sentence, not a page
+        log.exception("mini app %s for user %s failed", action, user.id)
+        return _refusal(503, texts.WEBAPP_FAILED, user.language_code)
 
 
 def _answer(bridge: Bridge, action: str, user: WebAppUser, token: str,
