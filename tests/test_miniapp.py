@@ -193,3 +193,24 @@ def test_telegram_refusing_the_photo_is_a_sentence(miniapp: MiniAppServer, statu
     assert code == expected
     t = Translator("uk")
     assert message == t(texts.PHOTO_GONE if status == 400 else texts.WEBAPP_FAILED)
+
+
+def test_a_newer_preview_takes_the_place_of_a_waiting_one(miniapp: MiniAppServer) -> None:
+    """Previews go through the fair queue like button presses: the slot is taken before
+    the download, and a newer tap replaces a preview still waiting (409, the page ignores
+    it), so fast taps paint the last choice, not every one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = token_of(miniapp.open_for(OWNER, content_jpeg(side=320)))
+    data = miniapp.signed(OWNER)
+    first, second = presets(miniapp, data, token)[:2]
+    downloads = len(miniapp.fake.calls_to("getFile"))
+    miniapp.fake.delay_next("getFile", 3.0)   # the first tap's download is slow
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(miniapp.api, "preview", {"init_data": data, "token": token,
+                                                    "preset": first})
+        miniapp.fake.wait_for("getFile", downloads + 1, answered=False)
+        status, _ = miniapp.api("preview", {"init_data": data, "token": token,
+                                            "preset": second})
+        assert status == 200
+        assert slow.result()[0] == 409
