@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -119,10 +120,19 @@ def test_forget_closes_the_page(miniapp: MiniAppServer) -> None:
     preset = presets(miniapp, data, token)[0]
     body = {"init_data": data, "token": token, "preset": preset}
     assert miniapp.api("preview", body)[0] == 200
+    bot = miniapp.app.extensions["bot_runtime"].get()
+    kept = lambda: bot.call(lambda app: _kept(app, OWNER), 10)  # noqa: E731
+    assert kept() == 1
     assert miniapp.post_update(miniapp.fake.text_update(None, OWNER, "/forget")) == 200
+    assert kept() == 0
     assert miniapp.api("preview", body)[0] == 410
     assert miniapp.api("send", {**body, "nonce": "after-forget"})[0] == 410
     assert miniapp.paintings_to(OWNER) == []
+
+
+async def _kept(app: Any, user_id: int) -> int:
+    """Decoded photos the Mini App keeps in memory for the user (read on the bot's loop)."""
+    return int(app.bot_data.webapp.photos_kept(user_id))
 
 
 def test_previews_are_rate_limited(tmp_path: Path) -> None:

@@ -139,6 +139,14 @@ class MiniApp:
             self._photos.popitem(last=False)
         return image
 
+    def forget(self, user_id: int) -> None:
+        """/forget: drop the user's decoded photos now (their tokens are gone already)."""
+        for key in [k for k in self._photos if k[0] == user_id]:
+            del self._photos[key]
+
+    def photos_kept(self, user_id: int) -> int:
+        return sum(1 for k in self._photos if k[0] == user_id)
+
     async def before(self, user: WebAppUser, token: str) -> bytes:
         """The photo as the preview's size, for the before/after wipe."""
         image = await self.photo(user, token)
