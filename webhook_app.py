@@ -16,8 +16,8 @@ import threading
 from flask import Flask, Response, current_app, jsonify, request
 
 from bot.config import BotConfig
-from bot.logs import configure_logging
-from bot.runtime import CURRENT_UPDATE, BotRuntime
+from bot.logs import CURRENT_UPDATE, configure_logging
+from bot.runtime import BotRuntime
 from bot.store import Store
 from bot.webapp.routes import blueprint as webapp_blueprint
 

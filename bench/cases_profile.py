@@ -55,11 +55,11 @@ class PhaseClock:
 @contextlib.contextmanager
 def _patched(clock: PhaseClock) -> Iterator[None]:
     """Wrap the timed functions where the render path looks them up; undo afterwards."""
-    import bot.handlers.render as render
+    import bot.painting as painting
     from nst.backends import REGISTRY
     from nst.engine import Engine
 
-    targets = [(render, "load_image", "decode"), (render, "encode_image", "encode"),
+    targets = [(painting, "load_image", "decode"), (painting, "encode_image", "encode"),
                (Engine, "stylize", "stylize")]
     for module, cls in REGISTRY.values():
         if module.endswith(("openvino", "lite")):

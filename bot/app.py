@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from telegram.constants import ParseMode
 from telegram.ext import Application, Defaults
@@ -13,15 +13,16 @@ from bot.context import CONTEXT_TYPES
 from bot.handlers import register
 from bot.menu import publish_commands
 from bot.jobs import RenderQueue
-from bot.logs import TOKEN_LOGGERS, install_log_redaction
 from bot.state import State
 from bot.store import Store, open_store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nst.engine import Engine
 
 log = logging.getLogger(__name__)
 
 
-
-def build_application(config: BotConfig, *, engine: Any | None = None,
+def build_application(config: BotConfig, *, engine: Engine | None = None,
                       store: Store | None = None, polling: bool = False) -> Application:
     """The bot with every handler registered and its services in ``bot_data``.
 
@@ -60,8 +61,6 @@ def build_application(config: BotConfig, *, engine: Any | None = None,
         state=State(store, input_ttl=config.input_ttl, rate_per_minute=config.rate_per_minute),
     )
     register(application)
-    for name in TOKEN_LOGGERS:
-        install_log_redaction(config.token, logging.getLogger(name))
     return application
 
 

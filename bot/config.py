@@ -5,6 +5,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping
 
 from nst.config import EngineConfig
 
@@ -63,11 +64,11 @@ class BotConfig:
         return f"{self.api_base.rstrip('/')}/file/bot"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "BotConfig":
-        env = os.environ if env is None else env
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "BotConfig":
+        env: Mapping[str, str] = os.environ if environ is None else environ
         defaults = cls()
 
-        def num(name: str, default: float, kind: type = float):
+        def num(name: str, default: float, kind: type = float) -> Any:
             raw = env.get(name)
             return kind(raw) if raw not in (None, "") else default
 

@@ -6,7 +6,7 @@ by string) and ``context.t(texts.X, …)`` (already in the user's language).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
@@ -17,28 +17,52 @@ from bot.jobs import RenderQueue
 from bot.state import State
 from bot.store import Store
 
+if TYPE_CHECKING:  # pragma: no cover
+    from nst.catalog import Preset
+    from nst.engine import Engine
+
+
+class DeliveryListener(Protocol):
+    """Told when an update's result reached the chat (bot.runtime.DeliveryHook: the
+    webhook's ledger then knows a resend must not paint it again)."""
+
+    async def mark_sent(self, update_id: int) -> None: ...
+
+
+class MiniAppMemory(Protocol):
+    """What the Mini App keeps in this process (bot.webapp.service.MiniApp): /forget
+    drops the user's part at once."""
+
+    def forget(self, user_id: int) -> None: ...
+
+
+class PageServer(Protocol):
+    """Polling mode's local Mini App server (a werkzeug server in a thread)."""
+
+    def shutdown(self) -> None: ...
+
 
 class Services:
     """The bot's long-lived parts, filled in once by bot.app.build_application."""
 
     config: BotConfig
-    engine: Any
+    engine: Engine
     store: Store
     state: State
     queue: RenderQueue
     owns_store: bool = False
     # Set by the webhook runtime (bot.runtime.DeliveryHook): told when a result was sent.
-    delivery: Any = None
+    delivery: DeliveryListener | None = None
     # The Mini App's per-process part (bot.webapp.service.MiniApp), made on first use.
-    webapp: Any = None
-    webapp_server: Any = None   # polling mode's local page server (bot/webapp/local.py)
+    webapp: MiniAppMemory | None = None
+    webapp_server: PageServer | None = None   # polling mode's page server (bot/webapp/local.py)
 
-    def attach(self, *, config: BotConfig, engine: Any, store: Store, owns_store: bool,
+    def attach(self, *, config: BotConfig, engine: Engine, store: Store, owns_store: bool,
                state: State, queue: RenderQueue) -> None:
         self.config, self.engine, self.store, self.owns_store = config, engine, store, owns_store
         self.state, self.queue = state, queue
 
-    def presets(self) -> list[Any]:
+    def presets(self) -> list[Preset]:
         return list(self.engine.catalog.presets())
 
 

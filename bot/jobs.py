@@ -15,14 +15,15 @@ other while they wait, so three fast presses paint the last one, not all three.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Generic, Hashable, TypeVar
+from typing import Any, Callable, Generator, Generic, Hashable, TypeVar
 
 from bot import texts
-from bot.state import UserError
+from bot.errors import UserError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,7 +80,9 @@ class FairScheduler(Generic[T]):
     def remove(self, user: Hashable, item: T) -> bool:
         """Take a waiting item out of line; False if it is not waiting."""
         queue = self._queues.get(user)
-        for entry in queue or ():
+        if queue is None:
+            return False
+        for entry in queue:
             if entry[1] is item:
                 queue.remove(entry)
                 if not queue:
@@ -124,7 +127,7 @@ class Ticket:
             self.position = position
             self.changed.set()
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, Any]:
         return asyncio.shield(self.future).__await__()
 
 
@@ -232,12 +235,13 @@ class RenderQueue:
             if ticket is None:
                 break
             self._running += 1
+            assert ticket.slot is not None, "submitted with its slot"
             ticket.slot.closed = True
             self._unkey(ticket.slot)
             ticket._move(0)
             loop = asyncio.get_running_loop()
             job = loop.run_in_executor(self._pool, ticket.fn)
-            job.add_done_callback(lambda done, t=ticket: self._finished(t, done))
+            job.add_done_callback(functools.partial(self._finished, ticket))
         for place, ticket in enumerate(self._waiting.order(), start=1):
             ticket._move(place)
 
@@ -247,8 +251,8 @@ class RenderQueue:
         if not ticket.future.done():
             if done.cancelled():
                 ticket.future.cancel()
-            elif done.exception() is not None:
-                ticket.future.set_exception(done.exception())
+            elif (error := done.exception()) is not None:
+                ticket.future.set_exception(error)
             else:
                 ticket.future.set_result(done.result())
         self._dispatch()

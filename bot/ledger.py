@@ -179,6 +179,8 @@ class UpdateLedger:
 
         def apply(cur: Doc | None) -> Doc | None:
             nonlocal ours
+            if cur is None:
+                return None
             ours = self._mine(update_id, cur) and cur.get("state") == "processing"
             return {**cur, "lease_until": time.time() + self.lease} if ours else cur
 

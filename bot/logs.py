@@ -10,6 +10,7 @@ text lines would all be shown with the same severity.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
@@ -23,6 +24,11 @@ from bot.config import BotConfig
 # Loggers whose lines can contain request URLs (and so the token): httpx at INFO,
 # PTB at DEBUG (File objects carry the full download URL). Filtered at the logger as
 # well, for records that reach handlers other than root's.
+# The update being handled (set by the webhook for its request, by the runtime in its
+# loop); UpdateContext adds it to every record.
+CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "update_id", default=None)
+
 TOKEN_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application",
                  "telegram.ext.Updater", "telegram.request.BaseRequest",
                  "telegram.request.HTTPXRequest")
@@ -59,16 +65,18 @@ class UpdateContext(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "update_id", None) is None:
-            from bot.runtime import CURRENT_UPDATE
-
             record.update_id = CURRENT_UPDATE.get()
         return True
+
+
+def _utc(seconds: float | None) -> time.struct_time:
+    return time.gmtime(seconds)
 
 
 class JsonLines(logging.Formatter):
     """One JSON object per line, in the fields Cloud Logging understands."""
 
-    converter = time.gmtime
+    converter = staticmethod(_utc)
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
@@ -87,7 +95,7 @@ class JsonLines(logging.Formatter):
 class TextLines(logging.Formatter):
     """Plain lines for a terminal (polling, local runs), times in UTC like JsonLines."""
 
-    converter = time.gmtime
+    converter = staticmethod(_utc)
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -113,9 +121,9 @@ def configure_logging(config: BotConfig, stream: IO[str] | None = None) -> None:
         root.setLevel(config.log_level)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    for handler in root.handlers:
-        if not any(isinstance(f, UpdateContext) for f in handler.filters):
-            handler.addFilter(UpdateContext())
+    for each in root.handlers:
+        if not any(isinstance(f, UpdateContext) for f in each.filters):
+            each.addFilter(UpdateContext())
     if config.token:
         install_log_redaction(config.token)
         for name in TOKEN_LOGGERS:

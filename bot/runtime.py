@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
 import logging
 import os
 import threading
@@ -28,16 +27,13 @@ from typing import Any, Callable, Coroutine, Literal, TypeVar
 
 from bot.config import BotConfig
 from bot.ledger import UpdateLedger
+from bot.logs import CURRENT_UPDATE
 from bot.store import Store, StoreError, open_store
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
-
-# The update being handled, for log lines (bot/logs.py adds it to every record).
-CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
-    "update_id", default=None)
 
 Status = Literal["done", "duplicate", "busy", "error", "working"]
 
@@ -91,7 +87,15 @@ class BotRuntime:
                 if self._store is None:
                     self._store = open_store(self.config.store_url)
                 self._ledger = UpdateLedger(self._store, self.config.claim_lease)
+            assert self._store is not None
             return self._engine, self._store
+
+    @property
+    def ledger(self) -> UpdateLedger:
+        """The update ledger (built with the store on first use)."""
+        self._parts()
+        assert self._ledger is not None
+        return self._ledger
 
     @property
     def engine(self) -> Any:
@@ -101,7 +105,7 @@ class BotRuntime:
     def _started(self) -> asyncio.AbstractEventLoop:
         """Start the loop thread and initialize the Application, once per process."""
         with self._lock:
-            if self._app is not None:
+            if self._app is not None and self._loop is not None:
                 return self._loop
             engine, store = self._parts()
             from bot.app import build_application
@@ -111,7 +115,7 @@ class BotRuntime:
             thread.start()
             try:
                 app = build_application(self.config, engine=engine, store=store)
-                app.bot_data.delivery = DeliveryHook(self._ledger)
+                app.bot_data.delivery = DeliveryHook(self.ledger)
                 asyncio.run_coroutine_threadsafe(app.initialize(), loop).result(START_TIMEOUT)
             except BaseException:
                 loop.call_soon_threadsafe(loop.stop)
@@ -138,7 +142,7 @@ class BotRuntime:
         update_id = int(update["update_id"])
         wait = self.config.update_timeout if timeout is None else timeout
         t0 = time.monotonic()
-        verdict = self._ledger.claim(update_id)
+        verdict = self.ledger.claim(update_id)
         if verdict == "busy":
             return Outcome(update_id, "busy", time.monotonic() - t0)
         if verdict == "duplicate":
@@ -188,14 +192,14 @@ class BotRuntime:
             status = "error"
         finally:
             heartbeat.cancel()
-        await asyncio.to_thread(self._ledger.finish, update_id, status)
+        await asyncio.to_thread(self.ledger.finish, update_id, status)
         return status
 
     async def _heartbeat(self, update_id: int) -> None:
-        every = self._ledger.lease / 3
+        every = self.ledger.lease / 3
         while True:
             await asyncio.sleep(every)
-            await asyncio.to_thread(self._ledger.renew, update_id)
+            await asyncio.to_thread(self.ledger.renew, update_id)
 
     def warmup(self) -> bool:
         """Load the model and preset vectors, once per process (App Engine may call
@@ -242,7 +246,7 @@ class BotRuntime:
         removed = None
         if due:
             try:
-                removed = self._store.cleanup()
+                removed = self._parts()[1].cleanup()
             except StoreError as exc:
                 log.warning("store cleanup failed: %s", exc)
         return {"ok": True, "cleaned": removed}

@@ -29,8 +29,10 @@ import math
 import re
 import secrets
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
+from bot.records import Delivered, Render
 from bot.store import Doc, Store
 
 SESSIONS, TOKENS, RENDERS, RESULTS = "sessions", "tokens", "renders", "results"
@@ -47,16 +49,6 @@ MAX_CALLBACK_BYTES = 64
 # callback_data = "{action}:u{user}:{token}.{button}" — validated before any lookup.
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,16}$")
 _CALLBACK_RE = re.compile(r"^([a-z]{1,10}):(u\d{1,20}:[A-Za-z0-9_-]{8,16})\.(\d{1,2})$")
-
-
-class UserError(Exception):
-    """A refusal or failure explained to the user with one sentence from texts.py
-    (the msgid; `values` fill its placeholders once it is translated)."""
-
-    def __init__(self, user_message: str, **values: object) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
-        self.values = values
 
 
 def user_prefix(user_id: int) -> str:
@@ -127,38 +119,43 @@ class State:
         return doc, button
 
     # -- renders: inputs and settings of one result --------------------------------------
-    async def save_render(self, user_id: int, render: Doc) -> str:
-        rid = new_id(6)
-        await self._run(self.store.put, RENDERS, f"{user_prefix(user_id)}{rid}",
-                        {**render, "rid": rid, "version": 1}, self.input_ttl)
-        return rid
+    async def save_render(self, render: Render) -> Render:
+        """Store a new result's render; returns it with its `rid` (version 1)."""
+        saved = replace(render, rid=new_id(6), version=1, result=None)
+        await self._run(self.store.put, RENDERS, f"{user_prefix(render.user)}{saved.rid}",
+                        saved.to_doc(), self.input_ttl)
+        return saved
 
-    async def render(self, user_id: int, rid: str) -> Doc | None:
-        return await self._run(self.store.get, RENDERS, f"{user_prefix(user_id)}{rid}")
+    async def render(self, user_id: int, rid: str) -> Render | None:
+        doc = await self._run(self.store.get, RENDERS, f"{user_prefix(user_id)}{rid}")
+        return Render.from_doc(doc) if doc is not None else None
 
-    async def change_render(self, user_id: int, rid: str, changes: Doc) -> Doc | None:
+    async def change_render(self, user_id: int, rid: str, **changes: Any) -> Render | None:
         """Apply setting changes atomically and bump the version (None if expired)."""
         def apply(cur: Doc | None) -> Doc | None:
             if cur is None:
                 return None
-            return {**cur, **changes, "version": int(cur.get("version", 1)) + 1}
+            render = Render.from_doc(cur)
+            return replace(render, **changes, version=render.version + 1).to_doc()
 
-        return await self._run(self.store.update, RENDERS, f"{user_prefix(user_id)}{rid}",
-                                apply, self.input_ttl)
+        doc = await self._run(self.store.update, RENDERS, f"{user_prefix(user_id)}{rid}",
+                              apply, self.input_ttl)
+        return Render.from_doc(doc) if doc is not None else None
 
-    async def record_delivery(self, user_id: int, rid: str, version: int, result: Doc) -> bool:
-        """Remember the message showing a render; False if a newer version exists (then the
-        caller's image is stale and the newer job will edit the message)."""
+    async def record_delivery(self, render: Render, result: Delivered) -> bool:
+        """Remember the message showing `render`; False if a newer version exists (then
+        the caller's image is stale and the newer job will edit the message)."""
         stale = False
 
         def apply(cur: Doc | None) -> Doc | None:
             nonlocal stale
             if cur is None:
                 return None
-            stale = int(cur.get("version", 1)) > version
-            return cur if stale else {**cur, "result": result}
+            stored = Render.from_doc(cur)
+            stale = stored.version > render.version
+            return cur if stale else replace(stored, result=result).to_doc()
 
-        await self._run(self.store.update, RENDERS, f"{user_prefix(user_id)}{rid}",
+        await self._run(self.store.update, RENDERS, f"{user_prefix(render.user)}{render.rid}",
                         apply, self.input_ttl)
         return not stale
 

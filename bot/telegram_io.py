@@ -12,7 +12,7 @@ import contextlib
 import datetime as dtm
 import logging
 import warnings
-from typing import AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 import httpx
 from telegram import Bot, Message, ReplyParameters
@@ -27,7 +27,8 @@ from telegram.error import (
 )
 
 from bot import texts
-from bot.state import UserError
+from bot.errors import UserError
+from bot.records import FileRef
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,16 +97,16 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, what: str) -> T:
     raise AssertionError("unreachable")
 
 
-async def download(bot: Bot, ref: dict) -> bytes:
+async def download(bot: Bot, ref: FileRef) -> bytes:
     """The bytes of a photo or document kept as a Telegram file reference.
 
     The size is checked before getFile (documents carry it) and again after, so a
     30 MB file costs no download. Raises UserError for files Telegram won't serve.
     """
-    if (ref.get("file_size") or 0) > MAX_DOWNLOAD:
+    if (ref.file_size or 0) > MAX_DOWNLOAD:
         raise UserError(texts.TOO_BIG)
     try:
-        file = await with_retries(lambda: bot.get_file(ref["file_id"]), what="getFile")
+        file = await with_retries(lambda: bot.get_file(ref.file_id), what="getFile")
     except BadRequest as exc:
         text = str(exc).lower()
         if "too big" in text:
@@ -121,7 +122,7 @@ async def download(bot: Bot, ref: dict) -> bytes:
 
 
 async def reply_text(bot: Bot, chat_id: int, text: str, reply_to: int | None = None,
-                     **kwargs) -> Message:
+                     **kwargs: Any) -> Message:
     """Send one short message (HTML: the application's Defaults), as a reply when `reply_to`
     is given."""
     return await with_retries(

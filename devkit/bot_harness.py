@@ -16,19 +16,25 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.config import BotConfig
+from bot.logs import configure_logging
+from bot.store import Store
 from devkit.fake_telegram import Call, FakeTelegram
 
 
 class BotHarness:
     """One Application talking to one FakeTelegram."""
 
-    def __init__(self, tg: FakeTelegram, tmp_path: Path, engine: Any, **config: Any) -> None:
+    def __init__(self, tg: FakeTelegram, tmp_path: Path, engine: Any, *,
+                 store: Store | None = None, **config: Any) -> None:
+        """`store`: one the caller made (e.g. with an injected clock); else SQLite in
+        tmp_path. Either way close() closes it."""
         self.tg = tg
         settings = dict(token=tg.token, api_base=tg.api_base,
                         store_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}", workers=2)
         settings.update(config)
         self.config = BotConfig(**settings)
-        self.app = build_application(self.config, engine=engine)
+        configure_logging(self.config)   # as both entry points do: the token redacted
+        self.app = build_application(self.config, engine=engine, store=store)
         self.loop = asyncio.new_event_loop()
         self.run(self.app.initialize())
 

@@ -13,21 +13,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import IO, NoReturn, Sequence
 
-from nst.files import atomic_write
+from nst.cli_common import (EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, check_output, engine_config,
+                            engine_from_env, load_picture, style_arg, write_output)
 from nst.errors import ImageError, ModelError, NstError, StyleNotFound
 
 PROG = "nst"
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-class CliError(Exception):
-    """One-line error with an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,84 +72,10 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# --- helpers ---------------------------------------------------------------------------
-def _config():
-    from nst.config import EngineConfig
-
-    try:
-        return EngineConfig.from_env()
-    except ValueError as e:
-        raise CliError(f"bad environment: {e}") from None
-
-
-def engine_from_env():
-    from nst.engine import Engine
-
-    return Engine.from_config(_config())
-
-
-def _check_output(path: Path) -> str:
-    from nst.images import format_for_path
-
-    try:
-        fmt = format_for_path(path)
-    except ImageError as e:
-        raise CliError(f"output {path}: {e.user_message}") from None
-    check_writable(path)
-    return fmt
-
-
-def check_writable(path: Path) -> None:
-    """One line (CliError) when ``path`` cannot be written."""
-    if path.is_dir():
-        raise CliError(f"output {path} is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise CliError(f"cannot write {path}: {parent} is not a directory")
-    if not parent.is_dir():
-        raise CliError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise CliError(f"cannot write {path}: permission denied")
-
-
-def _load(path: str, what: str):
-    from nst.images import load_image
-
-    p = Path(path)
-    if not p.exists():
-        raise CliError(f"{what} file {path} not found")
-    if p.is_dir():
-        raise CliError(f"{what} {path} is a directory, not a picture")
-    try:
-        return load_image(p)
-    except ImageError as e:
-        raise CliError(f"{what} {path}: {e.user_message}") from None
-
-
-def style_arg(engine, value: str, what: str):
-    """An existing file → its image; else a preset id → the id; else an error."""
-    if Path(value).exists():
-        return _load(value, what)
-    if value in engine.catalog:
-        return value
-    looks_like_path = os.sep in value or "/" in value or Path(value).suffix != ""
-    if looks_like_path:
-        raise CliError(f"{what} file {value} not found")
-    raise CliError(f"unknown {what} {value!r}: not a file and not a preset id "
-                   f"(`python -m nst styles` lists them)")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    try:
-        atomic_write(path, data)
-    except OSError as e:
-        raise CliError(f"cannot write {path}: {e.strerror or e}") from None
-
-
 class _Progress:
     """Progress on stderr for tiled (long) work only."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.shown = False
@@ -203,8 +121,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
     if wants_clip(args.content, out_path):
         return cmd_stylize_clip(args, options, mix_weight)
-    fmt = _check_output(out_path)
-    content = _load(args.content, "content")
+    fmt = check_output(out_path)
+    content = load_picture(args.content, "content")
     engine = engine_from_env()
     style = style_arg(engine, args.style, "style")
     mix = style_arg(engine, args.mix, "mix style") if args.mix is not None else None
@@ -213,7 +131,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     result = engine.stylize(content, style, options, mix=mix, mix_weight=mix_weight,
                             progress=_Progress())
     data = encode_image(result, fmt, quality=args.quality)
-    _write_atomic(out_path, data)
+    write_output(out_path, data)
     print(f"wrote {out_path} ({result.width}x{result.height}, {len(data) // 1024} KB, "
           f"{time.monotonic() - started:.1f} s)")
     return EXIT_OK
@@ -232,7 +150,7 @@ def cmd_styles(args: argparse.Namespace) -> int:
         print("  ".join(cells + [r[3]]).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths + [4]))
-    print(f"{len(presets)} presets in {_config().styles}")
+    print(f"{len(presets)} presets in {engine_config().styles}")
     return EXIT_OK
 
 
@@ -266,7 +184,7 @@ def cmd_styles_push(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from nst import models
 
-    config = _config()
+    config = engine_config()
     statuses = models.all_status(config)
     print(f"backend: {config.backend}; search order: "
           + ", ".join(str(d) for d in models.search_dirs(config)))

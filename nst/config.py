@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Mapping
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -31,8 +32,8 @@ class EngineConfig:
     tile_pixels: int | None = None        # NST_TILE_PIXELS: pass size when tiling bigger outputs
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "EngineConfig":
-        env = os.environ if env is None else env
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "EngineConfig":
+        env: Mapping[str, str] = os.environ if environ is None else environ
         backend = env.get("NST_BACKEND", "").strip().lower() or BACKENDS[0]
         if backend not in BACKENDS:
             raise ValueError(f"NST_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -56,6 +57,6 @@ class EngineConfig:
         )
 
 
-def _pixels(env, name: str) -> int | None:
+def _pixels(env: Mapping[str, str], name: str) -> int | None:
     value = (env.get(name) or "").strip()
     return int(value) if value else None

@@ -42,15 +42,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Real
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from nst.backends import make_backend
-from nst.backends.base import Backend, prepare_style
+from nst.backends.base import MIN_SIDE, Backend, prepare_style
 from nst.brush import DEFAULT_BRUSH, check_brush, paint
 from nst.catalog import Catalog, open_catalog
 from nst.config import EngineConfig
+from nst.images import fit_max_side, output_size
 from nst.errors import NstError
 from nst.tiling import stylize_tiled
 
@@ -58,7 +59,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
 MAX_SIDE = 4096
-MIN_SIDE = 32
 #: Largest output stylized in one pass unless the backend says otherwise.
 DEFAULT_PASS_PIXELS = Backend.pass_pixels
 #: Warmup runs one pass of this side: loads and packs the weights without
@@ -113,18 +113,6 @@ class StyleOptions:
         object.__setattr__(self, "keep_colors", bool(self.keep_colors))
 
 
-def output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """(w, h) with the aspect kept and the long side = min(max_side, long side)."""
-    long_side = max(width, height)
-    target = min(max_side, long_side)
-    if target == long_side:
-        return width, height
-    s = target / long_side
-    w = target if width == long_side else max(1, round(width * s))
-    h = target if height == long_side else max(1, round(height * s))
-    return w, h
-
-
 class Engine:
     """Thread-safe stylization on a backend and a preset catalog."""
 
@@ -144,7 +132,7 @@ class Engine:
         self._style_lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: EngineConfig | None = None, **kwargs) -> "Engine":
+    def from_config(cls, config: EngineConfig | None = None, **kwargs: Any) -> "Engine":
         """Cheap: reads the catalog manifest; models load at warmup / first use."""
         config = config or EngineConfig.from_env()
         kwargs.setdefault("pass_pixels", config.pass_pixels)
@@ -199,7 +187,8 @@ class Engine:
                 self._style_cache.popitem(last=False)
         return code
 
-    def _recipe(self, style, mix, mix_weight: float) -> list[tuple[float, np.ndarray]]:
+    def _recipe(self, style: "str | Image.Image", mix: "str | Image.Image | None",
+                mix_weight: float) -> list[tuple[float, np.ndarray]]:
         """[(weight, code)] of the style (and mix): weights sum to 1, zero weights dropped."""
         w = _number("mix_weight", mix_weight, 0.0, 1.0)
         styles = [(1.0, style)] if mix is None else [(1.0 - w, style), (w, mix)]
@@ -207,13 +196,13 @@ class Engine:
         codes = [(wt, self.style_code(s)) for wt, s in styles]
         return [(wt, c) for wt, c in codes if wt > 0.0]
 
-    def _transfer_fn(self, terms, strength: float,
+    def _transfer_fn(self, terms: list[tuple[float, np.ndarray]], strength: float,
                      content_small: "Image.Image") -> Callable[[np.ndarray], np.ndarray]:
         """float32 HxWx3 → stylized float32 HxWx3, with strength and mix applied."""
         backend = self.backend
         s = np.float32(strength)
 
-        def weighted_sum(parts):
+        def weighted_sum(parts: Iterable[tuple[float, Any]]) -> Any:
             acc = None
             for wt, value in parts:
                 part = value if wt == 1.0 else np.float32(wt) * value
@@ -263,8 +252,6 @@ class Engine:
         to cancel.  Raises StyleNotFound (unknown preset id), OptionError (bad
         mix_weight), ModelError (model files).  Thread-safe.
         """
-        from PIL import Image
-
         if not _is_image(content):
             raise TypeError(f"content must be a PIL image, not {type(content).__name__}")
         if not isinstance(options, StyleOptions):
@@ -274,15 +261,12 @@ class Engine:
             progress = _monotone(progress)
 
         img = content if content.mode == "RGB" else content.convert("RGB")
-        size = output_size(img.width, img.height, options.max_side)
-        if size != img.size:
-            img = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        w, h = size
+        img = fit_max_side(img, options.max_side)
+        w, h = img.size
         if options.strength == 0.0:  # exactly the content; no inference needed
-            result = img.copy() if img is content else img
             if progress:
                 progress(1.0)
-            return result
+            return img.copy() if img is content else img
         fn = self._transfer_fn(terms, options.strength, img)
 
         def keep_band_colors(rows: np.ndarray, y0: int) -> None:

@@ -32,7 +32,8 @@ class NstError(Exception):
         extra = f", detail={self.detail!r}" if self.detail else ""
         return f"{type(self).__name__}({self.user_message!r}, code={self.code!r}{extra})"
 
-    def __reduce__(self):  # keep code and detail across pickling (process pools)
+    # keep code and detail across pickling (process pools)
+    def __reduce__(self) -> tuple[type, tuple[str, str, str | None]]:
         return (type(self), (self.user_message, self.code, self.detail))
 
 

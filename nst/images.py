@@ -32,12 +32,12 @@ from .color import (
     to_rgb_or_rgba,
     to_srgb,
 )
+from .backends.base import MIN_SIDE
 from .errors import ImageError
 
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 50_000_000
-MIN_SIDE = 32
 MAX_RATIO = 20
 _STRIP_PIXELS = 1 << 20   # pixels of one strip when a big RGBA image is shrunk
 _REDUCE_PIXELS = 1 << 22  # smaller non-JPEG pictures are not worth shrinking early
@@ -168,22 +168,27 @@ def load_image(
     raise TypeError(f"load_image() needs bytes or a path, not {type(source).__name__}")
 
 
-def fit_max_side(img: Image.Image, max_side: int) -> Image.Image:
-    """Downscale so the long side is ``max_side`` (aspect kept); never upscales.
+def output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(w, h) with the aspect kept and the long side = min(max_side, long side)."""
+    long_side = max(width, height)
+    target = min(max_side, long_side)
+    if target == long_side:
+        return width, height
+    s = target / long_side
+    w = target if width == long_side else max(1, round(width * s))
+    h = target if height == long_side else max(1, round(height * s))
+    return w, h
 
-    Returns ``img`` itself when it already fits.
+
+def fit_max_side(img: Image.Image, max_side: int) -> Image.Image:
+    """Downscale so the long side is ``max_side`` (aspect kept); never upscales (the
+    engine's output size). Returns ``img`` itself when it already fits.
     """
     if max_side < 1:
         raise ValueError("max_side must be >= 1")
-    w, h = img.size
-    long_side = max(w, h)
-    if long_side <= max_side:
+    size = output_size(img.width, img.height, max_side)
+    if size == img.size:
         return img
-    scale = max_side / long_side
-    if w >= h:
-        size = (max_side, max(1, round(h * scale)))
-    else:
-        size = (max(1, round(w * scale)), max_side)
     return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
@@ -353,7 +358,7 @@ def _reduce(img: Image.Image, draft_side: int, icc: object) -> tuple[Image.Image
     for top in range(0, out.height * factor, rows):
         strip = img.crop((0, top, out.width * factor, min(top + rows, out.height * factor)))
         if transform is not None:
-            strip = ImageCms.applyTransform(strip, transform)
+            strip = ImageCms.applyTransform(strip, transform) or strip
         out.paste(flatten_on_white(strip).reduce(factor), (0, top // factor))
     return out, None
 
@@ -378,6 +383,7 @@ __all__ = [
     "MAX_ICC_BYTES",
     "load_image",
     "fit_max_side",
+    "output_size",
     "encode_image",
     "format_for_path",
 ]

@@ -35,7 +35,8 @@ class FlowWarp:
                    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
         self._cv2 = cv2
-        self._dis = cv2.DISOpticalFlow_create(presets[preset])  # not thread-safe: one per clip
+        # not thread-safe: one per clip (OpenCV's stubs lack it, hence the ignore)
+        self._dis = cv2.DISOpticalFlow_create(presets[preset])  # type: ignore[attr-defined]
         self._grid: np.ndarray | None = None
 
     def _gray(self, frame: np.ndarray) -> np.ndarray:
@@ -84,7 +85,8 @@ class Stabilizer:
 
     def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         out = stylized
-        if self._prev_in is not None and self._prev_in.shape == frame.shape and self.weight > 0:
+        if (self._prev_in is not None and self._prev_out is not None
+                and self._prev_in.shape == frame.shape and self.weight > 0):
             mapping, reliable = self._flow.between(self._prev_in, frame)
             warped = self._flow.warp(self._prev_out, mapping)
             # soften the mask's edges so occlusion borders do not show as seams
@@ -107,7 +109,7 @@ def temporal_error(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray],
     flow = FlowWarp(preset)
     total, count, prev_in, prev_out = 0.0, 0, None, None
     for frame, out in zip(inputs, outputs, strict=True):
-        if prev_in is not None:
+        if prev_in is not None and prev_out is not None:
             mapping, reliable = flow.between(prev_in, frame)
             if reliable.any():
                 diff = np.abs(out.astype(np.float32) - flow.warp(prev_out, mapping))

@@ -29,13 +29,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from nst.errors import ClipError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import av
+    from av.container import InputContainer, OutputContainer
     from PIL import Image
 
 log = logging.getLogger(__name__)
@@ -101,13 +103,13 @@ def even_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return w - w % 2, h - h % 2
 
 
-def _open(source: Source):
+def _open(source: Source) -> InputContainer:
     import av
 
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
             raise _error("empty")
-        target = io.BytesIO(bytes(source))
+        target: io.BytesIO | str = io.BytesIO(bytes(source))
     else:
         path = Path(source)
         if path.is_file() and path.stat().st_size == 0:
@@ -242,9 +244,9 @@ class Clip:
         raise _error("no_frames")
 
 
-def _upright(frame, turns: int, size: tuple[int, int] | None = None) -> np.ndarray:
+def _upright(frame: av.VideoFrame, turns: int, size: tuple[int, int] | None = None) -> np.ndarray:
     """uint8 RGB of a decoded frame, scaled to ``size`` (as shown) and turned upright."""
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if size is not None:
         w, h = size if turns % 2 == 0 else size[::-1]
         kwargs = {"width": w, "height": h, "interpolation": "AREA"}
@@ -298,6 +300,7 @@ class ClipWriter:
         self.fmt, self.size = fmt, (w, h)
         self.frames = 0
         self._last = -1
+        self._out: OutputContainer | None
         rate = Fraction(max(1, round(fps)))
         if fmt == "mp4":
             self._base = Fraction(1, 1000)
@@ -327,10 +330,13 @@ class ClipWriter:
         pts = max(int(round(t / self._base)), self._last + 1)
         self._last = pts
         if self.fmt == "gif":
-            vf = av.VideoFrame.from_ndarray(_palette_frame(frame), format="pal8")
+            # PyAV takes (indices, palette) for pal8; its stubs know only one array
+            vf = av.VideoFrame.from_ndarray(_palette_frame(frame),  # type: ignore[arg-type]
+                                            format="pal8")
         else:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         vf.pts, vf.time_base = pts, self._base
+        assert self._out is not None, "write after close"
         for packet in self._stream.encode(vf):
             self._out.mux(packet)
         self.frames += 1
@@ -348,7 +354,7 @@ class ClipWriter:
     def __enter__(self) -> "ClipWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -358,7 +364,7 @@ def _palette_frame(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     q = Image.fromarray(frame, "RGB").quantize(256, method=Image.Quantize.FASTOCTREE,
                                                dither=Image.Dither.NONE)
-    rgb = np.asarray(q.getpalette()[:768], np.uint8).reshape(-1, 3)
+    rgb = np.asarray((q.getpalette() or [])[:768], np.uint8).reshape(-1, 3)
     palette = np.zeros((256, 4), np.uint8)
     palette[:, 0] = 255
     palette[:len(rgb), 1:] = rgb

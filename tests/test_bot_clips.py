@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bot import texts
-from bot.handlers import animations
+from bot.handlers import progress as progress_notes
 from bot.jobs import FairScheduler
 from nst.video import open_clip
 from devkit import clip_factory as cf
@@ -114,6 +114,21 @@ def test_group_stylize_reply_to_an_animation(harness: BotHarness, tmp_path) -> N
     assert h.last("sendMessage").params["text"] == texts.CHOOSE_STYLE_CLIP
 
 
+def test_group_stylize_reply_to_a_broken_clip_is_refused_at_once(harness: BotHarness,
+                                                                 tmp_path) -> None:
+    """/stylize runs the same arrival check as a clip sent plainly: one sentence, no
+    keyboard (before, it showed the paintings and failed only after a pick)."""
+    h = harness
+    broken = _animation(h, _clip(tmp_path)[:900], chat=GROUP, chat_type="supergroup")
+    h.feed(broken)
+    ask = h.tg.text_update(GROUP, BOB, "/stylize", reply_to=broken["message"],
+                           chat_type="supergroup")
+    h.feed(ask)
+    assert h.texts() == [texts.CLIP_UNREADABLE]
+    assert not h.last("sendMessage").params.get("reply_markup")
+    assert reply_to_of(h.last("sendMessage")) == ask["message"]["message_id"]
+
+
 @pytest.mark.parametrize("kind", ["video", "video_note", "gif_file", "mkv_file"])
 def test_videos_round_videos_and_gif_files(harness: BotHarness, tmp_path, kind) -> None:
     h = harness
@@ -183,7 +198,7 @@ def test_bad_clips_are_refused_on_arrival_and_nothing_sticks(harness: BotHarness
 
 def test_progress_message_counts_frames_and_goes_away(harness: BotHarness, tmp_path,
                                                       monkeypatch) -> None:
-    monkeypatch.setattr(animations, "PROGRESS_EVERY", 0.05)
+    monkeypatch.setattr(progress_notes, "PROGRESS_EVERY", 0.05)
     h = harness
     h.feed(_animation(h, _clip(tmp_path, 20, (160, 96))))
     _pick_first(h)

@@ -10,10 +10,12 @@ import pytest
 
 from bot import texts
 from bot.state import USER_NAMESPACES
+from bot.store.sqlite import SqliteStore
 from nst import Engine, EngineConfig
 from nst.models import PREDICTOR, TRANSFORMER
 from devkit.bot_harness import BotHarness, button
 from tests.bot_harness import content_jpeg
+from tests.store.harness import FakeClock
 
 ALICE = {"id": 3001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 3002, "is_bot": False, "first_name": "Bob"}
@@ -51,11 +53,20 @@ def test_forged_unknown_and_oversized_buttons_expire(harness: BotHarness) -> Non
     assert not h.calls("sendPhoto") and len(h.calls("getFile")) == downloads
 
 
+def _clocked(tg, tmp_path: Path, engine) -> tuple[BotHarness, FakeClock]:
+    """A bot whose store tells time by a clock the test moves (inputs kept 60 s)."""
+    clock = FakeClock()
+    store = SqliteStore(tmp_path / "clocked.sqlite3", clock=clock)
+    return BotHarness(tg, tmp_path, engine, store=store, input_ttl=60), clock
+
+
 def test_button_expires_after_input_ttl(tg, tmp_path: Path, engine) -> None:
-    h = BotHarness(tg, tmp_path, engine, input_ttl=0.5)
+    h, clock = _clocked(tg, tmp_path, engine)
     try:
         keyboard = _keyboard(h)
-        time.sleep(0.7)
+        clock.advance(59)
+        assert h.store.scan("tokens", f"u{ALICE['id']}:"), "still there within the TTL"
+        clock.advance(2)
         h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))
         assert h.last("answerCallbackQuery").params["text"] == texts.BUTTON_EXPIRED
         assert not h.calls("sendPhoto")
@@ -84,10 +95,12 @@ def test_forget_deletes_everything_of_that_user_only(harness: BotHarness) -> Non
 
 
 def test_inputs_expire_after_input_ttl(tg, tmp_path: Path, engine) -> None:
-    h = BotHarness(tg, tmp_path, engine, input_ttl=0.5)
+    h, clock = _clocked(tg, tmp_path, engine)
     try:
         _result(h)
-        time.sleep(0.7)
+        clock.advance(59)
+        assert all(h.store.scan(ns, f"u{ALICE['id']}:") for ns in ("sessions", "tokens", "renders"))
+        clock.advance(2)
         for ns in ("sessions", "tokens", "renders"):
             assert h.store.scan(ns, f"u{ALICE['id']}:") == []
     finally:

@@ -13,13 +13,14 @@ Every update must be answered 200 with exactly ONE message to the user (the pain
 the keyboard or one clear sentence), no text may look like a traceback, and the same
 user's next good request must still get a painting. Then Telegram-level oddities:
 oversized files, stickers, videos, voice, unknown update types, forged buttons, long
-inline queries, mislabelled documents… (``TELEGRAM_CASES`` counts them).
+inline queries, mislabelled documents…
 """
 from __future__ import annotations
 
 import itertools
 import mimetypes
 import re
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -27,9 +28,12 @@ from flask import Flask
 
 from bot import texts
 from bot.config import BotConfig
-from bot.handlers.render import nst_error_text
+from bot.errors import picture_refusal
+from bot.i18n import ENGLISH
+from bot.intake import is_clip_document, is_image_document
 from nst.config import EngineConfig
 from nst.errors import ImageError
+import nst.images
 from nst.images import MIN_SIDE
 from devkit.bot_harness import button
 from tests.bot_harness import content_jpeg, decode
@@ -41,7 +45,8 @@ SPECS = case_specs()
 MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup",
                    "sendAnimation", "editMessageText", "editMessageMedia", "editMessageCaption"}
 TRACEBACK_RE = re.compile(r"Traceback|Exception|Error\b|File \"|line \d+|0x[0-9a-f]{6,}")
-TELEGRAM_CASES = 35          # test functions below that send Telegram-level oddities
+# load_image codes no Telegram file can meet: a path that can't be opened, an output format
+NOT_FROM_TELEGRAM = {"unreadable", "unsupported"}
 _users = itertools.count(50_000)
 
 
@@ -129,21 +134,18 @@ def expect_refusal(reply: Call, code: str, *, document: bool = False) -> None:
     arrival, before any keyboard is shown."""
     assert reply.method == "sendMessage"
     assert not reply.params.get("reply_markup"), "a keyboard for a picture I can't paint"
-    expected = nst_error_text(ImageError(code=code), document=document)
+    refusal = picture_refusal(ImageError(code=code), document=document)
+    expected = ENGLISH(refusal.user_message, **refusal.values)
     assert reply.params["text"] == expected, reply.params["text"]
 
 
 def accepted_as_image(name: str, mime: str | None) -> bool:
-    """Would the bot treat this document as a picture (bot.handlers.common.image_ref)?"""
-    from bot.handlers.common import IMAGE_EXTENSIONS
-
-    return (mime or "").startswith("image/") or name.rsplit(".", 1)[-1] in IMAGE_EXTENSIONS
+    """Would the bot treat this document as a picture (bot.intake.classify)?"""
+    return is_image_document(name, mime)
 
 
 def accepted_as_clip(name: str, mime: str | None) -> bool:
-    """Would the bot treat this document as a clip (bot.clips.clip_ref)?"""
-    from bot.clips import is_clip_document
-
+    """Would the bot treat this document as a clip (bot.intake.classify)?"""
     return is_clip_document(name, mime)
 
 
@@ -372,7 +374,12 @@ def test_user_who_blocked_the_bot_does_not_break_it(app: Flask, fake: FakeTelegr
     chat.good_request_works()
 
 
-def test_case_count() -> None:
-    """The report counts these; keep the number honest."""
-    corpus_cases = len(SPECS) * 2 + sum(1 for _, _, e in SPECS if e != "ok")
-    assert corpus_cases + TELEGRAM_CASES >= 30
+def test_the_corpus_meets_every_refusal_of_load_image() -> None:
+    """Each way nst.images refuses bytes has a corpus file above that meets it, so every
+    refusal is seen end to end (a new refusal code needs its corpus case)."""
+    source = Path(nst.images.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'code="(\w+)"', source)) - NOT_FROM_TELEGRAM
+    expected = {expect for _, _, expect in SPECS} - {"ok"}
+    assert {"not_image", "corrupt", "too_small"} <= codes
+    assert codes <= expected, f"no corpus case for {sorted(codes - expected)}"
+    assert expected <= codes, f"corpus expects codes load_image never gives: {expected - codes}"

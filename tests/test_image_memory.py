@@ -25,7 +25,7 @@ BUDGET_MB = 250        # the RGBA decode alone is 187 MiB; before the fix: ~500
 CHILD = """
 import json, sys
 from nst import Engine, EngineConfig, StyleOptions, load_image
-from bot.handlers.render import PREVIEW_SIDE, STYLE_DRAFT
+from bot.painting import PREVIEW_SIDE, STYLE_DRAFT
 
 def status():
     return {l.split(":")[0]: int(l.split()[1]) / 1024 for l in open("/proc/self/status")

@@ -8,27 +8,30 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from telegram import ForceReply, Update
 
 from bot import keyboards as kb
 from bot import texts
 from bot.context import BotContext
-from bot.handlers.common import answer, is_private, offer_presets, preset_title, say
-from bot.handlers.render import PREVIEW_SIDE, new_render, run_safely, start_render
+from bot.handlers.common import answer, is_private, offer_presets, preset_title, query_of, say
+from bot.handlers.render import run_safely, start_render
+from bot.painting import PREVIEW_SIDE
+from bot.records import Render, Subject
 
 log = logging.getLogger(__name__)
 
-Action = Callable[[Update, BotContext, dict[str, Any], Any], Awaitable[None]]
+Action = Callable[[Update, BotContext, dict[str, Any], Any], Coroutine[Any, Any, None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
-def pressed(action: Action) -> Callable[[Update, BotContext], Awaitable[None]]:
+def pressed(action: Action) -> Handler:
     """Stale, forged or foreign buttons get a short notice and nothing else happens;
     otherwise `action` runs with the keyboard's stored doc and the button's argument."""
     @functools.wraps(action)
     async def handler(update: Update, context: BotContext) -> None:
-        query = update.callback_query
+        query = query_of(update)
         found = await context.bot_data.state.redeem(query.data)
         if (found is None or query.message is None
                 or found[0].get("chat") != query.message.chat.id):
@@ -45,7 +48,7 @@ def pressed(action: Action) -> Callable[[Update, BotContext], Awaitable[None]]:
 
 async def expired(update: Update, context: BotContext) -> None:
     """A button I no longer know (or never made): "this button has expired"."""
-    log.info("user %s: expired or unknown button", update.callback_query.from_user.id)
+    log.info("user %s: expired or unknown button", query_of(update).from_user.id)
     await answer(update, context.t(texts.BUTTON_EXPIRED))
 
 
@@ -59,12 +62,9 @@ async def _pick(update: Update, context: BotContext, doc: dict[str, Any],
         if base is None:
             await say(context, doc["chat"], context.t(texts.PHOTO_GONE), ctx.get("ask"))
             return
-        keep = ("user", "chat", "content", "reply_to", "ask", "style", "strength",
-                "keep_colors", "origin")
-        render = {**{k: base[k] for k in keep}, "mix": preset_id, "mix_share": 50,
-                  "brush": base.get("brush")}
+        render = base.with_mix(preset_id)
     else:
-        render = new_render(doc["user"], doc["chat"], ctx, {"preset": preset_id}, "preset")
+        render = Render.new(doc["user"], doc["chat"], Subject.from_doc(ctx), preset=preset_id)
     await start_render(update, context, render)
 
 
@@ -84,7 +84,7 @@ async def page(update: Update, context: BotContext, doc: dict[str, Any], number:
     """◀ ▶: the same message shows the next page of paintings."""
     await answer(update)
     await offer_presets(context, chat_id=doc["chat"], user_id=doc["user"], ctx=doc["ctx"],
-                        reply_to=None, page=int(number), edit=update.callback_query.message)
+                        reply_to=None, page=int(number), edit=query_of(update).message)
 
 
 @pressed
@@ -103,18 +103,18 @@ async def own_style(update: Update, context: BotContext, doc: dict[str, Any], _:
 
 
 async def _rerender(update: Update, context: BotContext, doc: dict[str, Any],
-                    changes: dict[str, Any]) -> None:
+                    **changes: Any) -> None:
     """Change settings of a result and edit it in place with the new painting."""
     state = context.bot_data.state
     current = await state.render(doc["user"], doc["ctx"]["rid"])
     if current is None:
         await answer(update, context.t(texts.BUTTON_EXPIRED))
         return
-    if all(current.get(k) == v for k, v in changes.items()):
+    if all(getattr(current, k) == v for k, v in changes.items()):
         await answer(update, context.t(texts.ALREADY_THAT))
         return
     await answer(update)
-    render = await state.change_render(doc["user"], doc["ctx"]["rid"], changes)
+    render = await state.change_render(doc["user"], doc["ctx"]["rid"], **changes)
     if render is None:
         await say(context, doc["chat"], context.t(texts.PHOTO_GONE))
         return
@@ -127,7 +127,7 @@ async def strength(update: Update, context: BotContext, doc: dict[str, Any], pct
     if int(pct) not in kb.STRENGTHS:
         await expired(update, context)
         return
-    await _rerender(update, context, doc, {"strength": int(pct)})
+    await _rerender(update, context, doc, strength=int(pct))
 
 
 @pressed
@@ -137,13 +137,13 @@ async def mix_share(update: Update, context: BotContext, doc: dict[str, Any],
     if int(share) not in kb.MIX_SHARES:
         await expired(update, context)
         return
-    await _rerender(update, context, doc, {"mix_share": int(share)})
+    await _rerender(update, context, doc, mix_share=int(share))
 
 
 @pressed
 async def colors(update: Update, context: BotContext, doc: dict[str, Any], keep: bool) -> None:
     """🎨 on/off: keep the photo's own colours, take only the brushwork."""
-    await _rerender(update, context, doc, {"keep_colors": bool(keep)})
+    await _rerender(update, context, doc, keep_colors=bool(keep))
 
 
 @pressed
@@ -152,11 +152,11 @@ async def brush(update: Update, context: BotContext, doc: dict[str, Any], name: 
     if name not in kb.BRUSHES:
         await expired(update, context)
         return
-    await _rerender(update, context, doc, {"brush": name})
+    await _rerender(update, context, doc, brush=name)
 
 
 async def _with_render(update: Update, context: BotContext,
-                       doc: dict[str, Any]) -> dict[str, Any] | None:
+                       doc: dict[str, Any]) -> Render | None:
     """The render behind a result keyboard, or None after telling the user it expired."""
     render = await context.bot_data.state.render(doc["user"], doc["ctx"]["rid"])
     if render is None:
@@ -170,9 +170,8 @@ async def another(update: Update, context: BotContext, doc: dict[str, Any], _: A
     render = await _with_render(update, context, doc)
     if render:
         await answer(update)
-        ctx = {k: render[k] for k in ("content", "reply_to", "ask")}
-        await offer_presets(context, chat_id=doc["chat"], user_id=doc["user"], ctx=ctx,
-                            reply_to=render["ask"])
+        await offer_presets(context, chat_id=doc["chat"], user_id=doc["user"],
+                            ctx=render.subject.to_doc(), reply_to=render.ask)
 
 
 @pressed
@@ -181,12 +180,10 @@ async def mix(update: Update, context: BotContext, doc: dict[str, Any], _: Any) 
     render = await _with_render(update, context, doc)
     if render:
         await answer(update)
-        base_style = render["style"].get("preset")
-        ctx = {"content": render["content"], "reply_to": render["reply_to"],
-               "ask": render["ask"], "base": render["rid"], "base_style": base_style,
-               "base_title": preset_title(context, base_style)}
+        ctx = {**render.subject.to_doc(), "base": render.rid, "base_style": render.preset,
+               "base_title": preset_title(context, render.preset)}
         await offer_presets(context, chat_id=doc["chat"], user_id=doc["user"], ctx=ctx,
-                            reply_to=render["ask"])
+                            reply_to=render.ask)
 
 
 @pressed
@@ -196,8 +193,8 @@ async def hd(update: Update, context: BotContext, doc: dict[str, Any], _: Any) -
     render = await _with_render(update, context, doc)
     if not render:
         return
-    content = render["content"]
-    if content.get("kind") == "photo" and 0 < int(content.get("side") or 0) <= PREVIEW_SIDE:
+    content = render.content
+    if content.kind == "photo" and 0 < (content.side or 0) <= PREVIEW_SIDE:
         await answer(update, context.t(texts.HD_NEEDS_FILE), alert=True)
         return
     await answer(update)

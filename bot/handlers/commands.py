@@ -4,16 +4,21 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.error import BadRequest
 
 from bot import gallery, texts
-from bot.clips import LIMITS, clip_ref
 from bot.context import BotContext
-from bot.handlers.common import image_ref, is_private, new_content, say
-from bot.handlers.photos import check_image
+from bot.handlers.common import chat_of, is_private, message_of, new_content, say, user_of
+from bot.intake import arrival_problem, classify
+from bot.painting import LIMITS
 from bot.telegram_io import reply_params, with_retries
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nst.catalog import Preset
+    from nst.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +27,7 @@ async def start(update: Update, context: BotContext) -> None:
     """A short, friendly hello: what I do and the three steps to a painting (in a group:
     how /stylize works there)."""
     text = texts.WELCOME if is_private(update) else texts.WELCOME_GROUP
-    await say(context, update.effective_chat.id, context.t(text))
+    await say(context, chat_of(update).id, context.t(text))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -31,20 +36,20 @@ async def help_command(update: Update, context: BotContext) -> None:
     text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
             + "\n\n" + context.t(texts.HELP_BRUSH)
             + "\n\n" + context.t(texts.HELP_CLIPS, seconds=f"{LIMITS.max_seconds:g}"))
-    await say(context, update.effective_chat.id, text)
+    await say(context, chat_of(update).id, text)
 
 
 async def styles(update: Update, context: BotContext) -> None:
     """One collage of every painting, numbered like the buttons. Drawn and uploaded once;
     afterwards Telegram's copy (file_id) is sent again."""
     svc = context.bot_data
-    chat_id = update.effective_chat.id
+    chat_id = chat_of(update).id
     all_presets = svc.presets()
     key = gallery.cache_key(all_presets)
     private = is_private(update)
     text = context.t(texts.STYLES_CAPTION if private else texts.STYLES_CAPTION_GROUP,
                      count=len(all_presets))
-    reply_to = None if private else update.effective_message.message_id
+    reply_to = None if private else message_of(update).message_id
     cached = await svc.state.cached(key)
     if cached:
         try:
@@ -62,7 +67,7 @@ async def styles(update: Update, context: BotContext) -> None:
     await svc.state.cache(key, {"file_id": message.photo[-1].file_id})
 
 
-def _draw(engine, all_presets) -> bytes:
+def _draw(engine: Engine, all_presets: list[Preset]) -> bytes:
     out = io.BytesIO()
     gallery.render_collage(all_presets, engine.catalog.image).save(out, "JPEG", quality=88)
     return out.getvalue()
@@ -71,35 +76,35 @@ def _draw(engine, all_presets) -> bytes:
 async def forget(update: Update, context: BotContext) -> None:
     """Deletes everything stored about the user (photos' file_ids, results, buttons) and
     says how much went — in a group only that it is done, since everybody reads it."""
-    count = await context.bot_data.state.forget(update.effective_user.id)
+    count = await context.bot_data.state.forget(user_of(update).id)
     if context.bot_data.webapp is not None:  # the Mini App's decoded photos in memory
-        context.bot_data.webapp.forget(update.effective_user.id)
-    log.info("user %s: forgot %d documents", update.effective_user.id, count)
+        context.bot_data.webapp.forget(user_of(update).id)
+    log.info("user %s: forgot %d documents", user_of(update).id, count)
     if not is_private(update):
         text = context.t(texts.FORGOTTEN_GROUP)
     elif count:
         text = context.t(texts.FORGOTTEN, count=count)
     else:
         text = context.t(texts.FORGOTTEN_NOTHING)
-    reply_to = None if is_private(update) else update.effective_message.message_id
-    await say(context, update.effective_chat.id, text, reply_to)
+    reply_to = None if is_private(update) else message_of(update).message_id
+    await say(context, chat_of(update).id, text, reply_to)
 
 
 async def stylize(update: Update, context: BotContext) -> None:
     """Replying /stylize to a photo or a clip (groups) shows the paintings for it; the
     buttons belong to whoever asked. Without one it explains how (in a private chat:
     that a photo alone is enough)."""
-    message, chat = update.effective_message, update.effective_chat
+    message, chat = message_of(update), chat_of(update)
     target = message.reply_to_message
-    ref = clip_ref(target) or image_ref(target)
-    if ref is None:
+    ref = classify(target)
+    if ref is None or target is None:
         hint = texts.STYLIZE_PRIVATE if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
         await say(context, chat.id, context.t(hint), message.message_id)
         return
-    problem = None if ref.get("kind") == "clip" else await check_image(context, ref)
+    problem = await arrival_problem(context.bot, ref)
     if problem is not None:
         await say(context, chat.id, context.t(problem.user_message, **problem.values),
                   message.message_id)
         return
-    await new_content(context, chat_id=chat.id, user_id=update.effective_user.id, ref=ref,
+    await new_content(context, chat_id=chat.id, user_id=user_of(update).id, ref=ref,
                       reply_to=target.message_id, ask_id=message.message_id)

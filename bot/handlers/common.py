@@ -1,45 +1,65 @@
-"""Helpers every handler shares: photo references, replies, the painting keyboard."""
+"""Helpers every handler shares: which messages are clips, replies, the painting keyboard."""
 from __future__ import annotations
 
 import logging
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
-from telegram import MaybeInaccessibleMessage, Message, Update
+from telegram import CallbackQuery, Chat, MaybeInaccessibleMessage, Message, Update, User
+from telegram.ext import filters
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import keyboards, texts
 from bot.context import BotContext
+from bot.intake import classify
+from bot.records import FileRef, Subject
 from bot.telegram_io import ProbablyDelivered, reply_text, with_retries
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff", "gif",
-                    "avif"}
+class _Clips(filters.MessageFilter):
+    """Messages whose file bot.intake.classify calls a clip (GIFs, animations, videos,
+    round videos, GIF and video files)."""
+
+    def filter(self, message: Message) -> bool:
+        ref = classify(message)
+        return ref is not None and ref.is_clip
+
+
+CLIPS = _Clips(name="CLIPS")
+
+
+def _present(value: T | None, update: Update, what: str) -> T:
+    if value is None:
+        raise ValueError(f"update {update.update_id} carries no {what}")
+    return value
+
+
+def message_of(update: Update) -> Message:
+    """The message of an update a message handler got (its filter guarantees one)."""
+    return _present(update.effective_message, update, "message")
+
+
+def chat_of(update: Update) -> Chat:
+    """The chat of an update that came from a chat (messages, button presses)."""
+    return _present(update.effective_chat, update, "chat")
+
+
+def user_of(update: Update) -> User:
+    """Who sent the update (every message, press or inline query has a sender here)."""
+    return _present(update.effective_user, update, "sender")
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press a callback query handler got."""
+    return _present(update.callback_query, update, "button press")
 
 
 def is_private(update: Update) -> bool:
+    """A one-to-one chat with the bot."""
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
-
-
-def image_ref(message: Message | None) -> dict[str, Any] | None:
-    """The Telegram file reference of a photo or image document (never its bytes)."""
-    if message is None or message.animation is not None:
-        return None  # a GIF also carries a `document`: it is not a still image
-    if message.photo:
-        p = message.photo[-1]  # the largest size Telegram kept
-        return {"file_id": p.file_id, "file_unique_id": p.file_unique_id,
-                "file_size": p.file_size, "kind": "photo", "side": max(p.width, p.height)}
-    doc = message.document
-    if doc is None:
-        return None
-    mime = (doc.mime_type or "").lower()
-    ext = (doc.file_name or "").rsplit(".", 1)[-1].lower() if "." in (doc.file_name or "") else ""
-    if mime.startswith("image/") or ext in IMAGE_EXTENSIONS:
-        return {"file_id": doc.file_id, "file_unique_id": doc.file_unique_id,
-                "file_size": doc.file_size, "kind": "document"}
-    return None
 
 
 def preset_title(context: BotContext, preset_id: str | None) -> str:
@@ -103,9 +123,9 @@ def _web_app(context: BotContext, chat_id: int, user_id: int,
 
 
 async def new_content(context: BotContext, *, chat_id: int, user_id: int,
-                      ref: dict[str, Any], reply_to: int, ask_id: int) -> None:
+                      ref: FileRef, reply_to: int, ask_id: int) -> None:
     """A photo to paint: remember it (for "use my own style"), show the paintings."""
-    ctx = {"content": ref, "reply_to": reply_to, "ask": ask_id}
+    ctx = Subject(ref, reply_to, ask_id).to_doc()
     await context.bot_data.state.set_session(chat_id, user_id, ctx)
     await offer_presets(context, chat_id=chat_id, user_id=user_id, ctx=ctx, reply_to=ask_id)
 
@@ -118,6 +138,6 @@ async def answer(update: Update, text: str | None = None, *, alert: bool = False
     the work behind the button must still happen.
     """
     try:
-        await update.callback_query.answer(text, show_alert=alert)
+        await query_of(update).answer(text, show_alert=alert)
     except TelegramError as exc:
         log.info("could not answer callback query: %s", exc)

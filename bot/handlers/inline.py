@@ -13,6 +13,8 @@ async def on_inline_query(update: Update, context: BotContext) -> None:
     you shared), captioned with the painting and the bot — nothing personal. Nothing yet:
     a button that opens the bot to make the first one."""
     query = update.inline_query
+    if query is None:
+        return
     recent = await context.bot_data.state.recent_results(query.from_user.id)
     wanted = query.query.strip()
     chosen = [(rid, doc) for rid, doc in recent if rid == wanted]

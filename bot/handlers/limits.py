@@ -8,7 +8,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
 from bot.context import BotContext
-from bot.handlers.common import answer, is_private, say
+from bot.handlers.common import answer, chat_of, is_private, message_of, say
 from bot.state import ACTION_RATE
 from bot.store import StoreError
 
@@ -35,5 +35,5 @@ async def count_action(update: Update, context: BotContext) -> None:
     if update.callback_query is not None:
         await answer(update, text)
     else:
-        await say(context, update.effective_chat.id, text, update.effective_message.message_id)
+        await say(context, chat_of(update).id, text, message_of(update).message_id)
     raise ApplicationHandlerStop

@@ -12,17 +12,14 @@ from telegram.ext import filters
 
 from bot import texts
 from bot.context import BotContext
-from bot.handlers.common import image_ref, is_private, new_content, say
-from bot.handlers.render import new_render, nst_refusal, start_render
-from bot.state import UserError
-from bot.telegram_io import MAX_DOWNLOAD, download
-from nst import load_image
-from nst.errors import NstError
+from bot.handlers.common import chat_of, is_private, message_of, new_content, say, user_of
+from bot.handlers.render import start_render
+from bot.intake import arrival_problem, classify, oversized
+from bot.records import FileRef, Render, Subject
 
 log = logging.getLogger(__name__)
 
 ALBUM_WAIT = 2.0       # how long the first photo of an album waits for its partner
-CHECK_SIDE = 256       # decoding this small is enough to know a picture is usable
 _STYLIZE_RE = re.compile(r"^/stylize(@\w+)?(\s|$)", re.IGNORECASE)
 
 # What I cannot paint yet, one sentence per kind. When a kind becomes supported, drop it
@@ -37,17 +34,18 @@ def not_yet_text(message: Message) -> str:
 
 
 def wants_stylize(text: str | None) -> bool:
+    """A caption (or text) that starts with /stylize."""
     return bool(_STYLIZE_RE.match(text or ""))
 
 
 def _replies_to_me(update: Update, context: BotContext) -> bool:
-    reply = update.effective_message.reply_to_message
+    reply = update.effective_message.reply_to_message if update.effective_message else None
     return bool(reply and reply.from_user and reply.from_user.id == context.bot.id)
 
 
 def addressed(update: Update, context: BotContext) -> bool:
     """Private chats always; in groups only a /stylize caption or a reply to me."""
-    message = update.effective_message
+    message = message_of(update)
     return (is_private(update) or wants_stylize(message.caption)
             or _replies_to_me(update, context))
 
@@ -60,86 +58,81 @@ async def on_image(update: Update, context: BotContext) -> None:
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or update.effective_user is None:
         return
-    ref = image_ref(message)
-    if ref is None:
+    ref = classify(message)  # a clip went to animations.on_clip before this
+    if ref is None or ref.is_clip:
         if is_private(update):
             await say(context, chat.id, context.t(texts.NOT_AN_IMAGE), message.message_id)
         return
+    await picture_arrived(update, context, ref)
+
+
+async def picture_arrived(update: Update, context: BotContext, ref: FileRef) -> None:
+    """A photo or picture file for me (or not, in a group): album, style or new content."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
     if not addressed(update, context):
         return  # a group photo that is not for us
-    if (ref.get("file_size") or 0) > MAX_DOWNLOAD:
+    if oversized(ref):
         await say(context, chat.id, context.t(texts.TOO_BIG), message.message_id)
         return
     if is_private(update) and message.media_group_id:
-        await _album_photo(update, context, ref)
+        await _album_photo(update, context, ref, message.media_group_id)
         return
     await _single_photo(update, context, ref)
 
 
 async def not_yet(update: Update, context: BotContext) -> None:
     """Stickers: one clear "I can't paint these yet"."""
-    message = update.effective_message
-    if message is not None and addressed(update, context):
-        await say(context, update.effective_chat.id, context.t(not_yet_text(message)),
+    message = message_of(update)
+    if addressed(update, context):
+        await say(context, chat_of(update).id, context.t(not_yet_text(message)),
                   message.message_id)
 
 
-async def check_image(context: BotContext, ref: dict[str, Any]) -> UserError | None:
-    """Download and decode (small) now, so a picture I can't paint is refused before any
-    keyboard is shown; None when it is fine."""
-    try:
-        data = await download(context.bot, ref)
-        await asyncio.to_thread(load_image, data, draft_side=CHECK_SIDE)
-    except UserError as exc:
-        return exc
-    except NstError as exc:
-        log.info("picture refused on arrival (%s)", exc.code, exc_info=True)
-        return nst_refusal(exc, document=ref.get("kind") == "document")
-    return None
-
-
-async def _single_photo(update: Update, context: BotContext, ref: dict[str, Any]) -> None:
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+async def _single_photo(update: Update, context: BotContext, ref: FileRef) -> None:
+    message, chat, user = message_of(update), chat_of(update), user_of(update)
     state = context.bot_data.state
     session = await state.session(chat.id, user.id)
     as_style = is_style(session, ref, update, context)
     if not as_style and not is_private(update) and not wants_stylize(message.caption):
         return  # a reply to me that isn't the awaited style
-    problem = await check_image(context, ref)
+    problem = await arrival_problem(context.bot, ref)
     if problem is not None:
         msgid = texts.STYLE_UNREADABLE if as_style and problem.user_message in (
             texts.UNREADABLE, texts.UNREADABLE_FILE) else problem.user_message
         await say(context, chat.id, context.t(msgid, **problem.values), message.message_id)
         return
-    if as_style:
+    if as_style and session is not None:
         await state.set_session(chat.id, user.id, {**session, "awaiting_style": False})
-        await start_render(update, context, new_render(user.id, chat.id, session,
-                                                       {"photo": ref}, "own"))
+        await start_render(update, context, Render.new(
+            user.id, chat.id, Subject.from_doc(session), style_photo=ref, origin="own"))
         return
     await new_content(context, chat_id=chat.id, user_id=user.id, ref=ref,
                       reply_to=message.message_id, ask_id=message.message_id)
 
 
-def is_style(session: dict | None, ref: dict[str, Any], update: Update,
+def is_style(session: dict[str, Any] | None, ref: FileRef, update: Update,
              context: BotContext) -> bool:
     """Is this photo the style the user asked to send (🖼 "use my own style")? Any other
     photo is a new photo with its own keyboard."""
     if not session or not session.get("content") or not session.get("awaiting_style"):
         return False
-    if session["content"].get("file_unique_id") == ref.get("file_unique_id"):
+    if session["content"].get("file_unique_id") == ref.file_unique_id:
         return False  # the same picture again: start over with it
     return is_private(update) or _replies_to_me(update, context)
 
 
-async def _album_photo(update: Update, context: BotContext, ref: dict[str, Any]) -> None:
+async def _album_photo(update: Update, context: BotContext, ref: FileRef, group: str) -> None:
     """Two photos sent together: the first (lower message_id) is the content, the second
     the style. The updates may be handled at the same time, so they meet in the store and
     whichever completes the pair starts the painting. A third and later photo gets one
     line (once per album) saying only two are used."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    message, chat, user = message_of(update), chat_of(update), user_of(update)
     state = context.bot_data.state
-    group, mid = message.media_group_id, message.message_id
-    album = await state.album_join(user.id, group, mid, {"ref": ref})
+    mid = message.message_id
+    album = await state.album_join(user.id, group, mid, {"ref": ref.to_doc()})
     if not album.get("starter"):
         deadline = time.monotonic() + ALBUM_WAIT
         while time.monotonic() < deadline and not album.get("starter"):
@@ -158,16 +151,16 @@ async def _album_photo(update: Update, context: BotContext, ref: dict[str, Any])
         await _single_photo(update, context, ref)
         return
     items = album["items"]
-    content, style = items[str(pair[0])]["ref"], items[str(pair[1])]["ref"]
-    ctx = {"content": content, "reply_to": pair[0], "ask": pair[0]}
-    await state.set_session(chat.id, user.id, ctx)
-    await start_render(update, context, new_render(user.id, chat.id, ctx, {"photo": style},
-                                                   "album"))
+    content, style = (FileRef.from_doc(items[str(n)]["ref"]) for n in pair[:2])
+    subject = Subject(content, pair[0], pair[0])
+    await state.set_session(chat.id, user.id, subject.to_doc())
+    await start_render(update, context, Render.new(user.id, chat.id, subject, style_photo=style,
+                                                   origin="album"))
 
 
 async def on_other(update: Update, context: BotContext) -> None:
     """Text, voice, files, unknown commands in a private chat: a gentle "send me a photo".
     (Groups: silence — it wasn't meant for me.)"""
     if is_private(update) and update.effective_message is not None:
-        await say(context, update.effective_chat.id, context.t(texts.SEND_A_PHOTO),
+        await say(context, chat_of(update).id, context.t(texts.SEND_A_PHOTO),
                   update.effective_message.message_id)

@@ -11,66 +11,11 @@ first (``"u42:..."``) wherever `forget_prefix` must find them.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import Any, Callable
+from typing import Any
 
-Doc = dict[str, Any]
+from bot.store.base import Doc, Store, StoreError
 
-
-class StoreError(RuntimeError):
-    """The backing storage failed (I/O, network); the operation did not happen."""
-
-
-class Store(ABC):
-    """A namespaced JSON document store with TTLs, atomic create and CAS update."""
-
-    @abstractmethod
-    def get(self, ns: str, key: str) -> Doc | None:
-        """The document, or None when absent or expired."""
-
-    @abstractmethod
-    def put(self, ns: str, key: str, doc: Doc, ttl: float | None = None) -> None:
-        """Create or overwrite; `ttl` in seconds from now, None = no expiry."""
-
-    @abstractmethod
-    def create(self, ns: str, key: str, doc: Doc, ttl: float | None = None) -> bool:
-        """Atomically create: True if this call created it, False if a live one existed.
-
-        This is how an update_id is claimed exactly once across threads, processes
-        and instances.
-        """
-
-    @abstractmethod
-    def update(
-        self,
-        ns: str,
-        key: str,
-        fn: Callable[[Doc | None], Doc | None],
-        ttl: float | None = None,
-    ) -> Doc | None:
-        """Compare-and-swap: apply `fn` to the current doc (None if absent) and store
-        its result (None deletes), retrying if another writer got in between.
-        Returns what was stored."""
-
-    @abstractmethod
-    def delete(self, ns: str, key: str) -> bool:
-        """Remove one document; True if it existed."""
-
-    @abstractmethod
-    def scan(self, ns: str, prefix: str = "") -> list[tuple[str, Doc]]:
-        """Live documents whose key starts with `prefix`, sorted by key."""
-
-    @abstractmethod
-    def delete_prefix(self, ns: str, prefix: str) -> int:
-        """Remove every document whose key starts with `prefix`; returns the count."""
-
-    @abstractmethod
-    def cleanup(self) -> int:
-        """Remove expired documents in all namespaces; returns the count."""
-
-    def close(self) -> None:
-        """Release connections; the default has nothing to release."""
-
+__all__ = ["Doc", "Store", "StoreError", "open_store"]
 
 GCS_OPTIONS = ("timeout", "retry_deadline")
 
@@ -96,7 +41,7 @@ def open_store(url: str) -> Store:
 
         location, _, query = url.partition("?")
         bucket, prefix = parse_gs_url(location)
-        options: dict[str, float] = {}
+        options: dict[str, Any] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
             if name not in GCS_OPTIONS:
                 raise ValueError(f"BOT_STORE option {name!r} unknown (known: {GCS_OPTIONS})")

@@ -62,7 +62,7 @@ import uuid
 from typing import Any, Callable, Iterator
 from urllib.parse import quote, unquote
 
-from bot.store import Doc, Store, StoreError
+from bot.store.base import Doc, Store, StoreError
 from nst.gcs import make_client, make_retry
 
 log = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ class GcsStore(Store):
         (None = no expiry). `fn` may be called several times; its exceptions propagate."""
         name = self._name(ns, key)
         gexc = self._gexc
-        pending: tuple[str, Doc] | None = None  # (write id, doc) of a write that got 412
+        pending: tuple[str, Doc | None] | None = None  # (write id, doc) of a write that got 412
         for attempt in range(self.max_attempts):
             with self._errors("update"):
                 env, generation = self._read(name)

@@ -33,9 +33,10 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from types import TracebackType
 from typing import Callable, Iterator
 
-from bot.store import Doc, Store, StoreError
+from bot.store.base import Doc, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +271,8 @@ class _Txn:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             try:
                 self.conn.execute("COMMIT")
@@ -279,7 +281,6 @@ class _Txn:
                 raise
         else:
             self._rollback()
-        return False
 
     def _rollback(self) -> None:
         try:

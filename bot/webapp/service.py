@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PIL import Image
@@ -24,10 +24,11 @@ from telegram.ext import Application
 
 from bot import texts
 from bot.context import BotContext, Services
-from bot.handlers.render import new_render, start_render
+from bot.errors import UserError
+from bot.handlers.render import start_render
 from bot.i18n import Translator
 from bot.jobs import Replaced
-from bot.state import UserError
+from bot.records import FileRef, Render, Subject
 from bot.telegram_io import MEDIA_READ_TIMEOUT, download, with_retries
 from bot.webapp.initdata import WebAppUser
 from nst import StyleOptions, encode_image, load_image
@@ -96,9 +97,11 @@ class MiniApp:
     @classmethod
     def of(cls, application: Application) -> "MiniApp":
         services: Services = application.bot_data
-        if services.webapp is None:
-            services.webapp = cls(application)
-        return services.webapp
+        found = services.webapp
+        if not isinstance(found, MiniApp):
+            found = cls(application)
+            services.webapp = found
+        return found
 
     @property
     def svc(self) -> Services:
@@ -127,7 +130,7 @@ class MiniApp:
             self._photos.move_to_end(key)
             return kept[1]
         try:
-            data = await download(self.app.bot, doc["ctx"]["content"])
+            data = await download(self.app.bot, Subject.from_doc(doc["ctx"]).content)
             image = load_image(data, draft_side=PHOTO_SIDE)
         except UserError as exc:
             raise WebAppError(410, exc.user_message, **exc.values) from exc
@@ -218,24 +221,26 @@ class MiniApp:
             return  # this send is already done or under way
         context = BotContext(self.app, chat_id=user.id, user_id=user.id)
         context.t = Translator.for_code(user.language_code)
-        style = ({"preset": choice.preset} if choice.preset is not None
-                 else {"photo": await self._post_style(context, doc, choice.own_style or b"")})
-        render = new_render(user.id, user.id, doc["ctx"], style, "webapp",
-                            strength=choice.strength, keep_colors=choice.keep_colors,
-                            brush=choice.brush)
+        subject = Subject.from_doc(doc["ctx"])
+        if choice.preset is not None:
+            render = Render.new(user.id, user.id, subject, preset=choice.preset)
+        else:
+            style = await self._post_style(context, doc, choice.own_style or b"")
+            render = Render.new(user.id, user.id, subject, style_photo=style, origin="own")
+        render = replace(render, strength=choice.strength, keep_colors=choice.keep_colors,
+                         brush=choice.brush)
         await start_render(None, context, render)
 
     async def _post_style(self, context: BotContext, doc: dict[str, Any],
-                          data: bytes) -> dict[str, Any]:
+                          data: bytes) -> FileRef:
         """An own style lives in the chat like one sent there (the bot keeps file_ids, never
         bytes): post it, then paint with its file_id."""
         message = await with_retries(lambda: context.bot.send_photo(
             doc["chat"], photo=data, caption=context.t(texts.WEBAPP_STYLE_CAPTION),
             read_timeout=MEDIA_READ_TIMEOUT), what="sendPhoto")
         size = message.photo[-1]
-        return {"file_id": size.file_id, "file_unique_id": size.file_unique_id,
-                "file_size": size.file_size, "kind": "photo",
-                "side": max(size.width, size.height)}
+        return FileRef(size.file_id, size.file_unique_id, "photo", size.file_size,
+                       max(size.width, size.height))
 
 
 PAGE_STRINGS = ("WEBAPP_TITLE", "WEBAPP_HINT", "WEBAPP_STRENGTH", "WEBAPP_BRUSH",

@@ -15,9 +15,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
 STYLE_SIDE = 256  # the predictor's input side
+# The smallest side the networks take (their mirror pads need some room): smaller
+# pictures are refused on intake (nst.images), and max_side may not go below it.
+MIN_SIDE = 32
 
 
 class Backend(ABC):
@@ -85,7 +93,7 @@ def pad_to(content: np.ndarray, height: int, width: int) -> np.ndarray:
     return content
 
 
-def prepare_style(image) -> np.ndarray:
+def prepare_style(image: Image.Image) -> np.ndarray:
     """A PIL image → the predictor's input: float32 [256, 256, 3] in 0..1.
 
     The short side is scaled to 256 and the centre cropped (as in the TF Lite

@@ -18,15 +18,16 @@ import hashlib
 import importlib.util
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from nst.backends.base import Backend, check_content_array, check_style_array, pad_to
+from nst.backends.base import (MIN_SIDE, Backend, check_content_array, check_style_array,
+                               pad_to)
 from nst.config import EngineConfig
 from nst.errors import ModelError
 
 MULTIPLE = 4
-MIN_SIDE = 32
 
 
 def _is_url(handle: str) -> bool:
@@ -42,8 +43,8 @@ class HubBackend(Backend):
         self.config = config or EngineConfig(backend="hub")
         self.handle = str(self.config.hub_handle)
         self._lock = threading.Lock()
-        self._model = None
-        self._tf = None
+        self._model: Any = None     # the TF-Hub module and tensorflow (no stubs: Any)
+        self._tf: Any = None
         self._fingerprint: str | None = None
 
     # --- loading -------------------------------------------------------------------
@@ -63,7 +64,7 @@ class HubBackend(Backend):
             self._fingerprint = "hub" + h.hexdigest()[:13]
         return self._fingerprint
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._model is not None:
             return self._model
         with self._lock:

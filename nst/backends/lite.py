@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from nst.backends.base import STYLE_SIDE, Backend, check_content_array, check_style_array, pad_to
+from nst.backends.base import (MIN_SIDE, STYLE_SIDE, Backend, check_content_array,
+                               check_style_array, pad_to)
 from nst.config import EngineConfig
 from nst.errors import ModelError
 from nst.models import PREDICTOR, SPECS, TRANSFORMER, engine_files_problem, locate
 
 BUCKET = 16      # tensor sides are rounded up to a multiple of this
-MIN_SIDE = 32    # the network's mirror pads need some room
 CONTENT_INPUT = "content_image"
 
 
@@ -51,13 +53,17 @@ class LiteBackend(Backend):
         self._predict_lock = threading.Lock()
         self._transfer_lock = threading.Lock()
         self._loaded = False
-        self._predictor = None
-        self._transformer = None
-        self._p_in = self._p_out = None
-        self._t_content = self._t_style = self._t_out = None
+        # LiteRT interpreters and their tensor details (untyped: the runtime has no stubs)
+        self._predictor: Any = None
+        self._transformer: Any = None
+        self._p_in: Any = None
+        self._p_out: Any = None
+        self._t_content: Any = None
+        self._t_style: Any = None
+        self._t_out: Any = None
         self._shape: tuple[int, int] | None = None
         self._arena_pixels = 0      # largest content shape allocated so far
-        self._transformer_path = None
+        self._transformer_path: Path | None = None
         self.allocations = 0   # how often allocate_tensors ran for the transformer (tests)
 
     # --- loading -----------------------------------------------------------------
@@ -68,7 +74,7 @@ class LiteBackend(Backend):
         locate(PREDICTOR, self.config)
         return SPECS[PREDICTOR].sha256[:16]
 
-    def _interpreter(self, path):
+    def _interpreter(self, path: Path) -> Any:
         try:
             from ai_edge_litert.interpreter import Interpreter, OpResolverType
         except ImportError as e:  # pragma: no cover - dependency missing
@@ -141,6 +147,7 @@ class LiteBackend(Backend):
                     # buffer at once.  A fresh interpreter (cheap to create) frees the
                     # old one first.
                     self._transformer, self._shape = None, None
+                    assert self._transformer_path is not None, "set by _load"
                     self._transformer = self._interpreter(self._transformer_path)
                     self._arena_pixels = shape[0] * shape[1]
                 self._transformer.resize_tensor_input(self._t_content, [1, shape[0], shape[1], 3])

@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from nst.backends.base import Backend, check_content_array, check_style_array, pad_to
+from nst.backends.base import (MIN_SIDE, Backend, check_content_array, check_style_array,
+                               pad_to)
 from nst.config import EngineConfig
 from nst.errors import ModelError
 from nst.models import PREDICTOR, SPECS, TRANSFORMER, engine_files_problem, locate
 
 MULTIPLE = 4     # the transformer's strides: sides are padded up to a multiple of this
-MIN_SIDE = 32    # the network's mirror pads need some room
 CONTENT_INPUT = "content_image"
 CODE_SIZE = 100
 

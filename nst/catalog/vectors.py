@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,8 @@ def read_vectors(path: Path) -> dict[str, np.ndarray]:
 def npz_bytes(vectors: dict[str, np.ndarray]) -> bytes:
     """Style vectors as the bytes of an .npz file (the on-disk and in-bucket format)."""
     buf = io.BytesIO()
-    np.savez(buf, **vectors)
+    arrays: dict[str, Any] = dict(vectors)   # names, not savez's own keywords
+    np.savez(buf, **arrays)
     return buf.getvalue()
 
 
