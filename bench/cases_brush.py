@@ -1,9 +1,11 @@
-"""python -m bench.cases_brush [--repeat N] [--out FILE] [--flicker-only]
+"""python -m bench.cases_brush [--repeat N] [--out FILE] [--flicker-only] [--before REV]
 
 Brush rows (issue 16): each brush at 1280 px (the bot's preview) and 4096 px (HD) —
 warm stylize time in this process (median of N, interleaved) and the peak RSS of a
 fresh process that warms up and stylizes once — and the frame-to-frame flicker of
-each brush on a pan.  Written to bench/RESULTS-brush.md,
+each brush on a pan; then (issue 22, bench/brush_look.py) the time outside the model
+with the default brush, beside nst/brush.py of git revision REV, and the look figures
+on the tuning and held-out photos.  Written to bench/RESULTS-brush.md,
 kept apart from bench/RESULTS.md (which ``python -m bench`` regenerates).
 
     python -m bench.cases_brush --child BRUSH SIDE   (one fresh-process measurement)
@@ -21,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import inputs
+from bench import brush_look, inputs
 from bench.measure import REPO, child_env, interleave, peak_rss_mb
 
 log = logging.getLogger("bench.brush")
@@ -124,7 +126,8 @@ def flicker(frames: int = 6, shift: float = 7.3, width: int = 1024) -> dict[str,
     return result
 
 
-def markdown(rows: list[dict], flick: dict[str, float] | None = None) -> str:
+def markdown(rows: list[dict], flick: dict[str, float] | None = None,
+             look: dict | None = None) -> str:
     backend = os.environ.get("NST_BACKEND", "openvino")
     lines = [
         "# Brush benchmark (python -m bench.cases_brush)",
@@ -154,6 +157,8 @@ def markdown(rows: list[dict], flick: dict[str, float] | None = None) -> str:
                   "| brush | frame-to-frame mean abs diff | × the photo's own |", "|---|---|---|"]
         lines += [f"| {b} | {v:.2f} | {v / own:.1f}× |" for b, v in flick.items() if b != "photo"]
         lines.append(f"| (photo) | {own:.2f} | 1× |")
+    if look:
+        lines += brush_look.markdown(look["split"], look["looks"], look["hd"])
     return "\n".join(lines) + "\n"
 
 
@@ -163,22 +168,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--flicker-only", action="store_true",
                    help="keep the time/RSS rows of the last run, measure the flicker again")
+    p.add_argument("--before", metavar="REV",
+                   help="also time nst/brush.py of this git revision (before/after in one run)")
     p.add_argument("--child", nargs=2, metavar=("BRUSH", "SIDE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         child(args.child[0], int(args.child[1]))
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    saved = {}
     if args.flicker_only and args.out.with_suffix(".json").exists():
         saved = json.loads(args.out.with_suffix(".json").read_text(encoding="utf-8"))
         rows = saved["rows"] if isinstance(saved, dict) else saved
     else:
         rows = measure(args.repeat)
     flick = flicker()
-    text = markdown(rows, flick)
+    look = saved.get("look") if args.flicker_only else brush_look.measure(args.before, 2 * args.repeat)
+    text = markdown(rows, flick, look)
     args.out.write_text(text, encoding="utf-8")
     args.out.with_suffix(".json").write_text(
-        json.dumps({"rows": rows, "flicker": flick}, indent=1) + "\n", encoding="utf-8")
+        json.dumps({"rows": rows, "flicker": flick, "look": look}, indent=1) + "\n", encoding="utf-8")
     sys.stdout.write(text)
     return 0
 

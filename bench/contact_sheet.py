@@ -10,6 +10,10 @@ or, for a .jpg --out, a JPEG scaled to --width.  The README's copy:
 
 Default photos: the EXIF test photo (1800 px) and two of Magenta's 256 px content
 photos, enlarged first (so those two look soft; the stroke size is what to compare).
+
+Under the (scaled) sheet, rows of 1:1 crops (``--crop-preset``, default the README's
+CROP_PRESETS): the same region of each brush's render at its real pixels — stroke
+edges, text and strong edges up close (issue 22).
 """
 from __future__ import annotations
 
@@ -38,6 +42,10 @@ DOCS_PRESETS = ("starry_night", "great_wave", "the_scream", "udnie", "compositio
                 "tree_of_life", "grande_jatte", "water_lilies")
 DOCS_WIDTH = 1000
 JPEG_QUALITY = 70
+#: The 1:1 rows: presets, and the region's centre as a fraction of the render (the
+#: test photo's "bottom" label, the waterfall's foot and the river bank).
+CROP_PRESETS = ("the_scream", "starry_night")
+CROP_CENTRE = (0.52, 0.80)
 
 
 def _photo(path: Path, side: int) -> Image.Image:
@@ -85,6 +93,29 @@ def render_sheet(engine: Engine, photos: list[Path], side: int,
     return sheet
 
 
+def crop_rows(engine: Engine, photo: Path, side: int, preset_ids: list[str], width: int) -> Image.Image:
+    """Rows of 1:1 crops (one per preset, the three brushes side by side), ``width`` wide."""
+    content = _photo(photo, side)
+    label_w = LABEL_W * width // (LABEL_W + 3 * 400)
+    cell_w = (width - label_w - 3 * GAP) // 3
+    cell_h = cell_w * 2 // 3
+    rows = Image.new("RGB", (width, HEAD_H + len(preset_ids) * (cell_h + GAP)), "white")
+    draw = ImageDraw.Draw(rows)
+    draw.text((6, 8), "1:1 crops", fill="black", font=_font(18))
+    for b, brush in enumerate(BRUSHES):
+        draw.text((label_w + b * (cell_w + GAP), 30), f"{brush} (1:1)", fill="black", font=_font(18))
+    cx, cy = round(CROP_CENTRE[0] * content.width), round(CROP_CENTRE[1] * content.height)
+    x0 = min(max(0, cx - cell_w // 2), content.width - cell_w)
+    y0 = min(max(0, cy - cell_h // 2), content.height - cell_h)
+    for r, preset_id in enumerate(preset_ids):
+        y = HEAD_H + r * (cell_h + GAP)
+        draw.text((6, y + 8), preset_id, fill="black", font=_font(16))
+        for b, brush in enumerate(BRUSHES):
+            out = engine.stylize(content, preset_id, StyleOptions(max_side=side, brush=brush))
+            rows.paste(out.crop((x0, y0, x0 + cell_w, y0 + cell_h)), (label_w + b * (cell_w + GAP), y))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.contact_sheet", description=__doc__.splitlines()[0])
     p.add_argument("--photo", action="append", type=Path, help="a photo (repeatable; default: 3 test photos)")
@@ -92,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--side", type=int, default=1280, help="output long side of each render (default 1280)")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "brush-sheet.png")
     p.add_argument("--width", type=int, default=DOCS_WIDTH, help="width of a .jpg sheet")
+    p.add_argument("--crop-preset", action="append", help="a preset of the 1:1 crop rows (repeatable)")
     p.add_argument("--docs", action="store_true", help="the README's copy: docs/brush-sheet.jpg")
     args = p.parse_args(argv)
     if args.docs:
@@ -102,13 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     engine.warmup()
     sheet = render_sheet(engine, args.photo or list(DEFAULT_PHOTOS), args.side, args.preset)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix.lower() in (".jpg", ".jpeg"):
-        height = round(sheet.height * args.width / sheet.width)
-        sheet = sheet.resize((args.width, height), Image.Resampling.LANCZOS)
-        sheet.save(args.out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    jpeg = args.out.suffix.lower() in (".jpg", ".jpeg")
+    if jpeg:
+        sheet = sheet.resize((args.width, round(sheet.height * args.width / sheet.width)),
+                             Image.Resampling.LANCZOS)
+    photos = args.photo or list(DEFAULT_PHOTOS)
+    crops = crop_rows(engine, photos[0], args.side, args.crop_preset or list(CROP_PRESETS), sheet.width)
+    full = Image.new("RGB", (sheet.width, sheet.height + crops.height), "white")
+    full.paste(sheet, (0, 0))
+    full.paste(crops, (0, sheet.height))
+    if jpeg:
+        full.save(args.out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
     else:
-        sheet.save(args.out)
-    log.info("wrote %s (%dx%d, %d KB)", args.out, *sheet.size, args.out.stat().st_size // 1024)
+        full.save(args.out)
+    log.info("wrote %s (%dx%d, %d KB)", args.out, *full.size, args.out.stat().st_size // 1024)
     return 0
 
 

@@ -142,6 +142,10 @@ def test_page_in_russian_and_persian(browser: Any, miniapp: MiniAppServer,
     assert page.evaluate("document.documentElement.lang") == language
     assert page.evaluate("document.documentElement.dir") == ("rtl" if language == "fa" else "ltr")
     assert page.locator("h1").inner_text() == t(texts.WEBAPP_TITLE)
+    engine = miniapp.app.extensions["bot_runtime"].get().engine
+    first = engine.catalog.presets()[0].title
+    assert page.locator(".card span").first.inner_text() == t.title(first).split(" (")[0]
+    assert t.title(first) != first   # the painting's own name in this language
     assert page.locator("#own-card").inner_text().strip().endswith(
         t(texts.WEBAPP_OWN_STYLE).strip())
     if language == "fa":  # right to left: the carousel starts at the right edge

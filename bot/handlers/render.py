@@ -19,7 +19,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot import painting, texts
-from bot.context import BotContext
+from bot.context import BotContext, Services
 from bot.errors import UserError, picture_refusal
 from bot.handlers.common import say
 from bot.handlers.progress import frames_progress, place_in_line
@@ -39,7 +39,8 @@ async def start_render(update: Update | None, context: BotContext, render: Rende
     await run_safely(update, context, saved, "new")
 
 
-async def run_safely(update: Update | None, context: BotContext, render: Render, mode: Mode) -> None:
+async def run_safely(update: Update | None, context: BotContext, render: Render,
+                     mode: Mode) -> None:
     """deliver(), telling the user in one sentence when it cannot be done."""
     try:
         await deliver(update, context, render, mode)
@@ -89,6 +90,8 @@ async def deliver(update: Update | None, context: BotContext, render: Render,
                 ticket = svc.queue.submit(render.user, job, slot)
                 async with place_in_line(context, render.chat, ticket, render.ask):
                     result = await _result_of(ticket, render)
+            if not await _still_ours(svc, update):
+                return  # another instance took this update over and sends its own result
             try:
                 sent = await send_painting(context, render, result, mode, started)
             except ProbablyDelivered:
@@ -101,6 +104,17 @@ async def deliver(update: Update | None, context: BotContext, render: Render,
         svc.queue.release(slot)
     if sent and svc.delivery is not None and update is not None:
         await svc.delivery.mark_sent(update.update_id)
+
+
+async def _still_ours(svc: Services, update: Update | None) -> bool:
+    """False when the webhook ledger says this update's claim was taken over meanwhile (a
+    Mini App send has no update: nobody else can send it)."""
+    if svc.delivery is None or update is None:
+        return True
+    if await svc.delivery.still_ours(update.update_id):
+        return True
+    log.warning("update %s: claim lost before sending; the new owner sends", update.update_id)
+    return False
 
 
 async def _paint_clip(context: BotContext, render: Render, content: bytes, style: bytes | str,

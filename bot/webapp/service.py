@@ -164,7 +164,8 @@ class MiniApp:
         t = Translator.for_code(user.language_code)
         strings = {name.removeprefix("WEBAPP_").lower(): t(getattr(texts, name))
                    for name in PAGE_STRINGS}
-        presets = [{"id": p.id, "title": p.title, "artist": p.artist, "year": p.year}
+        presets = [{"id": p.id, "title": t.title(p.title), "artist": t.artist(p.artist),
+                    "year": t.number(int(p.year)) if str(p.year).isdigit() else p.year}
                    for p in self.svc.presets()]
         brushes = [{"id": b, "name": t(texts.BRUSH_NAMES[b])} for b in BRUSHES]
         return {"lang": t.locale.replace("_", "-"), "dir": "rtl" if t.rtl else "ltr",

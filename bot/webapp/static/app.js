@@ -200,9 +200,14 @@
     brushButtons(data.brushes);
     tg.MainButton.setText(data.strings.send);
     tg.MainButton.onClick(send);
+    var percent = new Intl.NumberFormat(data.lang, { style: "percent" });
+    var showStrength = function () {
+      $("strength-value").textContent = percent.format(state.strength / 100);
+    };
+    showStrength();
     $("strength").addEventListener("input", function () {
       state.strength = Number($("strength").value);
-      $("strength-value").textContent = state.strength + " %";
+      showStrength();
     });
     $("strength").addEventListener("change", preview);
     $("keep").addEventListener("change", function () { state.keep = $("keep").checked; preview(); });
