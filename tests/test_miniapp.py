@@ -148,6 +148,16 @@ def test_previews_are_rate_limited(tmp_path: Path) -> None:
         assert message.startswith(Translator("de")(texts.RATE_LIMITED_IN, seconds=1)[:12])
 
 
+def test_opening_the_page_counts_as_an_action(tmp_path: Path) -> None:
+    for srv in serve_app(tmp_path, actions_per_minute=3):   # the photo itself is one
+        token = token_of(srv.open_for(OWNER, content_jpeg(side=320)))
+        body = {"init_data": srv.signed(OWNER), "token": token}
+        statuses = [srv.api(action, body)[0] for action in ("launch", "photo", "launch")]
+        if time.localtime().tm_sec > 57:  # the minute turned between the calls: try again
+            statuses = [srv.api(action, body)[0] for action in ("launch", "photo", "launch")]
+        assert statuses[-1] == 429 and statuses.count(200) <= 2
+
+
 def test_own_style_is_previewed_then_sent_through_the_chat(miniapp: MiniAppServer) -> None:
     token = token_of(miniapp.open_for(OWNER, content_jpeg(side=320)))
     data = miniapp.signed(OWNER)

@@ -29,6 +29,7 @@ from bot.handlers.render import start_render
 from bot.i18n import Translator
 from bot.jobs import Replaced
 from bot.records import FileRef, Render, Subject
+from bot.state import ACTION_RATE
 from bot.telegram_io import MEDIA_READ_TIMEOUT, download, with_retries
 from bot.webapp.initdata import WebAppUser
 from nst import StyleOptions, encode_image, load_image
@@ -150,8 +151,15 @@ class MiniApp:
     def photos_kept(self, user_id: int) -> int:
         return sum(1 for k in self._photos if k[0] == user_id)
 
+    async def _count_action(self, user: WebAppUser) -> None:
+        """Opening the page counts like a button press (BOT_ACTIONS_PER_MINUTE)."""
+        wait = await self.svc.state.spend(user.id, ACTION_RATE, self.svc.config.actions_per_minute)
+        if wait:
+            raise WebAppError(429, texts.RATE_LIMITED_IN, seconds=wait)
+
     async def before(self, user: WebAppUser, token: str) -> bytes:
         """The photo as the preview's size, for the before/after wipe."""
+        await self._count_action(user)
         image = await self.photo(user, token)
         small = image.copy()
         small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
@@ -160,6 +168,7 @@ class MiniApp:
     # -- what the page shows ----------------------------------------------------------------
     async def launch(self, user: WebAppUser, token: str) -> dict[str, Any]:
         """Strings in the user's language, the paintings and the brushes."""
+        await self._count_action(user)
         await self.keyboard(user, token)
         t = Translator.for_code(user.language_code)
         strings = {name.removeprefix("WEBAPP_").lower(): t(getattr(texts, name))
