@@ -43,7 +43,7 @@ def engine_rows(repeat: int) -> list[tuple[str, Stats]]:
     chat = inputs.content(1280)
     variants: dict[str, Callable[[], object]] = {
         f"preview, {brush} brush": (lambda b=brush: paint_preview(
-            engine, photo, inputs.PRESET, Choice(inputs.PRESET, None, 100, b, False)))
+            engine, photo, Choice(inputs.PRESET, None, 100, b, False)))
         for brush in ("bold", "medium", "fine")}
     variants["chat result 1280 px, bold"] = lambda: engine.stylize(
         chat, inputs.PRESET, StyleOptions(max_side=1280, brush="bold"))

@@ -9,6 +9,7 @@ previews need no download each, and is reachable only while the keyboard's token
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import itertools
@@ -47,6 +48,7 @@ PREVIEW_RATE = "v"          # rate key u{user}:v{minute}
 PHOTOS_KEPT = 32            # decoded photos kept in memory (~2.4 MB each at 896 px)
 PHOTO_MEMORY = 600.0        # seconds a decoded photo is kept after its last use
 MAX_OWN_STYLE = 600_000     # bytes of the page's own-style upload (it sends ≤ 512 px)
+OWN_STYLE_SIDE = 512        # the style network looks at 256 px
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
 
@@ -125,8 +127,10 @@ class MiniApp:
         """The user's photo, decoded small (downloaded on first use, then kept briefly)."""
         doc = await self.keyboard(user, token)
         key, now = (user.id, token), time.monotonic()
+        for old in [k for k, (until, _) in self._photos.items() if until <= now]:
+            del self._photos[old]   # nothing outlives PHOTO_MEMORY unused
         kept = self._photos.get(key)
-        if kept is not None and kept[0] > now:
+        if kept is not None:
             self._photos[key] = (now + PHOTO_MEMORY, kept[1])
             self._photos.move_to_end(key)
             return kept[1]
@@ -194,10 +198,10 @@ class MiniApp:
         except UserError as exc:  # QueueFull: the user's sends are painting
             raise WebAppError(429, exc.user_message, **exc.values) from exc
         try:
+            self._check_preset(choice)
             photo = await self.photo(user, token)
-            style = self._style(choice)
-            ticket = svc.queue.submit(user.id, lambda: paint_preview(svc.engine, photo, style,
-                                                                     choice), slot)
+            ticket = svc.queue.submit(user.id, lambda: paint_preview(svc.engine, photo, choice),
+                                      slot)
             return await ticket
         except Replaced as exc:
             raise WebAppError(409, texts.WEBAPP_PAINTING) from exc
@@ -207,16 +211,9 @@ class MiniApp:
         finally:
             svc.queue.release(slot)
 
-    def _style(self, choice: Choice) -> Any:
-        """A preset id the catalog has, or the uploaded style decoded small."""
-        if choice.preset is not None:
-            if choice.preset not in {p.id for p in self.svc.presets()}:
-                raise WebAppError(400, texts.STYLE_GONE)
-            return choice.preset
-        try:
-            return load_image(choice.own_style or b"", draft_side=512)
-        except NstError as exc:
-            raise WebAppError(422, texts.STYLE_UNREADABLE) from exc
+    def _check_preset(self, choice: Choice) -> None:
+        if choice.preset is not None and choice.preset not in {p.id for p in self.svc.presets()}:
+            raise WebAppError(400, texts.STYLE_GONE)
 
     # -- "send to chat" ------------------------------------------------------------------
     async def send(self, user: WebAppUser, token: str, choice: Choice, nonce: str) -> None:
@@ -224,7 +221,12 @@ class MiniApp:
         limit, fair queue, caption, result keyboard). One nonce sends once, however often
         the page (or a retrying network) asks."""
         doc = await self.keyboard(user, token)
-        self._style(choice)  # refuse an unknown preset or unreadable style before claiming
+        self._check_preset(choice)  # refuse an unknown preset or unreadable style first
+        if choice.own_style is not None:
+            try:
+                await asyncio.to_thread(load_image, choice.own_style, draft_side=OWN_STYLE_SIDE)
+            except NstError as exc:
+                raise WebAppError(422, texts.STYLE_UNREADABLE) from exc
         if not _NONCE_RE.match(nonce or ""):
             raise WebAppError(400, texts.WEBAPP_FAILED)
         if not await self.svc.state.claim_once(user.id, f"s{nonce}"):
@@ -259,8 +261,11 @@ PAGE_STRINGS = ("WEBAPP_TITLE", "WEBAPP_HINT", "WEBAPP_STRENGTH", "WEBAPP_BRUSH"
                 "WEBAPP_REFUSED", "WEBAPP_FAILED")
 
 
-def paint_preview(engine: Any, photo: Image.Image, style: Any, choice: Choice) -> bytes:
-    """On a render thread: paint at the brush's preview size, shrink to PREVIEW_SIDE."""
+def paint_preview(engine: Any, photo: Image.Image, choice: Choice) -> bytes:
+    """On a render thread: decode an own style, paint at the brush's preview size, shrink
+    to PREVIEW_SIDE. NstError when the own style is no picture."""
+    style = (choice.preset if choice.preset is not None
+             else load_image(choice.own_style or b"", draft_side=OWN_STYLE_SIDE))
     options = StyleOptions(strength=choice.strength / 100, keep_colors=choice.keep_colors,
                            max_side=PAINT_SIDE[choice.brush], brush=choice.brush)
     out = engine.stylize(photo, style, options)
