@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot import texts
 from bot.i18n import Translator
@@ -35,6 +35,7 @@ BRUSH = "brush"   # 🖌 cycles through nst.brush.BRUSHES
 PROTECT = "protect"   # 🙂 cycles through nst.protect.PROTECT_MODES
 GLANCE = "glance"     # 👀 9 at a glance: a page number, or RANDOM_PAGE
 RANDOM_PAGE = -1
+WEBAPP_PATH = "/app/"   # the Mini App's page (bot/webapp/routes.py)
 
 
 def pattern(action: str) -> str:
@@ -168,9 +169,17 @@ def actions(rows: Rows) -> list[list[Any]]:
     return [b.action for row in rows for b in row if b.action is not None]
 
 
-def markup(rows: Rows, token: str) -> InlineKeyboardMarkup:
+def webapp_url(public_url: str, token: str) -> str:
+    """The Mini App for one keyboard: only the random part of its token travels (the
+    page's verified launch data says whose it is), never a file id or user id."""
+    return f"{public_url.rstrip('/')}{WEBAPP_PATH}?t={token.split(':', 1)[-1]}"
+
+
+def markup(rows: Rows, token: str, web_app: tuple[str, str] | None = None
+           ) -> InlineKeyboardMarkup:
     """The Telegram side: callback buttons numbered in the same order as `actions`, each
-    prefixed with its action for routing."""
+    prefixed with its action for routing; `web_app` = (label, public URL) adds a last row
+    opening the Mini App on this keyboard's photo (private chats only: Telegram's rule)."""
     index = 0
     keyboard = []
     for row in rows:
@@ -183,4 +192,8 @@ def markup(rows: Rows, token: str) -> InlineKeyboardMarkup:
                 buttons.append(InlineKeyboardButton(b.text, callback_data=data))
                 index += 1
         keyboard.append(buttons)
+    if web_app is not None:
+        label, public_url = web_app
+        keyboard.append([InlineKeyboardButton(
+            label, web_app=WebAppInfo(webapp_url(public_url, token)))])
     return InlineKeyboardMarkup(keyboard)

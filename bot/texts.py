@@ -205,3 +205,22 @@ GLANCE_CAPTION_RANDOM = N_("🎲 Your photo in 9 random paintings. Tap a number 
                            "full size.")
 HELP_GLANCE = N_("👀 <b>9 at a glance</b> (under the painting list): your photo in 9 paintings "
                  "at once; tap a number to get that one in full.")
+
+# --- the Mini App (bot/webapp): a page inside Telegram with live previews ---------------
+WEBAPP_OPEN = N_("✨ Compare live")
+WEBAPP_TITLE = N_("Pick a painting")
+WEBAPP_HINT = N_("Tap a painting to see your photo in its style.")
+WEBAPP_STRENGTH = N_("Strength")
+WEBAPP_BRUSH = N_("Brush")
+WEBAPP_KEEP_COLORS = N_("Keep my colours")
+WEBAPP_OWN_STYLE = N_("🖼 My own style")
+WEBAPP_BEFORE = N_("Before")
+WEBAPP_AFTER = N_("After")
+# TRANSLATORS: Telegram's main button at the bottom of the page; keep it short.
+WEBAPP_SEND = N_("Send to chat")
+WEBAPP_PAINTING = N_("Painting…")
+WEBAPP_SENT = N_("✅ Sent — your painting is in the chat.")
+WEBAPP_EXPIRED = N_("I no longer have this photo — send it to me again in the chat 🙂")
+WEBAPP_REFUSED = N_("Please open this page with the button under your photo in Telegram.")
+WEBAPP_FAILED = N_("Something went wrong — please try again 🙂")
+WEBAPP_STYLE_CAPTION = N_("🖼 The style you chose in the app")
