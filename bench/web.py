@@ -31,6 +31,7 @@ def app_env(fake, scratch: Path, **extra: str) -> dict[str, str]:
     env = child_env()
     env.update(app_yaml().get("env_variables", {}))
     env.pop("STYLES", None)              # the built-in presets instead of a bucket
+    env.pop("BOT_TASKS_QUEUE", None)     # the webhook does the work (no queue emulator here)
     env.update(fake.env())
     env.update({"WEBHOOK_SECRET": SECRET, "BOT_STORE": f"sqlite:///{scratch / 'bot.sqlite3'}",
                 "NST_CACHE_DIR": str(scratch / "nst-cache"), "LOG_LEVEL": "WARNING", **extra})

@@ -22,11 +22,12 @@ def _style_line(render: Render, all_presets: Sequence[Preset], t: Translator, *,
             return t(texts.SHARED_OWN_STYLE)
         return t(texts.CAPTION_ALBUM if render.origin == "album" else texts.CAPTION_OWN_STYLE)
     if mix is not None:
-        first = escape(preset.title) if preset else escape(t(texts.OWN_STYLE_TITLE))
-        return t(texts.CAPTION_MIX, title=first, mix_title=escape(mix.title))
+        first = t.title(preset.title) if preset else t(texts.OWN_STYLE_TITLE)
+        return t(texts.CAPTION_MIX, title=escape(first), mix_title=escape(t.title(mix.title)))
     assert preset is not None
-    return t(texts.CAPTION_PRESET, title=escape(preset.title), artist=escape(preset.artist),
-             year=preset.year)
+    year: int | str = int(preset.year) if str(preset.year).isdigit() else preset.year  # ۱۸۸۹ in fa
+    return t(texts.CAPTION_PRESET, title=escape(t.title(preset.title)),
+             artist=escape(t.artist(preset.artist)), year=year)
 
 
 def caption(render: Render, all_presets: Sequence[Preset], t: Translator = ENGLISH, *,

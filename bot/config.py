@@ -12,6 +12,8 @@ from nst.config import EngineConfig
 DEFAULT_API_BASE = "https://api.telegram.org"
 # What Telegram accepts as a webhook secret_token.
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_QUEUE_RE = re.compile(r"^projects/[a-z0-9:.-]+/locations/[a-z0-9-]+/queues/[A-Za-z0-9-]{1,100}$")
+_HOST_PORT_RE = re.compile(r"^[\w.-]+:\d{1,5}$")
 
 
 def _default_store_url() -> str:
@@ -41,6 +43,13 @@ class BotConfig:
     # BOT_CLAIM_LEASE: how long an update's claim outlives a silent owner; the owner renews
     # it every third of this while it works, so only a dead owner's claim runs out.
     claim_lease: float = 60.0
+    # BOT_TASKS_QUEUE=projects/P/locations/L/queues/Q: the webhook only enqueues each update
+    # as a Cloud Tasks App Engine task and answers at once; /tasks/update does the work.
+    tasks_queue: str = ""
+    tasks_emulator: str = ""                 # CLOUD_TASKS_EMULATOR_HOST=host:port (tests)
+    # BOT_TASK_TIMEOUT: a task request waits this long for its update (App Engine allows
+    # 10 min); past it the answer is 503 and the queue's retry joins the running work.
+    task_timeout: float = 540.0
     log_level: str = "INFO"                  # LOG_LEVEL
     # LOG_FORMAT=json|text; JSON lines by default on App Engine (GAE_ENV is set there),
     # so Cloud Logging reads each line's severity.
@@ -50,6 +59,11 @@ class BotConfig:
     def base_url(self) -> str:
         """PTB appends the token itself, so the base ends in /bot."""
         return f"{self.api_base.rstrip('/')}/bot"
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's numeric id: the token's part before the colon."""
+        return self.token.partition(":")[0]
 
     @property
     def base_file_url(self) -> str:
@@ -77,6 +91,9 @@ class BotConfig:
             workers=num("BOT_WORKERS", defaults.workers, int),
             update_timeout=num("BOT_UPDATE_TIMEOUT", defaults.update_timeout),
             claim_lease=num("BOT_CLAIM_LEASE", defaults.claim_lease),
+            tasks_queue=env.get("BOT_TASKS_QUEUE", "").strip(),
+            tasks_emulator=env.get("CLOUD_TASKS_EMULATOR_HOST", "").strip(),
+            task_timeout=num("BOT_TASK_TIMEOUT", defaults.task_timeout),
             log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
             log_json=(env.get("LOG_FORMAT") or ("json" if env.get("GAE_ENV") else "text"))
             .lower() == "json",
@@ -100,9 +117,14 @@ class BotConfig:
                             ("BOT_RATE_PER_MINUTE", self.rate_per_minute),
                             ("BOT_ACTIONS_PER_MINUTE", self.actions_per_minute),
                             ("BOT_MAX_PENDING", self.max_pending_per_user),
-                            ("BOT_WORKERS", self.workers)):
+                            ("BOT_WORKERS", self.workers),
+                            ("BOT_TASK_TIMEOUT", self.task_timeout)):
             if value <= 0:
                 found.append(f"{name} must be positive, not {value}")
+        if self.tasks_queue and not _QUEUE_RE.match(self.tasks_queue):
+            found.append("BOT_TASKS_QUEUE must be projects/P/locations/L/queues/Q")
+        if self.tasks_emulator and not _HOST_PORT_RE.match(self.tasks_emulator):
+            found.append("CLOUD_TASKS_EMULATOR_HOST must be host:port")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             found.append(f"LOG_LEVEL {self.log_level!r} is not a logging level")
         return found

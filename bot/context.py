@@ -23,8 +23,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class DeliveryListener(Protocol):
-    """Told when an update's result reached the chat (bot.runtime.DeliveryHook: the
-    webhook's ledger then knows a resend must not paint it again)."""
+    """Asked just before an update's result is sent whether the update is still ours
+    (False: another instance took it over; send nothing), and told when it reached the
+    chat (bot.runtime.DeliveryHook: the webhook's ledger then knows a resend must not
+    paint it again)."""
+
+    async def still_ours(self, update_id: int) -> bool: ...
 
     async def mark_sent(self, update_id: int) -> None: ...
 

@@ -18,12 +18,29 @@ GAP = 8
 BACKGROUND = (24, 24, 28)
 TEXT = (245, 245, 245)
 BADGE = (230, 80, 60)
+CAPTION_LIMIT = 1024   # Bot API: a photo's caption, after entity parsing
 
 
 def cache_key(presets: Sequence[Any]) -> str:
     """Changes whenever the catalog's ids or titles change, so a stale collage is not reused."""
     digest = hashlib.sha1("|".join(f"{p.id}={p.title}" for p in presets).encode()).hexdigest()
     return f"gallery:{digest[:16]}"
+
+
+def legend(caption: str, lines: Sequence[str], limit: int = CAPTION_LIMIT) -> str:
+    """`caption` and below it one line per painting ("1. Звёздная ночь"), as many as fit
+    Telegram's caption limit: the collage's built-in font draws Latin titles only."""
+    text = caption + "\n"
+    for line in lines:
+        if _length(f"{text}\n{line}\n…") > limit:
+            return text + "\n…"
+        text += "\n" + line
+    return text
+
+
+def _length(text: str) -> int:
+    """Telegram counts UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _fit_text(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:

@@ -8,12 +8,16 @@ changed in texts.py (see docs/TRANSLATING.md).
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import gettext
 import io
 import logging
 from pathlib import Path
 from typing import Any
+
+from babel import Locale
+from babel.numbers import format_decimal, format_percent
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,13 @@ RTL = frozenset({"fa", "ar", "he", "ur"})
 RLM, FSI, PDI = "\u200f", "\u2068", "\u2069"
 
 Msg = str | tuple[str, str]   # a msgid, or (singular, plural) for counted texts
+
+# A placeholder named "pct" or "…_pct" holds a percentage (0–100): "75 %" in de, "%75" in
+# tr, "۷۵٪" in fa.
+# Babel formats with the locale's symbols but always writes ASCII digits; these locales'
+# own numbering system (CLDR's default) has other digits.
+DIGITS = {"arabext": "۰۱۲۳۴۵۶۷۸۹", "arab": "٠١٢٣٤٥٦٧٨٩", "deva": "०१२३४५६७८९",
+          "beng": "০১২৩৪৫৬৭৮৯"}
 
 
 def available() -> tuple[str, ...]:
@@ -73,22 +84,59 @@ def catalog(locale: str) -> gettext.NullTranslations:
 
 
 class Translator:
-    """One user's language: ``t(texts.X, name=value)`` translates, then fills in."""
+    """One user's language: ``t(texts.X, name=value)`` translates, then fills in.
+
+    Numbers among the values are written the locale's way (digits, decimal comma, the
+    percent sign's place for ``pct``); a counted text (``NP_``) picks its plural form by
+    ``count``. Painting titles and artists: ``t.title(…)``, ``t.artist(…)``."""
 
     def __init__(self, locale: str = DEFAULT) -> None:
         self.locale = locale
         self.rtl = locale.split("_")[0] in RTL
         self._catalog = catalog(locale)
+        cldr = Locale.parse(locale)
+        self._numbering = cldr.default_numbering_system
+        symbols = cldr.number_symbols.get(self._numbering) or cldr.number_symbols["latn"]
+        self._percent_sign = symbols.get("percentSign", "%")
+        self._digits = str.maketrans("0123456789", DIGITS.get(self._numbering, "0123456789"))
 
     @classmethod
     def for_code(cls, language_code: str | None) -> "Translator":
-        return cls(resolve(language_code))
+        return _translator(resolve(language_code))
+
+    def number(self, value: float) -> str:
+        """1889 → "1889" / "۱۸۸۹"; 2.5 → "2,5" in de. No grouping: the bot's numbers are
+        years, pixel sizes and small counts, which nobody writes as "1.889"."""
+        text = format_decimal(value, locale=self.locale, group_separator=False,
+                              numbering_system=self._numbering)
+        return text.translate(self._digits)
+
+    def percent(self, value: float) -> str:
+        """75 → "75%" (en), "75 %" (de), "%75" (tr), "۷۵٪" (fa)."""
+        text = format_percent(value / 100, locale=self.locale, group_separator=False,
+                              numbering_system=self._numbering)
+        return text.replace("%", self._percent_sign).translate(self._digits)
+
+    def title(self, title: str) -> str:
+        """A painting's title as it is known in this language (the catalog's otherwise)."""
+        return self._catalog.pgettext("painting", title)
+
+    def artist(self, name: str) -> str:
+        """An artist's name in this language's usual spelling."""
+        return self._catalog.pgettext("artist", name)
+
+    def _value(self, key: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value
+        is_percent = key == "pct" or key.endswith("_pct")
+        return self.percent(value) if is_percent else self.number(value)
 
     def __call__(self, msg: Msg, /, **values: Any) -> str:
         if isinstance(msg, tuple):
             text = self._catalog.ngettext(msg[0], msg[1], int(values.get("count", 0)))
         else:
             text = self._catalog.gettext(msg)
+        values = {k: self._value(k, v) for k, v in values.items()}
         if self.rtl:  # numbers alone already read right; names and titles need isolating
             values = {k: f"{FSI}{v}{PDI}" if any(c.isalpha() for c in str(v)) else v
                       for k, v in values.items()}
@@ -99,22 +147,30 @@ class Translator:
         return text
 
 
+@functools.cache
+def _translator(locale: str) -> Translator:
+    return Translator(locale)
+
+
 ENGLISH = Translator()
 
 
 # --------------------------------------------------------------------------- catalog upkeep
-# python -m bot.i18n update        msgids from bot/texts.py → every bot.po (new ones empty)
+# python -m bot.i18n update        msgids → bot.pot and every bot.po (new ones empty)
 # python -m bot.i18n init LOCALE   start a catalog for a new language
-# python -m bot.i18n check         list untranslated or fuzzy messages; exit 1 if any
+# python -m bot.i18n check         untranslated or fuzzy messages, a stale bot.pot; exit 1 if any
 
-SOURCES = ("texts.py",)
+SOURCES = ("texts.py", "paintings.py")
 HEADER = ("# {locale} messages of the Free Style Transfer bot (python -m bot.i18n update).\n"
           "# Keep every {{placeholder}} of the msgid; see docs/TRANSLATING.md.")
-KEYWORDS = {"N_": None, "NP_": (1, 2)}
+KEYWORDS = {"N_": None, "NP_": (1, 2), "NC_": ((1, "c"), 2)}
+POT = LOCALES_DIR / f"{DOMAIN}.pot"   # the template a translator starts from
+FIXED_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # bot.pot: same msgids, same bytes
 
 
 def template() -> Any:
-    """A Babel Catalog of every msgid marked in bot/texts.py (with translator comments)."""
+    """A Babel Catalog of every msgid marked in bot/texts.py and bot/paintings.py (with
+    translator comments and, for titles and artists, a context)."""
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_file
 
@@ -129,14 +185,30 @@ def template() -> Any:
     return pot
 
 
-def _write(path: Path, po: Any) -> None:
+def _render(po: Any) -> bytes:
     from babel.messages.pofile import write_po
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     write_po(buffer, po, width=100, omit_header=False, ignore_obsolete=True,
              include_previous=False, include_lineno=False)
-    path.write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def _write(path: Path, po: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_render(po))
+
+
+def pot_text() -> bytes:
+    """bot.pot as `update` writes it (no dates: it changes only when a msgid does)."""
+    pot = template()
+    pot.creation_date = pot.revision_date = FIXED_DATE
+    pot.header_comment = HEADER.format(locale="LANGUAGE")
+    return _render(pot)
+
+
+def pot_is_current() -> bool:
+    return POT.is_file() and POT.read_bytes() == pot_text()
 
 
 def po_path(locale: str) -> Path:
@@ -147,6 +219,7 @@ def update(locales: tuple[str, ...] | None = None) -> list[str]:
     """Merge the current msgids into each catalog; returns the locales written."""
     from babel.messages.pofile import read_po
 
+    POT.write_bytes(pot_text())
     pot = template()
     done = []
     for locale in locales or available():
@@ -182,7 +255,7 @@ def problems(locale: str) -> list[str]:
     for msg in template():
         if not msg.id:
             continue  # the header
-        have = po.get(msg.id)
+        have = po.get(msg.id, context=msg.context)
         strings = have.string if have is not None else None
         texts = strings if isinstance(strings, (tuple, list)) else [strings]
         if have is None or have.fuzzy or not all(texts):
@@ -195,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m bot.i18n", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("update", help="merge the msgids of bot/texts.py into every bot.po")
+    sub.add_parser("update", help="write bot.pot; merge its msgids into every bot.po")
     new = sub.add_parser("init", help="start a catalog for a new locale, e.g. it or pt_BR")
     new.add_argument("locale")
     sub.add_parser("check", help="list missing or fuzzy translations (exit 1 if any)")
@@ -207,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         print("created", init(args.locale))
         return 0
     missing = [line for locale in available() for line in problems(locale)]
+    if not pot_is_current():
+        missing.append(f"{POT.name} is out of date: python -m bot.i18n update")
     print("\n".join(missing) or "every catalog is complete")
     return 1 if missing else 0
 

@@ -9,6 +9,7 @@ against the store when it comes back (the stored action must match the prefix).
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -19,7 +20,8 @@ from bot.i18n import Translator
 from nst.brush import BRUSHES
 
 PER_PAGE = 8
-LABEL_CHARS = 26   # two buttons per row stay readable on a phone
+LABEL_CHARS = 26   # a painting's title on its button, before "…"
+ROW_CHARS = 36     # the labels of one row that a phone shows without cutting them
 STRENGTHS = (25, 50, 75, 100)
 MIX_SHARES = (25, 50, 75)   # % of the second painting in a mix
 
@@ -45,6 +47,11 @@ class Button:
 Rows = list[list[Button]]
 
 
+def width(label: str) -> int:
+    """Characters a phone shows: bidi marks and joiners (format characters) take no room."""
+    return sum(unicodedata.category(c) != "Cf" for c in label)
+
+
 def pages(count: int) -> int:
     return max(1, math.ceil(count / PER_PAGE))
 
@@ -57,19 +64,14 @@ def short(title: str) -> str:
 
 def preset_rows(t: Translator, presets: Sequence[Any], page: int, *,
                 own_style: bool = True) -> Rows:
-    """Numbered presets (numbers match the /styles collage), two per row, paged."""
+    """Numbered presets (numbers match the /styles collage), titles in the user's language,
+    two to a row where both fit a phone's row, paged."""
     total = pages(len(presets))
     page %= total
     start = page * PER_PAGE
-    rows: Rows = []
-    row: list[Button] = []
-    for number, preset in enumerate(presets[start:start + PER_PAGE], start=start + 1):
-        row.append(Button(f"{number}. {short(preset.title)}", [PICK, preset.id]))
-        if len(row) == 2:
-            rows.append(row)
-            row = []
-    if row:
-        rows.append(row)
+    rows = pair_up([Button(f"{number}. {short(t.title(preset.title))}", [PICK, preset.id])
+                    for number, preset in enumerate(presets[start:start + PER_PAGE],
+                                                    start=start + 1)])
     if total > 1:
         rows.append([Button(texts.BTN_PREV, [PAGE, (page - 1) % total]),
                      Button(texts.BTN_NEXT, [PAGE, (page + 1) % total])])
@@ -77,6 +79,19 @@ def preset_rows(t: Translator, presets: Sequence[Any], page: int, *,
     if own_style:
         extra.append(Button(t(texts.BTN_OWN_STYLE), [OWN, None]))
     rows.append(extra)
+    return rows
+
+
+def pair_up(buttons: list[Button]) -> Rows:
+    """Two buttons to a row when both labels fit half a row (Telegram gives the buttons of
+    a row equal widths), else one."""
+    rows: Rows = []
+    while buttons:
+        pair = buttons[:2]
+        fits = len(pair) == 2 and all(2 * width(b.text) <= ROW_CHARS for b in pair)
+        take = 2 if fits else 1
+        rows.append(buttons[:take])
+        buttons = buttons[take:]
     return rows
 
 

@@ -13,6 +13,12 @@ resends it; a resend that reaches this process joins the running work and waits 
 it in its own, live request; one that reaches another instance is "busy" while this
 owner renews its lease, and takes the update over if this instance was stopped.
 Store calls of the work run on threads, never on the event loop.
+
+In Cloud Tasks mode (BOT_TASKS_QUEUE, bot/tasks.py) the webhook calls `enqueue` instead:
+the update is marked "queued" and handed to the queue, and the answer comes at once; the
+task request calls `process` with the task deadline. The 503-"working" answer and the
+resend that joins the running work are then only the queue's retry of a task that outran
+BOT_TASK_TIMEOUT.
 """
 from __future__ import annotations
 
@@ -29,12 +35,16 @@ from bot.config import BotConfig
 from bot.ledger import UpdateLedger
 from bot.logs import CURRENT_UPDATE
 from bot.store import Store, StoreError, open_store
+from bot.tasks import EnqueueError, TaskQueue
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
+# The webhook's "queued" mark may take this long; a slower store must not hold Telegram's
+# answer, so the task is enqueued anyway (the ledger drops a duplicate when it runs).
+MARK_BUDGET = 0.3
 
-Status = Literal["done", "duplicate", "busy", "error", "working"]
+Status = Literal["done", "duplicate", "busy", "error", "working", "lost", "queued"]
 
 
 @dataclass(frozen=True)
@@ -47,14 +57,23 @@ class Outcome:
 
 
 class DeliveryHook:
-    """Lives in ``bot_data.delivery``; the bot awaits ``mark_sent(update.update_id)``
-    right after the result image of an update was sent."""
+    """Lives in ``bot_data.delivery``: the bot awaits ``still_ours(update.update_id)`` just
+    before it sends a result (False: another owner took the update over, send nothing) and
+    ``mark_sent(update.update_id)`` right after."""
 
     def __init__(self, ledger: UpdateLedger) -> None:
         self._ledger = ledger
+        self.lost: set[int] = set()   # updates whose result was withheld (claim not ours)
+
+    async def still_ours(self, update_id: int) -> bool:
+        # A renew right before sending: a takeover needs a whole lease after this.
+        if await self._ledger.run(self._ledger.confirm, update_id):
+            return True
+        self.lost.add(update_id)
+        return False
 
     async def mark_sent(self, update_id: int) -> None:
-        await asyncio.to_thread(self._ledger.mark_sent, update_id)
+        await self._ledger.run(self._ledger.mark_sent, update_id)
 
 
 class BotRuntime:
@@ -74,6 +93,9 @@ class BotRuntime:
         self._warm = False
         self._warm_lock = threading.Lock()   # not self._lock: updates need not wait for it
         self._last_cleanup = 0.0
+        self._tasks: TaskQueue | None = None
+        self._delivery: DeliveryHook | None = None
+        self._aside: concurrent.futures.ThreadPoolExecutor | None = None
 
     # -- lazy construction -------------------------------------------------------
     def _parts(self) -> tuple[Any, Store]:
@@ -114,7 +136,8 @@ class BotRuntime:
             thread.start()
             try:
                 app = build_application(self.config, engine=engine, store=store)
-                app.bot_data.delivery = DeliveryHook(self.ledger)
+                self._delivery = DeliveryHook(self.ledger)
+                app.bot_data.delivery = self._delivery
                 asyncio.run_coroutine_threadsafe(app.initialize(), loop).result(START_TIMEOUT)
             except BaseException:
                 loop.call_soon_threadsafe(loop.stop)
@@ -155,6 +178,57 @@ class BotRuntime:
         return Outcome(update_id, self._wait(update_id, future, wait, t0),
                        time.monotonic() - t0)
 
+    def enqueue(self, update: dict, body: bytes) -> Outcome:
+        """Cloud Tasks mode: mark the update queued and create its task; the work runs when
+        the queue POSTs the task back. Raises EnqueueError when the queue cannot take it
+        (answer 5xx: Telegram resends it)."""
+        t0 = time.monotonic()
+        update_id = int(update["update_id"])
+        self._parts()
+        if not self._mark_queued(update_id):
+            return Outcome(update_id, "duplicate", time.monotonic() - t0)
+        try:
+            created = self._task_queue().enqueue(self.config.bot_id, update_id, body)
+        except EnqueueError:
+            self._set_aside(self.ledger.unqueue, update_id)
+            raise
+        self._set_aside(self.ledger.enqueued, update_id)
+        return Outcome(update_id, "queued" if created else "duplicate", time.monotonic() - t0)
+
+    def _task_queue(self) -> TaskQueue:
+        with self._lock:
+            if self._tasks is None:
+                self._tasks = TaskQueue(self.config.tasks_queue, self.config.tasks_emulator)
+            return self._tasks
+
+    def _pool_aside(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._lock:
+            if self._aside is None:
+                self._aside = concurrent.futures.ThreadPoolExecutor(
+                    4, thread_name_prefix="queue-mark")
+            return self._aside
+
+    def _mark_queued(self, update_id: int) -> bool:
+        """The ledger's "queued" mark within MARK_BUDGET; True (enqueue) when unsure."""
+        future = self._pool_aside().submit(self.ledger.mark_queued, update_id)
+        try:
+            return future.result(MARK_BUDGET)
+        except concurrent.futures.TimeoutError:
+            log.warning("update %s: store slow; enqueueing without the queued mark", update_id)
+        except StoreError as exc:
+            log.warning("update %s: store unavailable (%s); enqueueing anyway", update_id, exc)
+        return True
+
+    def _set_aside(self, fn: Any, update_id: int) -> None:
+        """A ledger note nobody waits for (the answer to Telegram must not)."""
+        def run() -> None:
+            try:
+                fn(update_id)
+            except StoreError as exc:
+                log.warning("update %s: %s failed (%s)", update_id, fn.__name__, exc)
+
+        self._pool_aside().submit(run)
+
     def _wait(self, update_id: int, future: concurrent.futures.Future, timeout: float,
               t0: float) -> Status:
         try:
@@ -171,29 +245,53 @@ class BotRuntime:
             self._running.pop(update_id, None)
 
     async def _work(self, data: dict) -> Status:
-        """Process the update while renewing its lease, then close the claim."""
+        """Process the update while renewing its lease, then close the claim. A lost claim
+        (another instance took the update over) cancels the work: only one owner sends."""
         from telegram import Update
 
         update_id = int(data["update_id"])
         CURRENT_UPDATE.set(update_id)
-        heartbeat = asyncio.create_task(self._heartbeat(update_id))
-        try:
+
+        async def handle() -> None:
             await self._app.process_update(Update.de_json(data, self._app.bot))
+
+        work = asyncio.create_task(handle())
+        heartbeat = asyncio.create_task(self._heartbeat(update_id, work))
+        try:
+            await work
             status: Status = "done"
+        except asyncio.CancelledError:
+            if not work.cancelled():
+                raise  # this coroutine itself is being cancelled (shutdown)
+            log.warning("update %s: claim lost; the work was stopped", update_id)
+            return self._lost(update_id)
         except Exception:
             # A poison update must not come back forever: log it and call it handled.
             log.exception("update %s: processing failed", update_id)
             status = "error"
         finally:
             heartbeat.cancel()
-        await asyncio.to_thread(self.ledger.finish, update_id, status)
+        if self._delivery is not None and update_id in self._delivery.lost:
+            return self._lost(update_id)
+        await self.ledger.run(self.ledger.finish, update_id, status)
         return status
 
-    async def _heartbeat(self, update_id: int) -> None:
+    def _lost(self, update_id: int) -> Status:
+        """No result was sent and the claim is not (surely) ours: leave the claim to its
+        lease, and answer so that the update is delivered again (5xx)."""
+        if self._delivery is not None:
+            self._delivery.lost.discard(update_id)
+        self.ledger.give_up(update_id)
+        return "lost"
+
+    async def _heartbeat(self, update_id: int, work: asyncio.Task) -> None:
+        """Renew the lease every third of it; stop `work` when the claim is not ours."""
         every = self.ledger.lease / 3
-        while True:
+        while not work.done():
             await asyncio.sleep(every)
-            await asyncio.to_thread(self.ledger.renew, update_id)
+            if not await self.ledger.run(self.ledger.renew, update_id):
+                work.cancel()
+                return
 
     def warmup(self) -> bool:
         """Load the model and preset vectors, once per process (App Engine may call
@@ -206,6 +304,8 @@ class BotRuntime:
             try:
                 engine, _ = self._parts()
                 engine.warmup()
+                if self.config.tasks_queue:
+                    self._task_queue().client()   # its channel, before the first update
             except Exception:
                 log.exception("warmup failed")
                 return False
@@ -249,6 +349,8 @@ class BotRuntime:
         """Shut the Application down and stop the loop (tests, graceful exits)."""
         with self._lock:
             loop, thread, app, store = self._loop, self._thread, self._app, self._store
+            ledger, tasks, aside = self._ledger, self._tasks, self._aside
+            self._tasks = self._aside = None
             self._loop = self._thread = self._app = self._ledger = None
             self._store = None if self._owns_store else store
         if app is not None and loop is not None:
@@ -261,6 +363,12 @@ class BotRuntime:
                 thread.join(10)
             if not loop.is_running():
                 loop.close()
+        if ledger is not None:
+            ledger.close()
+        if aside is not None:
+            aside.shutdown(wait=True)
+        if tasks is not None:
+            tasks.close()
         if store is not None and self._owns_store:
             store.close()
 

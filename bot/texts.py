@@ -20,12 +20,12 @@ def NP_(singular: str, plural: str) -> tuple[str, str]:
     return singular, plural
 
 
-# TRANSLATORS: keep "🖼 Use my own style" identical to the button label BTN_OWN_STYLE.
+# TRANSLATORS: keep "🖼 Use my own style" and "⬇ HD" identical to the button labels.
 WELCOME = N_(
     "👋 Hi! I turn your photos into paintings.\n\n"
     "1. Send me a photo 📷\n"
     "2. Tap a painting — or tap 🖼 Use my own style and send a second photo\n"
-    "3. Try other strengths and colours, then grab the HD file ⬇\n\n"
+    "3. Try other strengths and colours, then tap ⬇ HD for the full-size file\n\n"
     "/styles shows all the paintings · /help explains more"
 )
 WELCOME_GROUP = N_(
@@ -35,13 +35,15 @@ WELCOME_GROUP = N_(
     "/styles shows all the paintings · in a private chat with me it's even easier"
 )
 
+# TRANSLATORS: name the buttons exactly as they are labelled (🖼 Use my own style, 🎨 Keep
+# colours, 🔁 Another style, ➕ Mix, ⬇ HD, ↗ Share). {min_pct}–{max_pct} = "25%–100%".
 HELP = N_(
     "🎨 <b>How it works</b>\n"
     "• Send a photo, then tap a painting. The result keeps your photo's shape.\n"
     "• <b>Your own style:</b> tap 🖼 Use my own style, then send the photo whose look you "
     "want. Or send an album of two photos: the first gets the style of the second.\n"
-    "• Under each result: strength 25–100 %, 🎨 keep your colours, 🔁 another painting, "
-    "➕ mix two paintings, ⬇ full-resolution file, ↗ share.\n"
+    "• Under each result: strength {min_pct}–{max_pct}, 🎨 Keep colours, 🔁 Another style, "
+    "➕ Mix (two paintings in one), ⬇ HD (the full-resolution file) and ↗ Share.\n"
     "• Send the photo as a <i>file</i> 📎 to keep its full resolution.\n"
     "• In groups: send a photo with the caption /stylize, or reply /stylize to a photo.\n"
     "• Type {username} in any chat to share your recent results.\n\n"
@@ -51,6 +53,9 @@ HELP = N_(
 
 STYLES_CAPTION = NP_("🖼 {count} painting to choose from. Send me a photo and tap its number!",
                      "🖼 {count} paintings to choose from. Send me a photo and tap a number!")
+# TRANSLATORS: one line per painting under the /styles collage, in languages whose titles
+# differ from the collage's (English) ones.
+STYLES_LEGEND_LINE = N_("{number}. {title}")
 STYLES_CAPTION_GROUP = NP_(
     "🖼 {count} painting to choose from. Send a photo with the caption /stylize to use it!",
     "🖼 {count} paintings to choose from. Send a photo with the caption /stylize to use them!")
@@ -81,8 +86,9 @@ BTN_ANOTHER = N_("🔁 Another style")
 BTN_MIX = N_("➕ Mix")
 BTN_HD = N_("⬇ HD")
 BTN_SHARE = N_("↗ Share")
-BTN_STRENGTH = N_("{pct}%")
-BTN_STRENGTH_CURRENT = N_("• {pct}% •")
+# TRANSLATORS: {pct} arrives written the language's way ("75 %", "%75", "۷۵٪").
+BTN_STRENGTH = N_("{pct}")
+BTN_STRENGTH_CURRENT = N_("• {pct} •")
 # TRANSLATORS: the mix balance buttons, e.g. "75/25" = 75 % first painting, 25 % second.
 BTN_MIX_WEIGHT = N_("{first}/{second}")
 BTN_MIX_WEIGHT_CURRENT = N_("• {first}/{second} •")
@@ -98,8 +104,8 @@ CAPTION_PRESET = N_("🎨 <b>{title}</b> — {artist}, {year}")
 CAPTION_MIX = N_("🎨 <b>{title}</b> × <b>{mix_title}</b>")
 CAPTION_OWN_STYLE = N_("🖼 Content: your first photo · 🎨 Style: your second photo")
 CAPTION_ALBUM = N_("🖼 Content: the first photo of your album · 🎨 Style: the second")
-CAPTION_SETTINGS = N_("Strength {pct}%")
-CAPTION_SETTINGS_COLORS = N_("Strength {pct}% · your colours kept")
+CAPTION_SETTINGS = N_("Strength {pct}")
+CAPTION_SETTINGS_COLORS = N_("Strength {pct} · your colours kept")
 CAPTION_MIX_WEIGHTS = N_("Mix {first}/{second}")
 CAPTION_HD = N_("⬇ Full resolution ({width}×{height})")
 OWN_STYLE_TITLE = N_("your style")
@@ -108,7 +114,9 @@ SHARED_OWN_STYLE = N_("🎨 A photo in the style of another photo")
 SHARED_BY = N_("Painted by {bot}")
 
 # --- queue and limits ---------------------------------------------------------
-IN_LINE = N_("⏳ You're #{position} in line…")
+# TRANSLATORS: {count} is the place in the queue (1 = next); the forms are there for
+# languages whose wording changes with the number.
+IN_LINE = NP_("⏳ You're #{count} in line…", "⏳ You're #{count} in line…")
 TOO_MANY_PENDING = N_("⏳ I'm still painting your previous pictures — tap again once they're "
                       "done 🙂")
 
@@ -159,9 +167,11 @@ CMD_STYLIZE = N_("Paint a photo: caption or reply /stylize")
 
 # --- clips: GIFs, animations, videos, round videos (bot/handlers/animations.py) ---
 CHOOSE_STYLE_CLIP = N_("🎨 Pick a painting for your clip:")
-CLIP_PROGRESS = N_("🎞 Painting your clip… {done}/{total} frames")
-# TRANSLATORS: {seconds} is a number, e.g. 10.
-CLIP_CUT = N_("✂ Only the first {seconds} seconds were painted.")
+# TRANSLATORS: {done} of {count} frames are painted; the form follows {count}.
+CLIP_PROGRESS = NP_("🎞 Painting your clip… {done}/{count} frame",
+                    "🎞 Painting your clip… {done}/{count} frames")
+CLIP_CUT = NP_("✂ Only the first {count} second was painted.",
+               "✂ Only the first {count} seconds were painted.")
 CLIP_UNREADABLE = N_("I couldn't read that clip — it may be damaged. Try another one 🙂")
 CLIP_NO_VIDEO = N_("That file has no picture in it, only sound — send a GIF or a video 🙂")
 CLIP_EMPTY = N_("That clip has no frames in it — send another one 🙂")
@@ -171,5 +181,7 @@ CLIP_TOO_MANY_FRAMES = N_("That clip has too many frames for me — send a short
 CLIP_NO_HD = N_("Paintings of clips come in one size only 🙂")
 HELP_BRUSH = N_("🖌 <b>Brush:</b> the button under a result switches between bold, medium and "
                 "fine strokes and repaints in place.")
-HELP_CLIPS = N_("🎞 GIFs and short videos work too: they come back as a looping painted "
-                "animation (the first {seconds} seconds).")
+HELP_CLIPS = NP_("🎞 GIFs and short videos work too: they come back as a looping painted "
+                 "animation (the first {count} second).",
+                 "🎞 GIFs and short videos work too: they come back as a looping painted "
+                 "animation (the first {count} seconds).")

@@ -15,7 +15,8 @@ USER_STYLE = MAGENTA_DIR / "style" / "zigzag_colorful.jpg"   # a style that is n
 MODEL_DIR = REPO / "nst" / "data" / "models"
 
 # Fixture modules: the fake Bot API + bot harness, the GCS emulator, the webhook app.
-pytest_plugins = ("tests.bot_harness", "tests.gcs_emulator", "tests.webhook_harness")
+pytest_plugins = ("tests.bot_harness", "tests.gcs_emulator", "tests.webhook_harness",
+                  "tests.tasks_harness")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -96,6 +96,8 @@ def start_gunicorn(api_env: dict[str, str], store_url: str, work_dir: Path,
            "NST_MODEL_DIR": str(MODEL_DIR), "NST_CACHE_DIR": str(work_dir / "cache"),
            "PYTHONPATH": str(app_dir), **extra_env}
     env.pop("STYLES", None)   # the built-in presets instead of a bucket
+    if "BOT_TASKS_QUEUE" not in extra_env:
+        env.pop("BOT_TASKS_QUEUE", None)   # no queue unless the test starts an emulator
     if app_dir != REPO:
         env.pop("NST_MODEL_DIR")
     server = spawn(env, work_dir, app_dir)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from bot import texts
 from bot.handlers import progress as progress_notes
+from bot.i18n import ENGLISH
 from bot.jobs import FairScheduler
 from nst.video import open_clip
 from devkit import clip_factory as cf
@@ -166,7 +167,7 @@ def test_long_video_is_cut_and_the_caption_says_so(harness: BotHarness, tmp_path
     h.feed(h.tg.video_update(None, ALICE, fid, duration=30, file_size=len(data)))
     _pick_first(h)
     sent = h.last("sendAnimation")
-    assert texts.CLIP_CUT.format(seconds=10) in sent.params["caption"]
+    assert ENGLISH(texts.CLIP_CUT, count=10) in sent.params["caption"]
     assert _mp4_frames(sent.files["animation"])[0] == 20
 
 

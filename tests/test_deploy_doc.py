@@ -71,13 +71,30 @@ def test_doc_names_the_commands_a_deploy_needs() -> None:
     joined = "\n".join(commands)
     for needed in ("gcloud app create --region=$APP_REGION", "--location=$BUCKET_LOCATION",
                    "--clear-soft-delete", "--lifecycle-file=", "gcloud app deploy app.yaml cron.yaml",
-                   "defaultHostname", "gcloud meta list-files-for-upload"):
+                   "defaultHostname", "gcloud meta list-files-for-upload",
+                   "gcloud tasks queues create updates --location=$TASKS_LOCATION",
+                   "--max-attempts=", "--min-backoff=", "--max-backoff=",
+                   "--max-concurrent-dispatches=", "roles/cloudtasks.enqueuer",
+                   "cloudtasks.googleapis.com"):
         assert needed in joined, needed
     assert "/setinline" in text
     assert "appspot.com/" not in text.replace("@appspot.gserviceaccount.com", ""), "guessed host"
     assert "Optional" not in text.split("## 2.")[0], "the lifecycle rule is a required step"
     assert not re.search(r"BOT_WORKERS=2|~\s?700 MB", text), "stale figures: app.yaml/bench hold them"
     assert len(commands) >= 15
+
+
+def test_the_queue_is_sized_to_the_instances_app_yaml_allows() -> None:
+    """max concurrent dispatches = max_instances x (max_concurrent_requests - 2): tasks never
+    take the request slots Telegram's webhook calls need."""
+    import yaml
+
+    scaling = yaml.safe_load((REPO / "app.yaml").read_text())["automatic_scaling"]
+    expected = scaling["max_instances"] * (scaling["max_concurrent_requests"] - 2)
+    create = next(c for c in doc_commands(DOC.read_text()) if c.startswith("gcloud tasks queues create"))
+    assert f"--max-concurrent-dispatches={expected}" in create
+    queue = yaml.safe_load((REPO / "app.yaml").read_text())["env_variables"]["BOT_TASKS_QUEUE"]
+    assert queue.endswith("/queues/updates") and "/locations/" in queue
 
 
 @pytest.mark.skipif(GCLOUD is None, reason="the gcloud CLI is not installed")

@@ -27,7 +27,10 @@ from devkit.bot_harness import button
 from tests.conftest import MODEL_DIR
 from devkit.webhook import HEADERS, SECRET
 from tests.webhook_harness import answered, ask_for_painting, assert_one_painting, images_to, poster
-from webhook_app import MAX_BODY, SECRET_HEADER
+from webhook_app import HEALTH_CACHE, MAX_BODY, SECRET_HEADER, create_app
+from bot.config import BotConfig
+from devkit.clock import ManualClock
+from devkit.stores import PassThroughStore
 
 # --------------------------------------------------------------------------- who may call
 
@@ -269,6 +272,36 @@ def test_warmup_cron_and_health(make_app, fake) -> None:
     assert tick.status_code == 200 and tick.get_json() == {"ok": True, "cleaned": 0}
     again = client.get("/cron/keep-warm", headers={"X-Appengine-Cron": "true"}).get_json()
     assert again == {"ok": True, "cleaned": None}, "cleanup runs at most every N minutes"
+
+
+class CountingStore(PassThroughStore):
+    """The real store, counting reads: /healthz's probe is one."""
+
+    reads = 0
+
+    def get(self, ns: str, key: str) -> Any:
+        self.reads += 1
+        return super().get(ns, key)
+
+
+def test_health_is_cached_so_anyone_asking_costs_no_store_reads(fake, tmp_path) -> None:
+    """Anyone may call /healthz: one store read per HEALTH_CACHE seconds, not per call."""
+    store = CountingStore(open_store(f"sqlite:///{tmp_path / 'h.sqlite3'}"))
+    clock = ManualClock()
+    app = create_app(BotConfig(token=fake.token, api_base=fake.api_base, webhook_secret=SECRET,
+                               engine=EngineConfig.from_env()), store=store, clock=clock)
+    client = app.test_client()
+    try:
+        for _ in range(20):
+            assert client.get("/healthz").status_code == 200
+        assert store.reads == 1
+        clock.advance(HEALTH_CACHE - 0.5)
+        assert client.get("/healthz").status_code == 200 and store.reads == 1
+        clock.advance(1)
+        assert client.get("/healthz").status_code == 200 and store.reads == 2
+    finally:
+        app.extensions["bot_runtime"].close()
+        store.close()
 
 
 def test_corrupt_model_fails_health_but_users_get_an_apology(make_app, fake, tmp_path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from html import escape
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -13,6 +14,7 @@ from bot import gallery, texts
 from bot.context import BotContext
 from bot.handlers.common import chat_of, is_private, message_of, new_content, say, user_of
 from bot.intake import arrival_problem, classify
+from bot.keyboards import STRENGTHS
 from bot.painting import LIMITS
 from bot.telegram_io import reply_params, with_retries
 
@@ -33,9 +35,10 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """Everything the bot can do, in a few lines, plus what it keeps and for how long."""
     ttl_hours = round(context.bot_data.config.input_ttl / 3600)
-    text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours)
+    text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours,
+                      min_pct=min(STRENGTHS), max_pct=max(STRENGTHS))
             + "\n\n" + context.t(texts.HELP_BRUSH)
-            + "\n\n" + context.t(texts.HELP_CLIPS, seconds=f"{LIMITS.max_seconds:g}"))
+            + "\n\n" + context.t(texts.HELP_CLIPS, count=LIMITS.max_seconds))
     await say(context, chat_of(update).id, text)
 
 
@@ -49,6 +52,11 @@ async def styles(update: Update, context: BotContext) -> None:
     private = is_private(update)
     text = context.t(texts.STYLES_CAPTION if private else texts.STYLES_CAPTION_GROUP,
                      count=len(all_presets))
+    t = context.t
+    if any(t.title(p.title) != p.title for p in all_presets):  # titles in the user's language
+        lines = [t(texts.STYLES_LEGEND_LINE, number=n, title=escape(t.title(p.title)))
+                 for n, p in enumerate(all_presets, start=1)]
+        text = gallery.legend(text, lines)
     reply_to = None if private else message_of(update).message_id
     cached = await svc.state.cached(key)
     if cached:

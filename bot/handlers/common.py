@@ -95,7 +95,7 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
         text = t(texts.CHOOSE_STYLE_CLIP)
     elif mixing:
         title = ctx.get("base_title") or t(texts.OWN_STYLE_TITLE)
-        text = t(texts.CHOOSE_MIX, title=escape(title))
+        text = t(texts.CHOOSE_MIX, title=escape(t.title(title)))
     elif total > 1:
         text = t(texts.CHOOSE_STYLE_PAGE, page=page % total + 1, pages=total)
     else:

@@ -33,7 +33,7 @@ async def place_in_line(context: BotContext, chat_id: int, ticket: Ticket,
             ticket.changed.clear()
             if _worth_showing(ticket.position, shown):
                 shown = ticket.position
-                text = context.t(texts.IN_LINE, position=shown)
+                text = context.t(texts.IN_LINE, count=shown)
                 if note is None:
                     note = await say(context, chat_id, text, reply_to)
                 else:
@@ -84,7 +84,7 @@ async def frames_progress(context: BotContext, chat_id: int, reply_to: int,
             await asyncio.sleep(PROGRESS_EVERY)
             if ticket.position != 0 or not counter.total:
                 continue  # still in line (place_in_line shows that) or scanning
-            text = context.t(texts.CLIP_PROGRESS, done=counter.done, total=counter.total)
+            text = context.t(texts.CLIP_PROGRESS, done=counter.done, count=counter.total)
             if text == shown:
                 continue
             shown = text

@@ -19,7 +19,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot import painting, texts
-from bot.context import BotContext
+from bot.context import BotContext, Services
 from bot.errors import UserError, picture_refusal
 from bot.handlers.common import say
 from bot.handlers.progress import frames_progress, place_in_line
@@ -88,6 +88,8 @@ async def deliver(update: Update, context: BotContext, render: Render,
                 ticket = svc.queue.submit(render.user, job, slot)
                 async with place_in_line(context, render.chat, ticket, render.ask):
                     result = await _result_of(ticket, render)
+            if not await _still_ours(svc, update):
+                return  # another instance took this update over and sends its own result
             try:
                 sent = await send_painting(context, render, result, mode, started)
             except ProbablyDelivered:
@@ -100,6 +102,16 @@ async def deliver(update: Update, context: BotContext, render: Render,
         svc.queue.release(slot)
     if sent and svc.delivery is not None and update.update_id is not None:
         await svc.delivery.mark_sent(update.update_id)
+
+
+async def _still_ours(svc: Services, update: Update) -> bool:
+    """False when the webhook ledger says this update's claim was taken over meanwhile."""
+    if svc.delivery is None or update.update_id is None:
+        return True
+    if await svc.delivery.still_ours(update.update_id):
+        return True
+    log.warning("update %s: claim lost before sending; the new owner sends", update.update_id)
+    return False
 
 
 async def _paint_clip(context: BotContext, render: Render, content: bytes, style: bytes | str,

