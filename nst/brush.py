@@ -165,6 +165,8 @@ def upsample(painting: np.ndarray, photo_small: Image.Image | np.ndarray,
             cv2.add(band, gain, dst=band, dtype=cv2.CV_8U)
         if post is not None:
             post(band, y0)
+    if guided:
+        del a8, ys8   # before Pillow's copy of the output (HD: 44 MB less at the peak)
     return Image.fromarray(out, "RGB")
 
 
