@@ -151,5 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def save_sheet(sheet: Image.Image, out: Path, width: int) -> None:
+    """A PNG at full size, or a .jpg scaled to ``width`` (the README's copies)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".jpg", ".jpeg"):
+        height = round(sheet.height * width / sheet.width)
+        sheet = sheet.resize((width, height), Image.Resampling.LANCZOS)
+        sheet.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    else:
+        sheet.save(out)
+    log.info("wrote %s (%dx%d, %d KB)", out, *sheet.size, out.stat().st_size // 1024)
+
+
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

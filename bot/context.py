@@ -33,6 +33,19 @@ class DeliveryListener(Protocol):
     async def mark_sent(self, update_id: int) -> None: ...
 
 
+class MiniAppMemory(Protocol):
+    """What the Mini App keeps in this process (bot.webapp.service.MiniApp): /forget
+    drops the user's part at once."""
+
+    def forget(self, user_id: int) -> None: ...
+
+
+class PageServer(Protocol):
+    """Polling mode's local Mini App server (a werkzeug server in a thread)."""
+
+    def shutdown(self) -> None: ...
+
+
 class Services:
     """The bot's long-lived parts, filled in once by bot.app.build_application."""
 
@@ -44,6 +57,9 @@ class Services:
     owns_store: bool = False
     # Set by the webhook runtime (bot.runtime.DeliveryHook): told when a result was sent.
     delivery: DeliveryListener | None = None
+    # The Mini App's per-process part (bot.webapp.service.MiniApp), made on first use.
+    webapp: MiniAppMemory | None = None
+    webapp_server: PageServer | None = None   # polling mode's page server (bot/webapp/local.py)
 
     def attach(self, *, config: BotConfig, engine: Engine, store: Store, owns_store: bool,
                state: State, queue: RenderQueue) -> None:

@@ -18,6 +18,8 @@ from bot.records import Render
 from nst import StyleOptions, encode_image, load_image
 from nst.animate import stylize_clip
 from nst.errors import ClipError, ImageError
+from nst.preview import preview_grid
+from nst.protect import DEFAULT_PROTECT
 from nst.video import Clip, ClipInfo, ClipLimits, open_clip, temp_path
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +47,7 @@ class Painting:
     size: tuple[int, int]
     duration: float | None = None
     cut_at: float | None = None     # a clip painted only up to this many seconds
+    faces: bool = False             # a face was found: the result offers 🙂
 
     @property
     def is_clip(self) -> bool:
@@ -67,6 +70,11 @@ def brush_of(engine: Engine, render: Render) -> str:
     return render.brush or engine.default_brush(render.preset or "")
 
 
+def protect_of(render: Render) -> str:
+    """What a render keeps of faces (🙂): its own setting, else nst's default."""
+    return render.protect or DEFAULT_PROTECT
+
+
 def check_picture(data: bytes) -> None:
     """Decode small, to know a picture is usable; raises the nst error when it is not."""
     load_image(data, draft_side=CHECK_SIDE)
@@ -77,10 +85,18 @@ def paint_photo(engine: Engine, content: bytes, style: bytes | str, render: Rend
     """Decode, paint, encode (no metadata kept)."""
     image = load_image(content, draft_side=max_side)
     options = StyleOptions(strength=render.strength / 100, keep_colors=render.keep_colors,
-                           max_side=max_side, brush=render.brush)
+                           max_side=max_side, brush=render.brush, protect=protect_of(render))
+    found = engine.subjects(image)
     out = engine.stylize(image, load_style(style), options, mix=render.mix,
-                         mix_weight=render.mix_weight)
-    return Painting(encode_image(out, "JPEG"), out.size)
+                         mix_weight=render.mix_weight, subjects=found)
+    return Painting(encode_image(out, "JPEG"), out.size, faces=found.found)
+
+
+def paint_glance(engine: Engine, content: bytes, preset_ids: list[str]) -> Painting:
+    """👀: decode once, the photo painted small in each preset, one numbered 3×3 JPEG."""
+    image = load_image(content, draft_side=PREVIEW_SIDE)
+    grid = preview_grid(engine, image, preset_ids, protect=DEFAULT_PROTECT)
+    return Painting(encode_image(grid, "JPEG", quality=85), grid.size)
 
 
 def scan(data: bytes) -> Clip:
@@ -113,7 +129,7 @@ def paint_clip(engine: Engine, clip: Clip, style: bytes | str, render: Render,
     """Every frame painted at its own size with one style code, stabilized, into an MP4
     (H.264, yuv420p, even sides, faststart)."""
     options = StyleOptions(strength=render.strength / 100, keep_colors=render.keep_colors,
-                           max_side=LIMITS.max_side)
+                           max_side=LIMITS.max_side, protect=protect_of(render))
     path = temp_path(".mp4")
     try:
         result = stylize_clip(engine, clip, load_style(style), options, path, "mp4",
@@ -126,4 +142,4 @@ def paint_clip(engine: Engine, clip: Clip, style: bytes | str, render: Render,
     finally:
         os.unlink(path)
     cut_at = LIMITS.max_seconds if result.cut else None
-    return Painting(data, result.size, result.duration, cut_at)
+    return Painting(data, result.size, result.duration, cut_at, faces=result.faces)

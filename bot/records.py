@@ -107,6 +107,7 @@ class Render:
     strength: int = FULL_STRENGTH
     keep_colors: bool = False
     brush: str | None = None     # None: the painting's own brush
+    protect: str | None = None   # 🙂 none | faces | person; None: nst's default
     rid: str = ""
     version: int = 1
     result: Delivered | None = field(default=None, compare=False)
@@ -150,6 +151,7 @@ class Render:
                     "style": style, "origin": self.origin, "mix": self.mix,
                     "mix_share": self.mix_share, "strength": self.strength,
                     "keep_colors": self.keep_colors, "brush": self.brush,
+                    "protect": self.protect,
                     "rid": self.rid, "version": self.version}
         if self.result is not None:
             doc["result"] = self.result.to_doc()
@@ -169,5 +171,6 @@ class Render:
                    preset=style.get("preset"),
                    style_photo=FileRef.from_doc(photo) if photo else None,
                    mix=doc.get("mix") or None, brush=doc.get("brush") or None,
+                   protect=doc.get("protect") or None,
                    result=Delivered.from_doc(doc["result"]) if doc.get("result") else None,
                    **settings)

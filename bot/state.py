@@ -9,6 +9,7 @@ Namespaces and keys (everything about a user starts with ``u{user_id}:`` so
     results   u{user}:recent         the newest delivered images (file_ids) for inline
                                      mode, in one document: one read per inline query
     albums    u{user}:g{group}       pairing the two photos of an album
+    webapp    u{user}:s{nonce}       one Mini App "send to chat" (claimed once: no double send)
     rate      u{user}:m{minute}      renders started in that minute
               u{user}:a{minute}      cheap actions (photos, button presses) in it
     forgotten u{user}                when the user last said /forget (outside the
@@ -36,7 +37,8 @@ from bot.store import Doc, Store
 
 SESSIONS, TOKENS, RENDERS, RESULTS = "sessions", "tokens", "renders", "results"
 ALBUMS, RATE, CACHE, FORGOTTEN = "albums", "rate", "cache", "forgotten"
-USER_NAMESPACES = (SESSIONS, TOKENS, RENDERS, RESULTS, ALBUMS, RATE)
+WEBAPP = "webapp"
+USER_NAMESPACES = (SESSIONS, TOKENS, RENDERS, RESULTS, ALBUMS, RATE, WEBAPP)
 
 RENDER_RATE, ACTION_RATE = "m", "a"   # rate keys: u{user}:m{minute} / u{user}:a{minute}
 RESULTS_KEPT = 20               # inline mode shows at most this many
@@ -45,6 +47,7 @@ FORGET_MEMORY = 3600.0          # longer than any render can take
 ALBUM_TTL = 600.0
 MAX_CALLBACK_BYTES = 64
 # callback_data = "{action}:u{user}:{token}.{button}" — validated before any lookup.
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,16}$")
 _CALLBACK_RE = re.compile(r"^([a-z]{1,10}):(u\d{1,20}:[A-Za-z0-9_-]{8,16})\.(\d{1,2})$")
 
 
@@ -83,6 +86,19 @@ class State:
         doc = {"chat": chat_id, "user": user_id, "ctx": ctx, "buttons": buttons}
         await self._run(self.store.put, TOKENS, key, doc, self.input_ttl)
         return key
+
+    async def keyboard(self, user_id: int, token: str) -> Doc | None:
+        """The keyboard doc behind the random part of a token, only if `user_id` owns it
+        (the key starts with the owner's prefix, so another user finds nothing)."""
+        if not _TOKEN_RE.match(token or ""):
+            return None
+        doc = await self._run(self.store.get, TOKENS, f"{user_prefix(user_id)}{token}")
+        return doc if doc and doc.get("user") == user_id else None
+
+    async def claim_once(self, user_id: int, name: str, ttl: float = FORGET_MEMORY) -> bool:
+        """True the first time `name` is claimed for this user (a Mini App send id)."""
+        return bool(await self._run(self.store.create, WEBAPP, f"{user_prefix(user_id)}{name}",
+                                    {"at": time.time()}, ttl))
 
     async def redeem(self, data: str | None) -> tuple[Doc, list[Any]] | None:
         """The keyboard doc and the pressed button's [action, arg], or None when the

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from nst.protect import FrameGuard
 from nst.temporal import DEFAULT_WEIGHT, Stabilizer
 from nst.video import Clip, ClipWriter
 
@@ -32,6 +33,7 @@ class ClipResult:
     duration: float
     cut: bool          # the input was longer than the cap and was cut
     seconds: float     # wall time of the whole run
+    faces: bool = False  # protect was asked and a face was found in some frame
 
 
 def stylize_clip(
@@ -59,12 +61,16 @@ def stylize_clip(
     info = clip.info
     stabilizer = Stabilizer(stabilize) if stabilize > 0 else None
     render = None
+    guard = (FrameGuard(lambda im: engine.subjects(im, small_faces=False), options.protect)
+             if options.protect != "none" else None)
     with ClipWriter(out_path, fmt, (info.width, info.height), max(info.fps, 1.0)) as writer:
         for t, frame in clip.frames():
             if render is None:  # the style code of the whole clip, from its first frame
                 render = engine.frame_renderer(style, options, Image.fromarray(frame, "RGB"),
                                                mix=mix, mix_weight=mix_weight)
             out = render(frame)
+            if guard is not None:  # faces / the person, their mask carried along the flow
+                out = guard(frame, out)
             if stabilizer is not None:
                 out = stabilizer(frame, out)
             writer.write(t, out)
@@ -72,7 +78,7 @@ def stylize_clip(
                 progress(writer.frames, info.frames)
         done = writer.frames
     return ClipResult(done, (info.width, info.height), info.duration, info.cut,
-                      time.monotonic() - started)
+                      time.monotonic() - started, faces=guard is not None and guard.found)
 
 
 __all__ = ["stylize_clip", "ClipResult", "Progress"]

@@ -5,7 +5,7 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler,
                           InlineQueryHandler, MessageHandler, filters)
 
 from bot import keyboards as kb
-from bot.handlers import animations, buttons, commands, errors, inline, limits, photos
+from bot.handlers import animations, buttons, commands, errors, glance, inline, limits, photos
 
 # What the bot handles; webhook and polling ask Telegram for nothing else.
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
@@ -38,6 +38,8 @@ def register(application: Application) -> None:
         CallbackQueryHandler(buttons.mix_share, pattern=kb.pattern(kb.MIX_SHARE)),
         CallbackQueryHandler(buttons.colors, pattern=kb.pattern(kb.COLORS)),
         CallbackQueryHandler(buttons.brush, pattern=kb.pattern(kb.BRUSH)),
+        CallbackQueryHandler(buttons.protect, pattern=kb.pattern(kb.PROTECT)),
+        CallbackQueryHandler(glance.glance, pattern=kb.pattern(kb.GLANCE)),
         CallbackQueryHandler(buttons.another, pattern=kb.pattern(kb.ANOTHER)),
         CallbackQueryHandler(buttons.mix, pattern=kb.pattern(kb.MIX)),
         CallbackQueryHandler(buttons.hd, pattern=kb.pattern(kb.HD)),

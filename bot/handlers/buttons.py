@@ -155,6 +155,16 @@ async def brush(update: Update, context: BotContext, doc: dict[str, Any], name: 
     await _rerender(update, context, doc, brush=name)
 
 
+@pressed
+async def protect(update: Update, context: BotContext, doc: dict[str, Any], mode: str) -> None:
+    """🙂 faces kept → person kept → faces painted: what of the people stays as in the
+    photo, repainted in place (shown only when a face was found)."""
+    if mode not in kb.PROTECT_MODES:
+        await expired(update, context)
+        return
+    await _rerender(update, context, doc, protect=mode)
+
+
 async def _with_render(update: Update, context: BotContext,
                        doc: dict[str, Any]) -> Render | None:
     """The render behind a result keyboard, or None after telling the user it expired."""

@@ -88,7 +88,9 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
     svc, t = context.bot_data, context.t
     all_presets = svc.presets()
     mixing = "base" in ctx
-    rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing)
+    # 👀 9 at a glance: for a picture (not a clip, not while choosing a mix's second painting)
+    glance = not mixing and ctx.get("content", {}).get("kind") != "clip"
+    rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing, glance=glance)
     token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
     total = keyboards.pages(len(all_presets))
     if ctx.get("content", {}).get("kind") == "clip" and not mixing:
@@ -100,13 +102,26 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
         text = t(texts.CHOOSE_STYLE_PAGE, page=page % total + 1, pages=total)
     else:
         text = t(texts.CHOOSE_STYLE)
-    markup = keyboards.markup(rows, token)
+    markup = keyboards.markup(rows, token, _web_app(context, chat_id, user_id, ctx))
     if edit is not None:  # by ids: an old message may come back "inaccessible"
         await with_retries(lambda: context.bot.edit_message_text(
             text, chat_id=edit.chat.id, message_id=edit.message_id, reply_markup=markup),
             what="editMessageText")
     else:
         await reply_text(context.bot, chat_id, text, reply_to, reply_markup=markup)
+
+
+def _web_app(context: BotContext, chat_id: int, user_id: int,
+             ctx: dict[str, Any]) -> tuple[str, str] | None:
+    """The Mini App button's (label, base URL) for a photo's painting keyboard in a private
+    chat (a private chat's id is its user's id), when BOT_PUBLIC_URL is set; not for mixes
+    or clips."""
+    public_url = context.bot_data.config.public_url
+    content = ctx.get("content") or {}
+    if (not public_url or chat_id != user_id or "base" in ctx
+            or content.get("kind") == "clip"):
+        return None
+    return context.t(texts.WEBAPP_OPEN), public_url
 
 
 async def new_content(context: BotContext, *, chat_id: int, user_id: int,

@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from bot import keyboards, texts
 from bot.captions import caption, shared_caption
 from bot.context import BotContext
-from bot.painting import Painting, brush_of
+from bot.painting import Painting, brush_of, protect_of
 from bot.records import Delivered, Render
 from bot.telegram_io import MEDIA_READ_TIMEOUT, reply_params, with_retries
 
@@ -42,12 +42,15 @@ async def send_painting(context: BotContext, render: Render, painting: Painting,
     result_id = svc.state.new_result_id()
     # A clip's frames are painted at their own (small) size: no brush to offer.
     brush = None if clip else brush_of(svc.engine, render)
+    # 🙂 only where a face was found: elsewhere the setting changes nothing
+    protect = protect_of(render) if painting.faces else None
     rows = keyboards.result_rows(t, render.strength, render.keep_colors, result_id,
-                                 render.mix_share if render.mix else None, brush, hd=not clip)
+                                 render.mix_share if render.mix else None, brush, hd=not clip,
+                                 protect=protect)
     token = await svc.state.issue(render.chat, render.user, {"rid": render.rid},
                                   keyboards.actions(rows))
     all_presets = svc.presets()
-    text = caption(render, all_presets, t, brush=brush)
+    text = caption(render, all_presets, t, brush=brush, protect=protect)
     if painting.cut_at is not None:
         text += "\n" + t(texts.CLIP_CUT, count=painting.cut_at)
     message = await _post(context, render, painting, mode, text,
