@@ -22,6 +22,7 @@ from bot.config import BotConfig
 from bot.logs import CURRENT_UPDATE, configure_logging
 from bot.runtime import BotRuntime
 from bot.store import Store
+from bot.webapp.routes import blueprint as webapp_blueprint
 from bot.tasks import QUEUE_HEADER, TASK_ROUTE, EnqueueError, queue_matches
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,9 @@ def create_app(config: BotConfig | None = None, *, store: Store | None = None,
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.extensions["bot_runtime"] = RuntimeHolder(config, store)
+    # The Mini App (/app/…) talks to the same runtime as the webhook.
+    app.extensions["bot_webapp"] = app.extensions["bot_runtime"].get
+    app.register_blueprint(webapp_blueprint)
     secret = config.webhook_secret.encode()
     refused_unconfigured = threading.Event()
     health = HealthCache(HEALTH_CACHE, clock)

@@ -45,7 +45,7 @@ JPEG_QUALITY = 70
 #: The 1:1 rows: presets, and the region's centre as a fraction of the render (the
 #: test photo's "bottom" label, the waterfall's foot and the river bank).
 CROP_PRESETS = ("the_scream", "starry_night")
-CROP_CENTRE = (0.52, 0.80)
+CROP_CENTRE = (0.55, 0.90)
 
 
 def _photo(path: Path, side: int) -> Image.Image:
@@ -149,6 +149,18 @@ def main(argv: list[str] | None = None) -> int:
         full.save(args.out)
     log.info("wrote %s (%dx%d, %d KB)", args.out, *full.size, args.out.stat().st_size // 1024)
     return 0
+
+
+def save_sheet(sheet: Image.Image, out: Path, width: int) -> None:
+    """A PNG at full size, or a .jpg scaled to ``width`` (the README's copies)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".jpg", ".jpeg"):
+        height = round(sheet.height * width / sheet.width)
+        sheet = sheet.resize((width, height), Image.Resampling.LANCZOS)
+        sheet.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    else:
+        sheet.save(out)
+    log.info("wrote %s (%dx%d, %d KB)", out, *sheet.size, out.stat().st_size // 1024)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,7 @@
 """Application factory for the Telegram conversation (webhook and polling alike)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,7 @@ def build_application(config: BotConfig, *, engine: Engine | None = None,
     application = builder.build()
     application.bot_data.attach(
         config=config, engine=engine, store=store, owns_store=owns_store,
-        queue=RenderQueue(config.workers, config.max_pending_per_user),
+        queue=RenderQueue(config.workers, config.max_pending_per_user, config.max_waiting),
         state=State(store, input_ttl=config.input_ttl, rate_per_minute=config.rate_per_minute),
     )
     register(application)
@@ -64,13 +65,25 @@ def build_application(config: BotConfig, *, engine: Engine | None = None,
 
 
 async def _post_init(application: Application) -> None:
-    """Polling start (run_polling): publish the command menus."""
+    """Polling start (run_polling): publish the command menus; serve the Mini App page."""
+    from bot.webapp.local import serve
+
     await publish_commands(application.bot)
+    config = application.bot_data.config
+    try:
+        application.bot_data.webapp_server = serve(application, asyncio.get_running_loop(),
+                                                   "127.0.0.1", config.webapp_port)
+    except OSError as exc:  # the chat works without the page: say so, keep polling
+        log.warning("Mini App page not served: port %s: %s (set BOT_WEBAPP_PORT)",
+                    config.webapp_port, exc)
 
 
 async def _post_shutdown(application: Application) -> None:
     """Polling stop: finish the render threads and close the store we opened."""
     services = application.bot_data
+    if services.webapp_server is not None:
+        services.webapp_server.shutdown()
     services.queue.shutdown()
+    services.arrivals.shutdown()
     if services.owns_store:
         services.store.close()

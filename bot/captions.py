@@ -31,9 +31,10 @@ def _style_line(render: Render, all_presets: Sequence[Preset], t: Translator, *,
 
 
 def caption(render: Render, all_presets: Sequence[Preset], t: Translator = ENGLISH, *,
-            brush: str | None = None) -> str:
+            brush: str | None = None, protect: str | None = None) -> str:
     """Title, artist and year of the painting (or which photo was the style) + settings,
-    and `brush`, the brush it was painted with (None for a clip: no brush to offer)."""
+    and `brush`, the brush it was painted with (None for a clip: no brush to offer), and
+    `protect`, what it kept of faces (None: no face found)."""
     settings = texts.CAPTION_SETTINGS_COLORS if render.keep_colors else texts.CAPTION_SETTINGS
     line = t(settings, pct=render.strength)
     if render.mix:
@@ -41,6 +42,8 @@ def caption(render: Render, all_presets: Sequence[Preset], t: Translator = ENGLI
         line += " · " + t(texts.CAPTION_MIX_WEIGHTS, first=100 - share, second=share)
     if brush:
         line += " · " + t(texts.CAPTION_BRUSH, brush=t(texts.BRUSH_NAMES[brush]))
+    if protect:
+        line += " · " + t(texts.BTN_PROTECT, mode=t(texts.PROTECT_NAMES[protect]))
     return "\n".join([_style_line(render, all_presets, t), line])
 
 

@@ -12,6 +12,8 @@ from nst.config import EngineConfig
 DEFAULT_API_BASE = "https://api.telegram.org"
 # What Telegram accepts as a webhook secret_token.
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Telegram opens Mini Apps over https only; plain http is for a loopback test server.
+_PUBLIC_URL_RE = re.compile(r"^(https://[^\s/?#]+|http://(127\.0\.0\.1|localhost)(:\d+)?)(/[^\s?#]*)?$")
 _QUEUE_RE = re.compile(r"^projects/[a-z0-9:.-]+/locations/[a-z0-9-]+/queues/[A-Za-z0-9-]{1,100}$")
 _HOST_PORT_RE = re.compile(r"^[\w.-]+:\d{1,5}$")
 
@@ -36,6 +38,9 @@ class BotConfig:
     # each costs a download check, store calls and an answer)
     actions_per_minute: int = 30
     max_pending_per_user: int = 2            # BOT_MAX_PENDING: queued jobs per user
+    # BOT_MAX_WAITING: paintings waiting or running on this instance, all users together
+    # (each holds its downloaded inputs, up to 20 MB); beyond it: "busy, try in a minute"
+    max_waiting: int = 16
     # BOT_WORKERS: render threads. One engine interpreter serves them all and already
     # uses every core; bench/ measured 2 workers 1.1x slower than 1 (contention).
     workers: int = 1
@@ -43,6 +48,12 @@ class BotConfig:
     # BOT_CLAIM_LEASE: how long an update's claim outlives a silent owner; the owner renews
     # it every third of this while it works, so only a dead owner's claim runs out.
     claim_lease: float = 60.0
+    # BOT_PUBLIC_URL: the app's public base URL (https; http://127.0.0.1:PORT in tests). The
+    # Mini App button links under it; without it the keyboard has no Mini App button.
+    public_url: str = ""
+    webapp_port: int = 8085                  # BOT_WEBAPP_PORT: polling mode's local page server
+    previews_per_minute: int = 60            # BOT_PREVIEWS_PER_MINUTE: Mini App previews per user
+    webapp_max_age: float = 3600.0           # BOT_WEBAPP_MAX_AGE: oldest launch data accepted (s)
     # BOT_TASKS_QUEUE=projects/P/locations/L/queues/Q: the webhook only enqueues each update
     # as a Cloud Tasks App Engine task and answers at once; /tasks/update does the work.
     tasks_queue: str = ""
@@ -88,9 +99,14 @@ class BotConfig:
             rate_per_minute=num("BOT_RATE_PER_MINUTE", defaults.rate_per_minute, int),
             actions_per_minute=num("BOT_ACTIONS_PER_MINUTE", defaults.actions_per_minute, int),
             max_pending_per_user=num("BOT_MAX_PENDING", defaults.max_pending_per_user, int),
+            max_waiting=num("BOT_MAX_WAITING", defaults.max_waiting, int),
             workers=num("BOT_WORKERS", defaults.workers, int),
             update_timeout=num("BOT_UPDATE_TIMEOUT", defaults.update_timeout),
             claim_lease=num("BOT_CLAIM_LEASE", defaults.claim_lease),
+            public_url=(env.get("BOT_PUBLIC_URL") or "").strip().rstrip("/"),
+            webapp_port=num("BOT_WEBAPP_PORT", defaults.webapp_port, int),
+            previews_per_minute=num("BOT_PREVIEWS_PER_MINUTE", defaults.previews_per_minute, int),
+            webapp_max_age=num("BOT_WEBAPP_MAX_AGE", defaults.webapp_max_age),
             tasks_queue=env.get("BOT_TASKS_QUEUE", "").strip(),
             tasks_emulator=env.get("CLOUD_TASKS_EMULATOR_HOST", "").strip(),
             task_timeout=num("BOT_TASK_TIMEOUT", defaults.task_timeout),
@@ -111,12 +127,17 @@ class BotConfig:
             found.append("TELEGRAM_API_BASE must start with http:// or https://")
         if not self.store_url.startswith(("sqlite:///", "gs://")):
             found.append("BOT_STORE must be sqlite:///path or gs://bucket/prefix")
+        if self.public_url and not _PUBLIC_URL_RE.match(self.public_url):
+            found.append("BOT_PUBLIC_URL must be https://host[/path] (or http://127.0.0.1:PORT)")
         for name, value in (("BOT_UPDATE_TIMEOUT", self.update_timeout),
+                            ("BOT_PREVIEWS_PER_MINUTE", self.previews_per_minute),
+                            ("BOT_WEBAPP_MAX_AGE", self.webapp_max_age),
                             ("BOT_CLAIM_LEASE", self.claim_lease),
                             ("BOT_INPUT_TTL", self.input_ttl),
                             ("BOT_RATE_PER_MINUTE", self.rate_per_minute),
                             ("BOT_ACTIONS_PER_MINUTE", self.actions_per_minute),
                             ("BOT_MAX_PENDING", self.max_pending_per_user),
+                            ("BOT_MAX_WAITING", self.max_waiting),
                             ("BOT_WORKERS", self.workers),
                             ("BOT_TASK_TIMEOUT", self.task_timeout)):
             if value <= 0:

@@ -13,11 +13,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot import texts
 from bot.i18n import Translator
 from nst.brush import BRUSHES
+from nst.preview import GRID_SIZE
+from nst.protect import PROTECT_MODES
 
 PER_PAGE = 8
 LABEL_CHARS = 26   # a painting's title on its button, before "…"
@@ -30,6 +32,10 @@ PICK, PAGE, RANDOM, OWN = "pick", "page", "random", "own"
 STRENGTH, COLORS, ANOTHER, MIX, HD = "strength", "colors", "another", "mix", "hd"
 MIX_SHARE = "share"
 BRUSH = "brush"   # 🖌 cycles through nst.brush.BRUSHES
+PROTECT = "protect"   # 🙂 cycles through nst.protect.PROTECT_MODES
+GLANCE = "glance"     # 👀 9 at a glance: a page number, or RANDOM_PAGE
+RANDOM_PAGE = -1
+WEBAPP_PATH = "/app/"   # the Mini App's page (bot/webapp/routes.py)
 
 
 def pattern(action: str) -> str:
@@ -63,9 +69,10 @@ def short(title: str) -> str:
 
 
 def preset_rows(t: Translator, presets: Sequence[Any], page: int, *,
-                own_style: bool = True) -> Rows:
+                own_style: bool = True, glance: bool = False) -> Rows:
     """Numbered presets (numbers match the /styles collage), titles in the user's language,
-    two to a row where both fit a phone's row, paged."""
+    two to a row where both fit a phone's row, paged; with `glance`, a 👀 button that
+    shows 9 of them painted on the photo at once."""
     total = pages(len(presets))
     page %= total
     start = page * PER_PAGE
@@ -78,6 +85,8 @@ def preset_rows(t: Translator, presets: Sequence[Any], page: int, *,
     extra = [Button(t(texts.BTN_RANDOM), [RANDOM, None])]
     if own_style:
         extra.append(Button(t(texts.BTN_OWN_STYLE), [OWN, None]))
+    if glance:
+        rows.append([Button(t(texts.BTN_GLANCE), [GLANCE, page * PER_PAGE // GRID_SIZE])])
     rows.append(extra)
     return rows
 
@@ -95,11 +104,28 @@ def pair_up(buttons: list[Button]) -> Rows:
     return rows
 
 
+def glance_pages(count: int) -> int:
+    return max(1, math.ceil(count / GRID_SIZE))
+
+
+def glance_rows(t: Translator, preset_ids: Sequence[str], page: int, count: int) -> Rows:
+    """Under a 👀 grid: 1–9 paint that tile's preset (as a pick from the list), ◀ ▶ the
+    next 9 in preset order, 🎲 9 random ones."""
+    numbers = [Button(str(n), [PICK, pid]) for n, pid in enumerate(preset_ids, start=1)]
+    rows = [numbers[i:i + 3] for i in range(0, len(numbers), 3)]
+    total = glance_pages(count)
+    if total > 1 and page != RANDOM_PAGE:
+        rows.append([Button(texts.BTN_PREV, [GLANCE, (page - 1) % total]),
+                     Button(texts.BTN_NEXT, [GLANCE, (page + 1) % total])])
+    rows.append([Button(t(texts.BTN_GLANCE_RANDOM), [GLANCE, RANDOM_PAGE])])
+    return rows
+
+
 def result_rows(t: Translator, strength: int, keep_colors: bool, share_query: str,
                 mix_share: int | None = None, brush: str | None = None, *,
-                hd: bool = True) -> Rows:
-    """Under a result: strength, (a mix's balance), colours and 🖌 brush, another style,
-    mix, HD (not for clips), share."""
+                hd: bool = True, protect: str | None = None) -> Rows:
+    """Under a result: strength, (a mix's balance), colours and 🖌 brush, 🙂 faces (when a
+    face was found: `protect` set), another style, mix, HD (not for clips), share."""
     strengths = [
         Button(t(texts.BTN_STRENGTH_CURRENT if pct == strength else texts.BTN_STRENGTH,
                  pct=pct), [STRENGTH, pct])
@@ -115,6 +141,7 @@ def result_rows(t: Translator, strength: int, keep_colors: bool, share_query: st
     colors = texts.BTN_KEEP_COLORS_ON if keep_colors else texts.BTN_KEEP_COLORS_OFF
     return rows + [
         [Button(t(colors), [COLORS, not keep_colors]), *brush_button(t, brush)],
+        *protect_row(t, protect),
         [Button(t(texts.BTN_ANOTHER), [ANOTHER, None]), Button(t(texts.BTN_MIX), [MIX, None])],
         [Button(t(texts.BTN_HD), [HD, None])] * hd
         + [Button(t(texts.BTN_SHARE), switch_inline=share_query)],
@@ -129,14 +156,30 @@ def brush_button(t: Translator, brush: str | None) -> list[Button]:
     return [Button(t(texts.BTN_BRUSH, brush=t(texts.BRUSH_NAMES[brush])), [BRUSH, after])]
 
 
+def protect_row(t: Translator, protect: str | None) -> Rows:
+    """🙂 <current>: a tap moves on to the next of faces kept → person kept → painted."""
+    if protect not in PROTECT_MODES:
+        return []
+    after = PROTECT_MODES[(PROTECT_MODES.index(protect) + 1) % len(PROTECT_MODES)]
+    return [[Button(t(texts.BTN_PROTECT, mode=t(texts.PROTECT_NAMES[protect])), [PROTECT, after])]]
+
+
 def actions(rows: Rows) -> list[list[Any]]:
     """The stored side: the action of every callback button, in order."""
     return [b.action for row in rows for b in row if b.action is not None]
 
 
-def markup(rows: Rows, token: str) -> InlineKeyboardMarkup:
+def webapp_url(public_url: str, token: str) -> str:
+    """The Mini App for one keyboard: only the random part of its token travels (the
+    page's verified launch data says whose it is), never a file id or user id."""
+    return f"{public_url.rstrip('/')}{WEBAPP_PATH}?t={token.split(':', 1)[-1]}"
+
+
+def markup(rows: Rows, token: str, web_app: tuple[str, str] | None = None
+           ) -> InlineKeyboardMarkup:
     """The Telegram side: callback buttons numbered in the same order as `actions`, each
-    prefixed with its action for routing."""
+    prefixed with its action for routing; `web_app` = (label, public URL) adds a last row
+    opening the Mini App on this keyboard's photo (private chats only: Telegram's rule)."""
     index = 0
     keyboard = []
     for row in rows:
@@ -149,4 +192,8 @@ def markup(rows: Rows, token: str) -> InlineKeyboardMarkup:
                 buttons.append(InlineKeyboardButton(b.text, callback_data=data))
                 index += 1
         keyboard.append(buttons)
+    if web_app is not None:
+        label, public_url = web_app
+        keyboard.append([InlineKeyboardButton(
+            label, web_app=WebAppInfo(webapp_url(public_url, token)))])
     return InlineKeyboardMarkup(keyboard)

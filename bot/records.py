@@ -31,6 +31,7 @@ class FileRef:
     file_size: int | None = None
     side: int | None = None      # a photo: the long side of the largest size Telegram kept
     gif_file: bool = False       # a GIF sent as a file: the picture path can read it too
+    until: float | None = None   # absolute expiry: input_ttl after it arrived (bot/state.py)
 
     @property
     def is_clip(self) -> bool:
@@ -48,7 +49,8 @@ class FileRef:
         side = doc.get("side")
         return cls(file_id=str(doc["file_id"]), file_unique_id=str(doc.get("file_unique_id", "")),
                    kind=cast(FileKind, doc.get("kind", "photo")), file_size=doc.get("file_size"),
-                   side=int(side) if side else None, gif_file=bool(doc.get("gif_file", False)))
+                   side=int(side) if side else None, gif_file=bool(doc.get("gif_file", False)),
+                   until=float(doc["until"]) if doc.get("until") is not None else None)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Render:
     strength: int = FULL_STRENGTH
     keep_colors: bool = False
     brush: str | None = None     # None: the painting's own brush
+    protect: str | None = None   # 🙂 none | faces | person; None: nst's default
     rid: str = ""
     version: int = 1
     result: Delivered | None = field(default=None, compare=False)
@@ -150,6 +153,7 @@ class Render:
                     "style": style, "origin": self.origin, "mix": self.mix,
                     "mix_share": self.mix_share, "strength": self.strength,
                     "keep_colors": self.keep_colors, "brush": self.brush,
+                    "protect": self.protect,
                     "rid": self.rid, "version": self.version}
         if self.result is not None:
             doc["result"] = self.result.to_doc()
@@ -169,5 +173,6 @@ class Render:
                    preset=style.get("preset"),
                    style_photo=FileRef.from_doc(photo) if photo else None,
                    mix=doc.get("mix") or None, brush=doc.get("brush") or None,
+                   protect=doc.get("protect") or None,
                    result=Delivered.from_doc(doc["result"]) if doc.get("result") else None,
                    **settings)

@@ -29,7 +29,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Coroutine, Literal, TypeVar
 
 from bot.config import BotConfig
 from bot.ledger import UpdateLedger
@@ -37,6 +37,7 @@ from bot.logs import CURRENT_UPDATE
 from bot.store import Store, StoreError, open_store
 from bot.tasks import EnqueueError, TaskQueue
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
@@ -157,6 +158,11 @@ class BotRuntime:
             self._loop, self._thread, self._app = loop, thread, app
             log.info("bot runtime started in pid %s", os.getpid())
             return loop
+
+    def call(self, fn: Callable[[Any], Coroutine[Any, Any, T]], timeout: float) -> T:
+        """Run ``fn(application)`` on the bot's loop and wait (the Mini App's requests)."""
+        loop = self._started()
+        return asyncio.run_coroutine_threadsafe(fn(self._app), loop).result(timeout)
 
     # -- what the webhook calls ----------------------------------------------------
     def process(self, update: dict, timeout: float | None = None) -> Outcome:

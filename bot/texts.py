@@ -139,6 +139,10 @@ UNREADABLE = N_("I couldn't read that picture — try another one 🙂")
 UNREADABLE_FILE = N_("I couldn't read that file — try another one, or send the picture "
                      "as a photo 🙂")
 TOO_MANY_PIXELS = N_("That picture has too many pixels for me — send a smaller one 🙂")
+TOO_BIG_TO_OPEN = N_("That picture is too big for me to open as a file — send it as a photo "
+                     "instead, or a smaller one 🙂")
+STYLE_TOO_BIG = N_("That style picture is too big for me to open as a file — send it as a "
+                   "photo instead, or a smaller one 🙂")
 BAD_RATIO = N_("That picture is too long and thin — crop it a little and send it again 🙂")
 STYLE_GONE = N_("That painting isn't available any more — pick another one 🙂")
 UNSUPPORTED = N_("That image format isn't supported — send a JPEG, PNG, WebP or HEIC 🙂")
@@ -151,6 +155,7 @@ UNEXPECTED = N_("Oops, something went wrong on my side 🙈 Please try again.")
 # --- rate limits: when the user may carry on
 RATE_LIMITED_IN = N_("🐢 That's a lot of art! You can paint again in {seconds} s.")
 SLOW_DOWN = N_("🐢 Easy there! Give me {seconds} s, then carry on.")
+BUSY = N_("😅 I'm very busy right now — please try again in a minute.")
 
 # --- brush (🖌): the size of the strokes; the names fill {brush}
 BTN_BRUSH = N_("🖌 Brush: {brush}")
@@ -185,3 +190,42 @@ HELP_CLIPS = NP_("🎞 GIFs and short videos work too: they come back as a loopi
                  "animation (the first {count} second).",
                  "🎞 GIFs and short videos work too: they come back as a looping painted "
                  "animation (the first {count} seconds).")
+
+# --- faces (🙂): keep faces / the person close to the photo; the names fill {mode}
+BTN_PROTECT = N_("🙂 {mode}")
+PROTECT_NONE = N_("Faces painted")
+PROTECT_FACES = N_("Faces kept")
+PROTECT_PERSON = N_("Person kept")
+PROTECT_NAMES = {"none": PROTECT_NONE, "faces": PROTECT_FACES, "person": PROTECT_PERSON}
+HELP_PROTECT = N_("🙂 <b>Faces</b> stay recognizable. When one is found, 🙂 under the result "
+                  "switches: faces kept → whole person kept → faces painted.")
+
+# --- 👀 9 at a glance: the photo painted in 9 paintings, one picture, buttons 1–9
+BTN_GLANCE = N_("👀 9 at a glance")
+BTN_GLANCE_RANDOM = N_("🎲 9 random")
+# TRANSLATORS: {page} and {pages} are numbers: page 1 of 2.
+GLANCE_CAPTION = N_("👀 Your photo in 9 paintings ({page}/{pages}). Tap a number to paint it "
+                    "in full size.")
+GLANCE_CAPTION_RANDOM = N_("🎲 Your photo in 9 random paintings. Tap a number to paint it in "
+                           "full size.")
+HELP_GLANCE = N_("👀 <b>9 at a glance</b> (under the painting list): your photo in 9 paintings "
+                 "at once; tap a number to get that one in full.")
+
+# --- the Mini App (bot/webapp): a page inside Telegram with live previews ---------------
+WEBAPP_OPEN = N_("✨ Compare live")
+WEBAPP_TITLE = N_("Pick a painting")
+WEBAPP_HINT = N_("Tap a painting to see your photo in its style.")
+WEBAPP_STRENGTH = N_("Strength")
+WEBAPP_BRUSH = N_("Brush")
+WEBAPP_KEEP_COLORS = N_("Keep my colours")
+WEBAPP_OWN_STYLE = N_("🖼 My own style")
+WEBAPP_BEFORE = N_("Before")
+WEBAPP_AFTER = N_("After")
+# TRANSLATORS: Telegram's main button at the bottom of the page; keep it short.
+WEBAPP_SEND = N_("Send to chat")
+WEBAPP_PAINTING = N_("Painting…")
+WEBAPP_SENT = N_("✅ Sent — your painting is in the chat.")
+WEBAPP_EXPIRED = N_("I no longer have this photo — send it to me again in the chat 🙂")
+WEBAPP_REFUSED = N_("Please open this page with the button under your photo in Telegram.")
+WEBAPP_FAILED = N_("Something went wrong — please try again 🙂")
+WEBAPP_STYLE_CAPTION = N_("🖼 The style you chose in the app")

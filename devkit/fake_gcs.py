@@ -35,12 +35,20 @@ class FakeGcs:
         """STORAGE_EMULATOR_HOST (with the scheme, as google-cloud-storage wants it)."""
         return f"http://127.0.0.1:{self.port}"
 
+    host = url
+
     def create_bucket(self, name: str) -> str:
         req = urllib.request.Request(f"{self.url}/storage/v1/b?project=test", method="POST",
                                      data=json.dumps({"name": name}).encode(),
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10):
             return name
+
+    def __enter__(self) -> "FakeGcs":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -70,3 +78,18 @@ def start(port: int, log: Path) -> FakeGcs:
             time.sleep(0.05)
     server.stop()
     raise RuntimeError("fake-gcs-server did not listen")
+
+
+def serve(buckets: list[str], log_dir: Path) -> FakeGcs:
+    """A fresh server on a free port with `buckets` created; stop() it when done."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = start(port, log_dir / f"fake-gcs-{port}.log")
+    try:
+        for name in buckets:
+            server.create_bucket(name)
+    except BaseException:
+        server.stop()
+        raise
+    return server

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nst.protect import FrameGuard
 from nst.temporal import DEFAULT_WEIGHT, Stabilizer
 from nst.video import Clip, ClipWriter
 
@@ -38,6 +39,7 @@ class ClipResult:
     duration: float
     cut: bool          # the input was longer than the cap and was cut
     seconds: float     # wall time of the whole run
+    faces: bool = False  # protect was asked and a face was found in some frame
 
 
 def stylize_clip(
@@ -66,6 +68,8 @@ def stylize_clip(
     stabilizer = Stabilizer(stabilize) if stabilize > 0 else None
     streams = max(1, engine.backend.streams)
     render = None
+    guard = (FrameGuard(lambda im: engine.subjects(im, small_faces=False), options.protect)
+             if options.protect != "none" else None)
     pending: deque[tuple[float, np.ndarray, Future[np.ndarray]]] = deque()
     pool = ThreadPoolExecutor(streams, thread_name_prefix="clip-paint")
     with ClipWriter(out_path, fmt, (info.width, info.height), max(info.fps, 1.0)) as writer:
@@ -73,6 +77,8 @@ def stylize_clip(
         def finish() -> None:
             t, frame, painted = pending.popleft()
             out = painted.result()
+            if guard is not None:  # faces / the person, their mask carried along the flow
+                out = guard(frame, out)
             if stabilizer is not None:
                 out = stabilizer(frame, out)
             writer.write(t, out)
@@ -93,7 +99,7 @@ def stylize_clip(
             pool.shutdown(wait=True, cancel_futures=True)
         done = writer.frames
     return ClipResult(done, (info.width, info.height), info.duration, info.cut,
-                      time.monotonic() - started)
+                      time.monotonic() - started, faces=guard is not None and guard.found)
 
 
 __all__ = ["stylize_clip", "ClipResult", "Progress"]

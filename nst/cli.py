@@ -31,6 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _build_parser() -> argparse.ArgumentParser:
     from nst.brush import BRUSHES, DEFAULT_BRUSH
+    from nst.protect import DEFAULT_PROTECT, PROTECT_MODES
 
     p = _Parser(prog=PROG, description="Arbitrary neural style transfer (Magenta, TFLite).")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -53,6 +54,9 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--brush", choices=BRUSHES, default=None,
                    help="stroke size: bold, medium or fine (default: the preset's own, else "
                         f"{DEFAULT_BRUSH})")
+    s.add_argument("--protect", choices=PROTECT_MODES, default=DEFAULT_PROTECT,
+                   help="keep faces (painted lightly) or the whole person close to the photo "
+                        f"(default {DEFAULT_PROTECT}; a photo without a face is not changed)")
     s.add_argument("--mix", metavar="STYLE2", help="second style (image file or preset id)")
     s.add_argument("--mix-weight", type=float, default=None, metavar="W",
                    help="share of STYLE2, 0..1 (default 0.5)")
@@ -75,6 +79,18 @@ def _build_parser() -> argparse.ArgumentParser:
     vec.add_argument("folder", nargs="?", default="builtin", metavar="FOLDER")
 
     sub.add_parser("models", help="where the model files load from, sizes, sha256 check")
+
+    pv = sub.add_parser("preview", help="the photo painted in 9 presets, one numbered 3x3 picture",
+                        description="Paint PHOTO in 9 presets (default: the first 9) as one "
+                                    "3x3 picture of numbered tiles, to choose a painting.")
+    pv.add_argument("photo", metavar="PHOTO", help="the photo")
+    pv.add_argument("-o", "--output", metavar="GRID", required=True,
+                    help="result file (.jpg, .jpeg, .png or .webp)")
+    pv.add_argument("--styles", metavar="A,B,...", default=None,
+                    help="1 to 9 preset ids, comma-separated, in tile order")
+    pv.add_argument("--protect", choices=PROTECT_MODES, default=DEFAULT_PROTECT,
+                    help=f"keep faces / the person as in stylize (default {DEFAULT_PROTECT})")
+    pv.add_argument("--quality", type=int, default=85, metavar="Q", help="JPEG / WebP quality")
     return p
 
 
@@ -118,7 +134,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise CliError(f"--quality must be between 1 and 95, not {args.quality}")
     try:
         options = StyleOptions(strength=args.strength, keep_colors=args.keep_colors,
-                               max_side=args.max_side, brush=args.brush)
+                               max_side=args.max_side, brush=args.brush, protect=args.protect)
     except OptionError as e:
         msg = e.user_message.replace("strength", "--strength").replace("max_side", "--max-side")
         raise CliError(msg) from None
@@ -140,6 +156,36 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     write_output(out_path, data)
     print(f"wrote {out_path} ({result.width}x{result.height}, {len(data) // 1024} KB, "
           f"{time.monotonic() - started:.1f} s)")
+    return EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from nst.images import encode_image
+    from nst.preview import GRID_SIZE, preview_grid
+
+    if not 1 <= args.quality <= 95:
+        raise CliError(f"--quality must be between 1 and 95, not {args.quality}")
+    out_path = Path(args.output)
+    fmt = check_output(out_path)
+    photo = load_picture(args.photo, "photo")
+    engine = engine_from_env()
+    if args.styles is None:
+        styles = [p.id for p in engine.catalog.presets()[:GRID_SIZE]]
+    else:
+        styles = [s.strip() for s in args.styles.split(",") if s.strip()]
+        unknown = [s for s in styles if s not in engine.catalog]
+        if unknown:
+            raise CliError(f"unknown preset {unknown[0]!r} in --styles "
+                           "(`python -m nst styles` lists them)")
+        if not 1 <= len(styles) <= GRID_SIZE or len(set(styles)) != len(styles):
+            raise CliError(f"--styles takes 1 to {GRID_SIZE} different preset ids, "
+                           f"not {args.styles!r}")
+    started = time.monotonic()
+    grid = preview_grid(engine, photo, styles, protect=args.protect)
+    data = encode_image(grid, fmt, quality=args.quality)
+    write_output(out_path, data)
+    print(f"wrote {out_path} ({grid.width}x{grid.height}, {len(styles)} presets: "
+          f"{', '.join(styles)}; {time.monotonic() - started:.1f} s)")
     return EXIT_OK
 
 
@@ -248,7 +294,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"stylize": cmd_stylize, "styles": cmd_styles, "models": cmd_models}
+COMMANDS = {"stylize": cmd_stylize, "styles": cmd_styles, "models": cmd_models,
+            "preview": cmd_preview}
 
 
 def _one_line(text: str) -> str:

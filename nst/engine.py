@@ -53,6 +53,8 @@ from nst.catalog import Catalog, open_catalog
 from nst.config import EngineConfig
 from nst.images import fit_max_side, output_size
 from nst.errors import NstError
+from nst.protect import DEFAULT_PROTECT, check_protect, protect_image
+from nst.subjects import SubjectFinder, Subjects
 from nst.tiling import stylize_tiled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,8 +96,14 @@ class StyleOptions:
     max_side: int = 1280
     #: bold | medium | fine (``nst.brush``); None = the preset's default brush.
     brush: str | None = None
+    #: none | faces | person (``nst.protect``): keep faces / the person close to the photo.
+    protect: str = DEFAULT_PROTECT
 
     def __post_init__(self) -> None:
+        try:
+            check_protect(self.protect)
+        except ValueError as e:
+            raise OptionError(str(e), code="bad_protect") from None
         if self.brush is not None:
             try:
                 check_brush(self.brush)
@@ -132,6 +140,7 @@ class Engine:
         self.tile_pixels = int(tile_pixels)
         self._style_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._style_lock = threading.Lock()
+        self.finder = SubjectFinder(getattr(backend, "config", None))
 
     @classmethod
     def from_config(cls, config: EngineConfig | None = None, **kwargs: Any) -> "Engine":
@@ -144,9 +153,11 @@ class Engine:
     # --- lifecycle ---------------------------------------------------------------------
     def warmup(self) -> None:
         """What the first painting needs: the transformer compiled, every preset's style
-        code (shipped with the presets; computed and cached only when missing), and the
-        default brush's pass of a 4:3 photo run once (weights packed, shape ready)."""
+        code (shipped with the presets; computed and cached only when missing), the
+        default brush's pass of a 4:3 photo run once (weights packed, shape ready), and
+        the face models (every painting looks for faces)."""
         self.backend.warmup()
+        self.finder.warmup()
         vectors = self.catalog.vectors(self.backend)
         if vectors:
             pw, ph = paint_size(*WARMUP_PHOTO, DEFAULT_BRUSH) or WARMUP_PHOTO
@@ -247,12 +258,14 @@ class Engine:
         mix: "str | Image.Image | None" = None,
         mix_weight: float = 0.5,
         progress: Callable[[float], None] | None = None,
+        subjects: Subjects | None = None,
     ) -> "Image.Image":
         """Stylize ``content`` with a preset id or a style image; returns a new RGB image.
 
         The output keeps the aspect ratio, its long side is
         min(options.max_side, the content's long side).  ``mix``/``mix_weight``
-        blend in a second style; ``progress(fraction)`` is called with increasing
+        blend in a second style; ``subjects``: ``self.subjects(content)`` when the caller
+        has it already (protect needs it); ``progress(fraction)`` is called with increasing
         fractions during long (tiled) work and with 1.0 at the end — raise from it
         to cancel.  Raises StyleNotFound (unknown preset id), OptionError (bad
         mix_weight), ModelError (model files).  Thread-safe.
@@ -282,6 +295,9 @@ class Engine:
         result = paint(img, brush, lambda small: np.asarray(self._render(small, fn, progress)), post)
         if result is None:  # the brush paints at the output's own resolution
             result = self._render(img, fn, progress, post)
+        if options.protect != "none":
+            found = subjects if subjects is not None else self.subjects(img)
+            result = protect_image(img, result, found, options.protect)
         if progress:
             progress(1.0)
         return result
@@ -298,6 +314,11 @@ class Engine:
         if post is not None:
             post(out, 0)
         return Image.fromarray(out, "RGB")
+
+    def subjects(self, photo: "Image.Image", small_faces: bool = True) -> Subjects:
+        """Faces and the person in ``photo``; ``.found`` says whether protect changes anything.
+        ``small_faces=False``: the whole picture only (cheaper; clip frames)."""
+        return self.finder.find(photo, small_faces)
 
     def default_brush(self, style: "str | Image.Image") -> str:
         """The brush used when StyleOptions.brush is None: the preset's own

@@ -21,6 +21,9 @@ from nst.errors import ModelError
 
 PREDICTOR = "style_predict_quantized_256.tflite"
 TRANSFORMER = "style_transfer_quantized_dynamic.tflite"
+#: mediapipe 0.10.14 (nst.subjects): BlazeFace short range and the selfie segmenter.
+FACE_DETECTOR = "face_detection_short_range.tflite"
+SEGMENTER = "selfie_segmentation.tflite"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ SPECS: dict[str, ModelSpec] = {
                   "7a1550643cf034a4d813c0aa276976cd15da4141b4f1ec3631db1d0d9c8e2cd1", False),
         ModelSpec("style_transfer_f16_384.tflite", 422086,
                   "53b5243ed5aa33e408db7976c8a8e51a90a0f7708fd122a31428cd00fbdf6aa6", False),
+        # used only when a painting protects faces / the person (nst.subjects)
+        ModelSpec(FACE_DETECTOR, 229714,
+                  "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8", False),
+        ModelSpec(SEGMENTER, 249505,
+                  "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", False),
     )
 }
 
@@ -152,6 +160,6 @@ def file_fingerprint(path: Path) -> str:
     return digest[:16]
 
 
-__all__ = ["PREDICTOR", "TRANSFORMER", "SPECS", "ModelSpec", "ModelStatus",
+__all__ = ["PREDICTOR", "TRANSFORMER", "FACE_DETECTOR", "SEGMENTER", "SPECS", "ModelSpec", "ModelStatus",
            "search_dirs", "status", "locate", "all_status", "file_fingerprint",
            "engine_files_problem"]

@@ -16,7 +16,7 @@ MODEL_DIR = REPO / "nst" / "data" / "models"
 
 # Fixture modules: the fake Bot API + bot harness, the GCS emulator, the webhook app.
 pytest_plugins = ("tests.bot_harness", "tests.gcs_emulator", "tests.webhook_harness",
-                  "tests.tasks_harness")
+                  "tests.miniapp_harness", "tests.tasks_harness")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests.cli_harness import one_line_error, run
 from nst.config import BUILTIN_MODELS, BUILTIN_STYLES
-from nst.models import PREDICTOR
+from nst.models import PREDICTOR, SPECS
 from tests.conftest import EXIF_DIR, MAGENTA_DIR, USER_STYLE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,7 +188,7 @@ def test_styles_table(capsys):
 def test_models_report(capsys):
     code, out, err = run(capsys, "models")
     assert code == 0 and err == ""
-    assert out.count("sha256 verified") == 4
+    assert out.count("sha256 verified") == len(SPECS)
     assert "style_transfer_quantized_dynamic.tflite" in out and "244,072" in out
 
 

@@ -28,6 +28,7 @@ from bot.store import open_store
 from bot.store.sqlite import SqliteStore
 from bot.telegram_io import ATTEMPTS, BACKOFF
 from nst.config import EngineConfig
+from devkit import fake_gcs
 from devkit.bot_harness import button
 from tests.conftest import MODEL_DIR
 from devkit.fake_telegram import Call, FakeTelegram
@@ -245,30 +246,31 @@ def test_catalog_on_gcs_keeps_working_from_its_warm_copy(make_app, fake, gcs_emu
     assert_one_painting(fake, 113)
 
 
-def test_instances_racing_on_one_bucket_claim_once(gcs_emulator, monkeypatch) -> None:
+def test_instances_racing_on_one_bucket_claim_once(monkeypatch, tmp_path) -> None:
     """Eight "instances" (distinct GAE_INSTANCE) claim the same update_id at once on
-    the emulator: generation preconditions let exactly one win; the others are told
+    fake-gcs-server: its generation preconditions let exactly one win; the others are told
     "busy" (another live instance owns it), never "new"."""
-    bucket = gcs_emulator.new_bucket("race")
-    ledgers = []
-    for n in range(8):
-        monkeypatch.setenv("GAE_INSTANCE", f"instance-{n}")
-        ledgers.append(UpdateLedger(open_store(f"gs://{bucket}/bot"), lease=60))
-    barrier = threading.Barrier(len(ledgers))
-    verdicts: list[str] = []
+    with fake_gcs.serve([bucket := "race"], tmp_path) as server:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
+        ledgers = []
+        for n in range(8):
+            monkeypatch.setenv("GAE_INSTANCE", f"instance-{n}")
+            ledgers.append(UpdateLedger(open_store(f"gs://{bucket}/bot"), lease=60))
+        barrier = threading.Barrier(len(ledgers))
+        verdicts: list[str] = []
 
-    def claim(ledger: UpdateLedger) -> None:
-        barrier.wait()
-        verdicts.append(ledger.claim(424242))
+        def claim(ledger: UpdateLedger) -> None:
+            barrier.wait()
+            verdicts.append(ledger.claim(424242))
 
-    threads = [threading.Thread(target=claim, args=(ledger,)) for ledger in ledgers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(verdicts) == ["busy"] * 7 + ["new"]
-    doc = open_store(f"gs://{bucket}/bot").get(NS, "424242")
-    assert doc["state"] == "processing" and doc["owner"].startswith("instance-")
+        threads = [threading.Thread(target=claim, args=(ledger,)) for ledger in ledgers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(verdicts) == ["busy"] * 7 + ["new"]
+        doc = open_store(f"gs://{bucket}/bot").get(NS, "424242")
+        assert doc["state"] == "processing" and doc["owner"].startswith("instance-")
 
 
 # --------------------------------------------------------------------------- the model
@@ -462,7 +464,8 @@ def test_inline_query_reads_a_bounded_number_of_documents(make_app, fake, tmp_pa
     async def make_many() -> None:
         for n in range(300):
             await state.save_result(171, f"{n:015x}",
-                                    {"file_id": file_id, "caption": f"#{n}", "rid": "r"})
+                                    {"file_id": file_id, "caption": f"#{n}", "rid": "r"},
+                                    since=state.clock())
 
     asyncio.run(make_many())
     store.reads = 0

@@ -17,7 +17,7 @@ import pytest
 from tests.bot_harness import jpeg
 from tests.conftest import EXIF_DIR
 from devkit.fake_telegram import FakeTelegram
-from tests.gcs_emulator import start_emulator_process
+from devkit import fake_gcs
 from tests.http_harness import START_TIMEOUT, Instance, ready, start_gunicorn, wait_http
 from tests.webhook_harness import ask_for_painting, assert_one_painting, images_to
 
@@ -90,7 +90,7 @@ def post_together(update: dict, *instances: Instance) -> list[tuple[int, str]]:
 @pytest.mark.parametrize("backend", ["sqlite", "gcs"])
 def test_two_instances_get_the_same_update_one_image(launch, fake, tmp_path, backend) -> None:
     if backend == "gcs":
-        emulator = start_emulator_process(buckets=["nst-state"])
+        emulator = fake_gcs.serve(["nst-state"], tmp_path)   # honours preconditions
         try:
             _two_instances(launch, fake, "gs://nst-state/bot",
                            STORAGE_EMULATOR_HOST=emulator.host)
@@ -116,7 +116,7 @@ def test_worker_killed_mid_request_then_resend_gives_one_image(launch, fake, tmp
     """The dead worker's claim is recognised by its pid on both stores (on GCS the claim
     lives in the bucket, so the lease alone would make the resend wait minutes)."""
     if backend == "gcs":
-        emulator = start_emulator_process(buckets=["nst-state"])
+        emulator = fake_gcs.serve(["nst-state"], tmp_path)   # honours preconditions
         try:
             _killed_mid_request(launch("gs://nst-state/bot",
                                        STORAGE_EMULATOR_HOST=emulator.host), fake)

@@ -5,21 +5,24 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler,
                           InlineQueryHandler, MessageHandler, filters)
 
 from bot import keyboards as kb
-from bot.handlers import animations, buttons, commands, errors, inline, limits, photos
+from bot.handlers import animations, buttons, commands, errors, glance, inline, limits, photos
 
 # What the bot handles; webhook and polling ask Telegram for nothing else.
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 
 
 def register(application: Application) -> None:
-    """The cheap-action limit before everything (group -1); then commands, what can't be
+    """The cheap-action limit before everything (group -1: whatever costs a download or a
+    store read); then commands, what can't be
     painted yet (stickers), clips (GIFs, videos), images, buttons by their callback_data
     prefix, and the gentle fallbacks for anything else."""
     new_messages = filters.UpdateType.MESSAGE
     application.add_handlers([
         MessageHandler(new_messages & (filters.PHOTO | filters.Document.ALL
                                        | animations.CLIP_FILTER), limits.count_action),
+        CommandHandler("stylize", limits.count_action, filters=new_messages),
         CallbackQueryHandler(limits.count_action),
+        InlineQueryHandler(limits.count_action),
     ], group=-1)
     application.add_handlers([
         CommandHandler("start", commands.start, filters=new_messages),
@@ -38,6 +41,8 @@ def register(application: Application) -> None:
         CallbackQueryHandler(buttons.mix_share, pattern=kb.pattern(kb.MIX_SHARE)),
         CallbackQueryHandler(buttons.colors, pattern=kb.pattern(kb.COLORS)),
         CallbackQueryHandler(buttons.brush, pattern=kb.pattern(kb.BRUSH)),
+        CallbackQueryHandler(buttons.protect, pattern=kb.pattern(kb.PROTECT)),
+        CallbackQueryHandler(glance.glance, pattern=kb.pattern(kb.GLANCE)),
         CallbackQueryHandler(buttons.another, pattern=kb.pattern(kb.ANOTHER)),
         CallbackQueryHandler(buttons.mix, pattern=kb.pattern(kb.MIX)),
         CallbackQueryHandler(buttons.hd, pattern=kb.pattern(kb.HD)),

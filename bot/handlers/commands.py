@@ -38,6 +38,8 @@ async def help_command(update: Update, context: BotContext) -> None:
     text = (context.t(texts.HELP, username=f"@{context.bot.username}", ttl_hours=ttl_hours,
                       min_pct=min(STRENGTHS), max_pct=max(STRENGTHS))
             + "\n\n" + context.t(texts.HELP_BRUSH)
+            + "\n\n" + context.t(texts.HELP_PROTECT)
+            + "\n\n" + context.t(texts.HELP_GLANCE)
             + "\n\n" + context.t(texts.HELP_CLIPS, count=LIMITS.max_seconds))
     await say(context, chat_of(update).id, text)
 
@@ -85,6 +87,8 @@ async def forget(update: Update, context: BotContext) -> None:
     """Deletes everything stored about the user (photos' file_ids, results, buttons) and
     says how much went — in a group only that it is done, since everybody reads it."""
     count = await context.bot_data.state.forget(user_of(update).id)
+    if context.bot_data.webapp is not None:  # the Mini App's decoded photos in memory
+        context.bot_data.webapp.forget(user_of(update).id)
     log.info("user %s: forgot %d documents", user_of(update).id, count)
     if not is_private(update):
         text = context.t(texts.FORGOTTEN_GROUP)
@@ -107,7 +111,7 @@ async def stylize(update: Update, context: BotContext) -> None:
         hint = texts.STYLIZE_PRIVATE if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
         await say(context, chat.id, context.t(hint), message.message_id)
         return
-    problem = await arrival_problem(context.bot, ref)
+    problem = await arrival_problem(context.bot, ref, context.bot_data.arrivals)
     if problem is not None:
         await say(context, chat.id, context.t(problem.user_message, **problem.values),
                   message.message_id)

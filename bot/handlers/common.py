@@ -88,8 +88,11 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
     svc, t = context.bot_data, context.t
     all_presets = svc.presets()
     mixing = "base" in ctx
-    rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing)
-    token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
+    # 👀 9 at a glance: for a picture (not a clip, not while choosing a mix's second painting)
+    glance = not mixing and ctx.get("content", {}).get("kind") != "clip"
+    rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing, glance=glance)
+    token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows),
+                                  since=context.arrived)
     total = keyboards.pages(len(all_presets))
     if ctx.get("content", {}).get("kind") == "clip" and not mixing:
         text = t(texts.CHOOSE_STYLE_CLIP)
@@ -100,7 +103,7 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
         text = t(texts.CHOOSE_STYLE_PAGE, page=page % total + 1, pages=total)
     else:
         text = t(texts.CHOOSE_STYLE)
-    markup = keyboards.markup(rows, token)
+    markup = keyboards.markup(rows, token, _web_app(context, chat_id, user_id, ctx))
     if edit is not None:  # by ids: an old message may come back "inaccessible"
         await with_retries(lambda: context.bot.edit_message_text(
             text, chat_id=edit.chat.id, message_id=edit.message_id, reply_markup=markup),
@@ -109,11 +112,26 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
         await reply_text(context.bot, chat_id, text, reply_to, reply_markup=markup)
 
 
+def _web_app(context: BotContext, chat_id: int, user_id: int,
+             ctx: dict[str, Any]) -> tuple[str, str] | None:
+    """The Mini App button's (label, base URL) for a photo's painting keyboard in a private
+    chat (a private chat's id is its user's id), when BOT_PUBLIC_URL is set; not for mixes
+    or clips."""
+    public_url = context.bot_data.config.public_url
+    content = ctx.get("content") or {}
+    if (not public_url or chat_id != user_id or "base" in ctx
+            or content.get("kind") == "clip"):
+        return None
+    return context.t(texts.WEBAPP_OPEN), public_url
+
+
 async def new_content(context: BotContext, *, chat_id: int, user_id: int,
                       ref: FileRef, reply_to: int, ask_id: int) -> None:
     """A photo to paint: remember it (for "use my own style"), show the paintings."""
-    ctx = Subject(ref, reply_to, ask_id).to_doc()
-    await context.bot_data.state.set_session(chat_id, user_id, ctx)
+    state = context.bot_data.state
+    ctx = Subject(state.stamp(ref, context.arrived), reply_to, ask_id).to_doc()
+    if not await state.set_session(chat_id, user_id, ctx, since=context.arrived):
+        return  # the user said /forget since sending it: nothing of it is kept or shown
     await offer_presets(context, chat_id=chat_id, user_id=user_id, ctx=ctx, reply_to=ask_id)
 
 

@@ -8,10 +8,8 @@ bot/handlers/send.py. Whatever stops it reaches the user as one sentence.
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-import time
 from dataclasses import replace
 
 from telegram import Update
@@ -33,13 +31,14 @@ from nst.errors import ModelError, NstError
 log = logging.getLogger(__name__)
 
 
-async def start_render(update: Update, context: BotContext, render: Render) -> None:
+async def start_render(update: Update | None, context: BotContext, render: Render) -> None:
     """Save a new render and deliver it as a reply; problems become one sentence."""
-    saved = await context.bot_data.state.save_render(render)
+    saved = await context.bot_data.state.save_render(render, since=context.arrived)
     await run_safely(update, context, saved, "new")
 
 
-async def run_safely(update: Update, context: BotContext, render: Render, mode: Mode) -> None:
+async def run_safely(update: Update | None, context: BotContext, render: Render,
+                     mode: Mode) -> None:
     """deliver(), telling the user in one sentence when it cannot be done."""
     try:
         await deliver(update, context, render, mode)
@@ -51,15 +50,16 @@ async def run_safely(update: Update, context: BotContext, render: Render, mode: 
         await say(context, render.chat, context.t(texts.TELEGRAM_FAILED), render.ask)
 
 
-async def deliver(update: Update, context: BotContext, render: Render,
+async def deliver(update: Update | None, context: BotContext, render: Render,
                   mode: Mode = "new") -> None:
     """Paint `render` and send it: a new reply, an edit of the result, or the HD file.
     A clip comes back as an animation; a one-frame GIF is painted as a picture.
+    `update` is None for a Mini App send (no webhook update waits on it).
 
     Raises UserError with the sentence to show when something stops it.
     """
     svc = context.bot_data
-    started = time.time()
+    started = context.arrived   # the update's arrival: before save_render wrote anything
     # A result's next version (strength, colours, HD) replaces its waiting previous one.
     key = (render.user, render.rid, mode) if mode != "new" else None
     try:
@@ -87,7 +87,7 @@ async def deliver(update: Update, context: BotContext, render: Render,
                                         render, max_side)
                 ticket = svc.queue.submit(render.user, job, slot)
                 async with place_in_line(context, render.chat, ticket, render.ask):
-                    result = await _result_of(ticket, render)
+                    result = await result_of(ticket, render)
             if not await _still_ours(svc, update):
                 return  # another instance took this update over and sends its own result
             try:
@@ -100,13 +100,14 @@ async def deliver(update: Update, context: BotContext, render: Render,
         return
     finally:
         svc.queue.release(slot)
-    if sent and svc.delivery is not None and update.update_id is not None:
+    if sent and svc.delivery is not None and update is not None:
         await svc.delivery.mark_sent(update.update_id)
 
 
-async def _still_ours(svc: Services, update: Update) -> bool:
-    """False when the webhook ledger says this update's claim was taken over meanwhile."""
-    if svc.delivery is None or update.update_id is None:
+async def _still_ours(svc: Services, update: Update | None) -> bool:
+    """False when the webhook ledger says this update's claim was taken over meanwhile (a
+    Mini App send has no update: nobody else can send it)."""
+    if svc.delivery is None or update is None:
         return True
     if await svc.delivery.still_ours(update.update_id):
         return True
@@ -120,7 +121,7 @@ async def _paint_clip(context: BotContext, render: Render, content: bytes, style
     None for a one-frame GIF (or one FFmpeg can't read), painted as a picture instead."""
     svc = context.bot_data
     try:
-        clip = await asyncio.to_thread(painting.scan, content)
+        clip = await context.bot_data.arrivals.run(painting.scan, content)
         if clip.info.still and content[:4] == b"GIF8":
             return None
     except UserError:
@@ -134,10 +135,10 @@ async def _paint_clip(context: BotContext, render: Render, content: bytes, style
     ticket = svc.queue.submit(render.user, job, slot, cost=painting.cost(clip.info))
     async with place_in_line(context, render.chat, ticket, render.ask), \
             frames_progress(context, render.chat, render.ask, ticket, counter):
-        return await _result_of(ticket, render)
+        return await result_of(ticket, render)
 
 
-async def _result_of(ticket: Ticket, render: Render) -> Painting:
+async def result_of(ticket: Ticket, render: Render) -> Painting:
     """What the render job returned; engine refusals become a UserError with our sentence."""
     try:
         result: Painting = await ticket

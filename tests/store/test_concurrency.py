@@ -10,7 +10,7 @@ import pytest
 
 from bot.store.sqlite import SqliteStore
 from tests.conftest import REPO
-from tests.gcs_emulator import start_emulator_process
+from devkit import fake_gcs
 from tests.store.harness import run_threads
 
 
@@ -102,8 +102,9 @@ def test_two_processes_race_create_sqlite(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_race_create_gcs():
-    emu = start_emulator_process(buckets=["race"])  # one emulator shared by both racers
+def test_two_processes_race_create_gcs(tmp_path):
+    # One fake-gcs-server (real generation preconditions) shared by both racers.
+    emu = fake_gcs.serve(["race"], tmp_path)
     try:
         env = {**os.environ, "STORAGE_EMULATOR_HOST": emu.host}
         results = _race_processes("gcs", "race", env)
