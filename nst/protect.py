@@ -129,8 +129,14 @@ def refine(mask: np.ndarray, photo: np.ndarray) -> np.ndarray:
 
     h, w = photo.shape[:2]
     p = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+    return _guided(p, photo, max(2, round(max(w, h) * GUIDE_RADIUS)))
+
+
+def _guided(p: np.ndarray, photo: np.ndarray, r: int) -> np.ndarray:
+    """Guided filter of ``p`` (float32 H×W) by ``photo``'s luma, radius ``r``, clipped 0..1."""
+    import cv2
+
     guide = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / np.float32(255.0)
-    r = max(2, round(max(w, h) * GUIDE_RADIUS))
     mean_i, mean_p = _box(guide, r), _box(p, r)
     cov = _box(guide * p, r) - mean_i * mean_p
     var = _box(guide * guide, r) - mean_i * mean_i
@@ -148,15 +154,41 @@ def blend(photo: np.ndarray, painting: np.ndarray, keep: np.ndarray) -> np.ndarr
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
+def _support(coarse: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of ``size`` (w, h) outside which the refined mask is exactly 0:
+    the coarse mask's non-zero cells (one cell of bilinear spread) grown by two guided
+    filter radii (the filter's output reaches 2r beyond its input) and a safety pixel."""
+    w, h = size
+    ys, xs = np.nonzero(coarse > 0)
+    gh, gw = coarse.shape
+    r = max(2, round(max(w, h) * GUIDE_RADIUS))
+    pad = 2 * r + 2
+    return (max(0, int((xs.min() - 1) * w / gw) - pad), max(0, int((ys.min() - 1) * h / gh) - pad),
+            min(w, int((xs.max() + 2) * w / gw) + pad), min(h, int((ys.max() + 2) * h / gh) + pad))
+
+
 def protect_image(photo: Image.Image, painting: Image.Image, subjects: Subjects,
                   mode: str) -> Image.Image:
-    """``painting`` (of ``photo``, same size) with faces / the person kept per ``mode``."""
+    """``painting`` (of ``photo``, same size) with faces / the person kept per ``mode``.
+    Only the part of the picture the mask can reach is filtered and blended (a face is a
+    small share of most photos); elsewhere the painting is left as it is."""
     coarse = coarse_mask(subjects, mode)
-    if coarse is None:
+    if coarse is None or not coarse.any():
         return painting
-    arr = np.asarray(photo.convert("RGB"))
-    keep = refine(coarse, arr)
-    return Image.fromarray(blend(arr, np.asarray(painting), keep), "RGB")
+    x0, y0, x1, y1 = _support(coarse, photo.size)
+    if (x1 - x0) * (y1 - y0) >= 0.8 * photo.width * photo.height:
+        arr = np.asarray(photo.convert("RGB"))
+        return Image.fromarray(blend(arr, np.asarray(painting), refine(coarse, arr)), "RGB")
+    import cv2
+
+    w, h = photo.size
+    # the coarse mask at the part's pixels, exactly as resizing it to the whole photo would
+    full = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
+    arr = np.asarray(photo.convert("RGB").crop((x0, y0, x1, y1)))
+    keep = _guided(full, arr, max(2, round(max(w, h) * GUIDE_RADIUS)))
+    out = np.array(painting)
+    out[y0:y1, x0:x1] = blend(arr, out[y0:y1, x0:x1], keep)
+    return Image.fromarray(out, "RGB")
 
 
 class MaskTracker:

@@ -215,24 +215,42 @@ class SubjectFinder:
         only at the whole picture (and its squares when it is wide): a clip's frames."""
         photo = photo if photo.mode == "RGB" else photo.convert("RGB")
         w, h = photo.size
-        small = photo.copy()
-        small.thumbnail((1024, 1024), Image.Resampling.BILINEAR)
-        k = w / small.width
+        # The windows are laid out on the photo fitted in 1024² (as they always were), but
+        # cut from one copy only as large as the smallest window needs (its side → the
+        # detector's 128 px, the segmenter's 256 px): one cheap downscale, no big resizes.
+        fit = min(1.0, 1024 / max(w, h))
+        tw, th = max(1, round(w * fit)), max(1, round(h * fit))
+        crops = _crops(tw, th, small_faces)
+        need = max(SEG_INPUT / min(tw, th), max(FACE_INPUT / side for _, _, side in crops))
+        work = photo.resize((max(1, round(w * min(1.0, fit * need))),
+                             max(1, round(h * min(1.0, fit * need)))), Image.Resampling.BILINEAR,
+                            reducing_gap=None) if fit * need < 1.0 else photo
+        c = work.width / tw   # thumbnail → work pixels
+        k = w / tw            # thumbnail → photo pixels
         boxes = []
         with self._lock:
             self._load()
-            person = self._person(small)
-            for x, y, side in _crops(small.width, small.height, small_faces):
-                crop = small.crop((x, y, x + side, y + side)).resize(
-                    (FACE_INPUT, FACE_INPUT), Image.Resampling.BILINEAR)
+            for x, y, side in crops:
+                region = (x * c, y * c, (x + side) * c, (y + side) * c)
+                if region[0] >= 0 and region[1] >= 0 and region[2] <= work.width + 1e-6 \
+                        and region[3] <= work.height + 1e-6:
+                    crop = work.resize((FACE_INPUT, FACE_INPUT), Image.Resampling.BILINEAR,
+                                       box=(region[0], region[1], min(region[2], work.width),
+                                            min(region[3], work.height)))
+                else:   # the letterboxed whole photo
+                    crop = work.crop(tuple(round(v) for v in region)).resize(
+                        (FACE_INPUT, FACE_INPUT), Image.Resampling.BILINEAR)
                 arr = np.asarray(crop, np.float32) / np.float32(127.5) - np.float32(1.0)
                 logits, reg = self._run(self._faces, arr)   # sorted: classificators, regressors
                 for b in decode_faces(reg, logits):
                     boxes.append((k * (x + b[0] * side), k * (y + b[1] * side),
                                   k * (x + b[2] * side), k * (y + b[3] * side), b[4]))
-        faces = tuple(f for f in weighted_nms(boxes)
-                      if f.width > 0 and f.height > 0 and f.x1 > 0 and f.y1 > 0
-                      and f.x0 < w and f.y0 < h)
+            faces = tuple(f for f in weighted_nms(boxes)
+                          if f.width > 0 and f.height > 0 and f.x1 > 0 and f.y1 > 0
+                          and f.x0 < w and f.y0 < h)
+            # the silhouette only matters around a face (protect.coarse_mask): no face, no
+            # segmenter run
+            person = self._person(work) if faces else np.zeros((SEG_INPUT, SEG_INPUT), np.float32)
         return Subjects((w, h), faces, np.clip(person.astype(np.float32), 0.0, 1.0))
 
 
