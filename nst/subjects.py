@@ -238,7 +238,8 @@ class SubjectFinder:
                                        box=(region[0], region[1], min(region[2], work.width),
                                             min(region[3], work.height)))
                 else:   # the letterboxed whole photo
-                    crop = work.crop(tuple(round(v) for v in region)).resize(
+                    crop = work.crop((round(region[0]), round(region[1]), round(region[2]),
+                                      round(region[3]))).resize(
                         (FACE_INPUT, FACE_INPUT), Image.Resampling.BILINEAR)
                 arr = np.asarray(crop, np.float32) / np.float32(127.5) - np.float32(1.0)
                 logits, reg = self._run(self._faces, arr)   # sorted: classificators, regressors
