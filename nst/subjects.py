@@ -18,8 +18,10 @@ this module small.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +38,8 @@ SEG_INPUT = 256
 MIN_SCORE = 0.75
 #: Boxes overlapping more than this are one face.
 NMS_IOU = 0.3
+#: Photos whose findings are remembered: a user repaints the same photo in other styles.
+REMEMBER = 16
 
 
 def anchors() -> np.ndarray:
@@ -157,6 +161,7 @@ class SubjectFinder:
         self._lock = threading.Lock()
         self._faces: Any = None
         self._seg: Any = None
+        self._seen: OrderedDict[bytes, Subjects] = OrderedDict()
 
     def _load(self) -> None:
         if self._seg is not None:
@@ -214,6 +219,20 @@ class SubjectFinder:
         """Faces and the person in ``photo`` (any size; RGB).  ``small_faces=False`` looks
         only at the whole picture (and its squares when it is wide): a clip's frames."""
         photo = photo if photo.mode == "RGB" else photo.convert("RGB")
+        key = hashlib.blake2b(photo.tobytes(), digest_size=20,
+                              person=bytes([small_faces]) + repr(photo.size).encode()[:15]).digest()
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return self._seen[key]
+        found = self._find(photo, small_faces)
+        with self._lock:
+            self._seen[key] = found
+            while len(self._seen) > REMEMBER:
+                self._seen.popitem(last=False)
+        return found
+
+    def _find(self, photo: Image.Image, small_faces: bool) -> Subjects:
         w, h = photo.size
         # The windows are laid out on the photo fitted in 1024² (as they always were), but
         # cut from one copy only as large as the smallest window needs (its side → the
@@ -252,7 +271,9 @@ class SubjectFinder:
             # the silhouette only matters around a face (protect.coarse_mask): no face, no
             # segmenter run
             person = self._person(work) if faces else np.zeros((SEG_INPUT, SEG_INPUT), np.float32)
-        return Subjects((w, h), faces, np.clip(person.astype(np.float32), 0.0, 1.0))
+        person = np.clip(person.astype(np.float32), 0.0, 1.0)
+        person.setflags(write=False)   # shared by the repaints of this photo
+        return Subjects((w, h), faces, person)
 
 
 __all__ = ["Face", "Subjects", "SubjectFinder", "anchors", "decode_faces", "weighted_nms"]
