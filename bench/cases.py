@@ -62,6 +62,7 @@ def all_cases() -> tuple[Case, ...]:
         Case("load_8", "cases_web:load", (("users", 8),)),
         Case("load_32", "cases_web:load", (("users", 32),)),
         Case("speed_preset_1024", "cases_speed:preset_1024"),
+        Case("speed_protect", "cases_speed:protect_cost"),
         Case("speed_cold", "cases_speed:cold"),
         Case("speed_streams", "cases_speed:streams"),
         Case("speed_queue", "cases_speed:queue"),

@@ -68,6 +68,35 @@ def preset_1024(ctx: Context) -> list[Row]:
                      f"{img.width}×{img.height}")]
 
 
+# --- faces (the default protection) ---------------------------------------------------------
+def protect_cost(ctx: Context) -> list[Row]:
+    """What protect=faces (the default) adds to a warm 1280 px painting, vs protect=none,
+    interleaved; a new photo each time (no remembered detection) and its repaint."""
+    from nst import StyleOptions
+
+    img = inputs.content(QUEUE_SIDE)
+    counter = iter(range(10**6))
+
+    def fresh() -> object:   # one pixel differs: the detection is not remembered
+        photo = img.copy()
+        photo.putpixel((0, 0), (next(counter) % 256, 0, 0))
+        return ctx.engine.stylize(photo, inputs.PRESET, StyleOptions(max_side=QUEUE_SIDE))
+
+    stats = interleave({
+        "none": lambda: ctx.engine.stylize(img, inputs.PRESET,
+                                           StyleOptions(max_side=QUEUE_SIDE, protect="none")),
+        "faces": fresh,
+        "repaint": lambda: ctx.engine.stylize(img, inputs.PRESET, StyleOptions(max_side=QUEUE_SIDE)),
+    }, ctx.reps(9))
+    none = stats["none"]
+    return [Row("speed_protect", f"warm {QUEUE_SIDE} px preset, protect={label}", stats[key].median,
+                "s", stats[key].as_dict(), baseline="protect=none", baseline_value=none.median,
+                ratio=stats[key].median / none.median,
+                note=f"{img.width}×{img.height}, no face in it (the detector's full search runs)")
+            for key, label in (("faces", "faces (default), new photo"),
+                               ("repaint", "faces (default), same photo again"))]
+
+
 # --- cold start ------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _styles_bucket(scratch: Path) -> Iterator[dict[str, str]]:
