@@ -21,7 +21,6 @@ from bot import texts
 from bot.config import BotConfig
 from bot.i18n import Translator
 from bot.webapp.initdata import InitDataError, WebAppUser, verify
-from bot.webapp.service import Choice, MiniApp, WebAppError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,6 +104,9 @@ def api(action: str) -> Response | tuple[Response, int]:
         log.info("mini app %s refused: %s", action, exc)
         return _refusal(403, texts.WEBAPP_REFUSED, _claimed_language(init_data))
     token = str(body.get("token") or "")
+    # the service imports PTB: loaded with the first Mini App call, not when the app starts
+    from bot.webapp.service import WebAppError
+
     try:
         return _answer(bridge, action, user, token, body)
     except WebAppError as exc:
@@ -119,6 +121,8 @@ def api(action: str) -> Response | tuple[Response, int]:
 
 def _answer(bridge: Bridge, action: str, user: WebAppUser, token: str,
             body: dict[str, Any]) -> Response:
+    from bot.webapp.service import Choice, MiniApp
+
     if action == "launch":
         return jsonify(bridge.call(lambda app: MiniApp.of(app).launch(user, token), 10.0))
     if action == "photo":
