@@ -70,16 +70,21 @@ def _patched(clock: PhaseClock) -> Iterator[None]:
 
     import bot.painting as painting
     import nst.brush as brush
+    import nst.engine as engine_module
     import nst.images as images
     from nst.backends import REGISTRY
     from nst.engine import Engine
 
-    inner = ("decode", "upsampling", "encode", "colour", "model")
+    inner = ("decode", "upsampling", "encode", "colour", "model", "detect", "protect")
     targets: list[tuple[object, str, str, tuple[str, ...], str | None]] = [
         (painting, "load_image", "decode", (), None), (painting, "encode_image", "encode", (), None),
         (Engine, "stylize", "stylize", (), None), (brush, "upsample", "upsampling", (), None),
-        (images, "to_srgb", "colour", ("colour",), None),
+        (images, "to_rgb", "colour", ("colour",), None),
+        (images, "to_rgb_in_strips", "colour", ("colour",), None),
         (images, "to_rgb_or_rgba", "colour", ("colour",), None),
+        # the default face protection: detection (before stylize), the blend (inside it)
+        (Engine, "subjects", "detect", ("detect",), None),
+        (engine_module, "protect_image", "protect", ("protect",), None),
         # the engine's and the brush's own resizes (photo → output, output → pass); the
         # fake Bot API's thumbnails in this process are not ours
         (Image.Image, "resize", "resize", inner, "stylize")]
@@ -141,7 +146,8 @@ def webhook_profile(ctx: Context, presses: int | None = None) -> list[Row]:
         app.extensions["bot_runtime"].close()
     finally:
         fake.stop()
-    phases = ("total", "model", "stylize", "decode", "colour", "resize", "upsampling", "encode")
+    phases = ("total", "model", "stylize", "decode", "colour", "resize", "upsampling", "encode",
+              "detect", "protect")
     med = {k: statistics.median(s.get(k, 0.0) for s in samples) for k in phases}
     outside = [1 - s.get("model", 0.0) / s["total"] for s in samples]
     share = statistics.median(outside)
@@ -151,11 +157,13 @@ def webhook_profile(ctx: Context, presses: int | None = None) -> list[Row]:
         "resize (photo → output, output → the brush's pass)": med["resize"],
         "model (transformer passes)": med["model"],
         "upsampling (the brush's guided upsampling)": med["upsampling"],
+        "faces: detection (BlazeFace; segmenter only around a face)": med["detect"],
+        "faces: protection (guided mask + blend, only where a face is)": med["protect"],
         "rest of Engine.stylize (arrays, clipping)":
-            med["stylize"] - med["model"] - med["upsampling"] - med["resize"],
+            med["stylize"] - med["model"] - med["upsampling"] - med["resize"] - med["protect"],
         "JPEG encode": med["encode"],
         "everything else (webhook, PTB, store, getFile + download, upload)":
-            med["total"] - med["stylize"] - med["decode"] - med["encode"],
+            med["total"] - med["stylize"] - med["decode"] - med["encode"] - med["detect"],
     }
     note = (f"medians of {len(samples)} presses; in-process Flask app (no gunicorn), fake Bot "
             "API over HTTP; the parts are medians of each phase, so they need not sum exactly")
