@@ -7,7 +7,8 @@ pass, not by the output size.  A brush picks that resolution:
 * ``fine``   — the output's own resolution (strokes are tiny at 1280 px and
   HD outputs are tiled, as before brushes existed);
 * ``medium`` / ``bold`` — a pass of at most ``PAINT_PIXELS[brush]`` pixels
-  (aspect kept), brought up to the output size by ``upsample``.
+  (aspect kept), brought up to the output size by ``upsample`` (medium) or
+  ``rebuild`` (bold).
 
 The same painting therefore looks the same at 1280 px and at 4096 px, and a
 bold brush is the cheapest one.
@@ -33,8 +34,21 @@ Full-size arrays stay uint8 (the painting, ``a`` and Y_small are resized by
 OpenCV's fast uint8 paths; ``a`` quantized to 1/63) and the sum is int16 fixed
 point in bands of rows, so peak memory stays about input + output + three uint8
 copies, and no float image of the output's size is ever made.
-Alternatives measured against this (shock filter after the upscale, a style
-zoom, a smaller or larger bold pass) are in bench/RESULTS-brush.md.
+**Rebuilding (bold).**  Bold's pass is over 3× smaller than a 1280 px output, and its
+own edges, blurred and a little off the photo's, stay beside the detail added back
+(a soft edge beside a sharp line).  ``rebuild`` keeps the painting's local linear model
+on the photo's luma instead of its pixels (He et al.'s fast guided filter):
+
+    out = up(a) · Y + up(b)
+
+with ``a``, ``b`` fitted over small windows of the small pass (``linear_model``), so
+every edge in the output is the full-size photo's own, once, at ``a`` times its
+contrast.  Away from the photo's edges ``b`` also carries what the model misses
+there — the strokes as painted.  Full-size arrays stay uint8 (``a``) and int16
+(``b``), float only per band.
+Alternatives measured against these (shock filter after the upscale, a style
+zoom, a smaller or larger bold pass, the detail path for bold) are in
+bench/RESULTS-brush-alternatives.md.
 """
 from __future__ import annotations
 
@@ -78,8 +92,8 @@ MODEL_RADIUS = 1
 #: Canny thresholds (8-bit luma of the small pass) of the edges where only the model
 #: counts; 3×3 dilated, softened over 3×3.
 MODEL_CANNY = (60, 140)
-#: b travels to the output size as int16 in steps of 1/B_STEPS of a 0..1 level.
-B_STEPS = 4096
+#: b travels to the output size as int16 in steps of 1/B_STEPS of a 0..255 level.
+B_STEPS = 8
 _Y = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 #: Output pixels per band of the full-resolution step.
 BAND_PIXELS = 1 << 20
@@ -219,19 +233,19 @@ def rebuild(painting: np.ndarray, photo_small: Image.Image | np.ndarray,
     a += np.float32(MAX_GAIN)
     a *= np.float32(GAIN_STEPS)
     a8 = cv2.resize(np.rint(a).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
-    b16 = cv2.resize(np.rint(np.clip(b * B_STEPS, -32000, 32000)).astype(np.int16), (w, h),
+    b16 = cv2.resize(np.rint(np.clip(b * (255 * B_STEPS), -32000, 32000)).astype(np.int16), (w, h),
                      interpolation=cv2.INTER_LINEAR)
     out = np.empty((h, w, 3), np.uint8)
     rows = max(16, BAND_PIXELS // max(1, w))
     for y0 in range(0, h, rows):
         y1 = min(h, y0 + rows)
-        y = cv2.cvtColor(full[y0:y1], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        y = cv2.cvtColor(full[y0:y1], cv2.COLOR_RGB2GRAY)
         y3 = cv2.merge((y, y, y))
-        # out = (a8/GAIN_STEPS − MAX_GAIN)·Y + b16/B_STEPS·255, Y on 0..255
-        band = cv2.multiply(a8[y0:y1], y3, scale=1.0 / GAIN_STEPS, dtype=cv2.CV_32F)
-        band = cv2.addWeighted(band, 1.0, y3, -MAX_GAIN, 0.0)
-        band = cv2.scaleAdd(b16[y0:y1].astype(np.float32), 255.0 / B_STEPS, band)
-        out[y0:y1] = cv2.add(band, (0.0, 0.0, 0.0, 0.0), dtype=cv2.CV_8U)   # rounds, saturates
+        # out = (a8/GAIN_STEPS − MAX_GAIN)·Y + b16/B_STEPS, Y on 0..255: int16 fixed point
+        band = cv2.multiply(a8[y0:y1], y3, scale=1.0 / GAIN_STEPS, dtype=cv2.CV_16S)
+        band = cv2.addWeighted(band, 1.0, y3, -MAX_GAIN, 0.0, dtype=cv2.CV_16S)
+        cv2.addWeighted(band, 1.0, b16[y0:y1], 1.0 / B_STEPS, 0.0, dst=out[y0:y1],
+                        dtype=cv2.CV_8U)
         if post is not None:
             post(out[y0:y1], y0)
     del a8, b16
