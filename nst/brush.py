@@ -234,7 +234,7 @@ def rebuild(painting: np.ndarray, photo_small: Image.Image | np.ndarray,
     a *= np.float32(GAIN_STEPS)
     a8 = cv2.resize(np.rint(a).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
     b16 = cv2.resize(np.rint(np.clip(b * (255 * B_STEPS), -32000, 32000)).astype(np.int16), (w, h),
-                     interpolation=cv2.INTER_LINEAR)
+                     interpolation=cv2.INTER_CUBIC)
     out = np.empty((h, w, 3), np.uint8)
     rows = max(16, BAND_PIXELS // max(1, w))
     for y0 in range(0, h, rows):
