@@ -57,7 +57,7 @@ def build_application(config: BotConfig, *, engine: Engine | None = None,
     application = builder.build()
     application.bot_data.attach(
         config=config, engine=engine, store=store, owns_store=owns_store,
-        queue=RenderQueue(config.workers, config.max_pending_per_user),
+        queue=RenderQueue(config.workers, config.max_pending_per_user, config.max_waiting),
         state=State(store, input_ttl=config.input_ttl, rate_per_minute=config.rate_per_minute),
     )
     register(application)
@@ -84,5 +84,6 @@ async def _post_shutdown(application: Application) -> None:
     if services.webapp_server is not None:
         services.webapp_server.shutdown()
     services.queue.shutdown()
+    services.arrivals.shutdown()
     if services.owns_store:
         services.store.close()

@@ -38,6 +38,9 @@ class BotConfig:
     # each costs a download check, store calls and an answer)
     actions_per_minute: int = 30
     max_pending_per_user: int = 2            # BOT_MAX_PENDING: queued jobs per user
+    # BOT_MAX_WAITING: paintings waiting or running on this instance, all users together
+    # (each holds its downloaded inputs, up to 20 MB); beyond it: "busy, try in a minute"
+    max_waiting: int = 16
     # BOT_WORKERS: render threads. One engine interpreter serves them all and already
     # uses every core; bench/ measured 2 workers 1.1x slower than 1 (contention).
     workers: int = 1
@@ -96,6 +99,7 @@ class BotConfig:
             rate_per_minute=num("BOT_RATE_PER_MINUTE", defaults.rate_per_minute, int),
             actions_per_minute=num("BOT_ACTIONS_PER_MINUTE", defaults.actions_per_minute, int),
             max_pending_per_user=num("BOT_MAX_PENDING", defaults.max_pending_per_user, int),
+            max_waiting=num("BOT_MAX_WAITING", defaults.max_waiting, int),
             workers=num("BOT_WORKERS", defaults.workers, int),
             update_timeout=num("BOT_UPDATE_TIMEOUT", defaults.update_timeout),
             claim_lease=num("BOT_CLAIM_LEASE", defaults.claim_lease),
@@ -133,6 +137,7 @@ class BotConfig:
                             ("BOT_RATE_PER_MINUTE", self.rate_per_minute),
                             ("BOT_ACTIONS_PER_MINUTE", self.actions_per_minute),
                             ("BOT_MAX_PENDING", self.max_pending_per_user),
+                            ("BOT_MAX_WAITING", self.max_waiting),
                             ("BOT_WORKERS", self.workers),
                             ("BOT_TASK_TIMEOUT", self.task_timeout)):
             if value <= 0:

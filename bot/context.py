@@ -6,11 +6,13 @@ by string) and ``context.t(texts.X, …)`` (already in the user's language).
 """
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Protocol
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.arrivals import ArrivalPool
 from bot.config import BotConfig
 from bot.i18n import ENGLISH, Translator
 from bot.jobs import RenderQueue
@@ -54,6 +56,7 @@ class Services:
     store: Store
     state: State
     queue: RenderQueue
+    arrivals: ArrivalPool
     owns_store: bool = False
     # Set by the webhook runtime (bot.runtime.DeliveryHook): told when a result was sent.
     delivery: DeliveryListener | None = None
@@ -65,6 +68,7 @@ class Services:
                state: State, queue: RenderQueue) -> None:
         self.config, self.engine, self.store, self.owns_store = config, engine, store, owns_store
         self.state, self.queue = state, queue
+        self.arrivals = ArrivalPool()
 
     def presets(self) -> list[Preset]:
         return list(self.engine.catalog.presets())
@@ -74,13 +78,34 @@ class BotContext(CallbackContext[ExtBot, dict, dict, Services]):
     """CallbackContext + ``t``: the Translator for the user behind the update."""
 
     t: Translator = ENGLISH
+    #: When the update arrived: what /forget and a photo's expiry compare with.
+    arrived: float = 0.0
 
     @classmethod
     def from_update(cls, update: object, application: Application) -> "BotContext":
         context = super().from_update(update, application)
         user = update.effective_user if isinstance(update, Update) else None
         context.t = Translator.for_code(user.language_code if user else None)
+        state = getattr(application.bot_data, "state", None)
+        now = state.clock() if state is not None else time.time()
+        context.arrived = arrival(update, now)
         return context
+
+
+#: How far back a new message's own date is trusted: a queue's retries run updates out
+#: of order, but not by more than this.
+TRUSTED_DATE_WINDOW = 600.0
+
+
+def arrival(update: object, now: float) -> float:
+    """When the update came: a new message's own date (Telegram's clock, whole seconds)
+    when it is earlier than `now` (within TRUSTED_DATE_WINDOW), so a photo sent before a
+    /forget counts as before it even when a queue runs it after; else `now` (a button
+    press carries no date of its own)."""
+    message = update.message if isinstance(update, Update) else None
+    if message is None or message.date is None:
+        return now
+    return max(now - TRUSTED_DATE_WINDOW, min(now, message.date.timestamp()))
 
 
 CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=Services)

@@ -24,6 +24,7 @@ class UserError(Exception):
 _PICTURE_TEXT_BY_CODE = {
     "not_image": texts.NOT_AN_IMAGE, "too_small": texts.TOO_SMALL,
     "too_big": texts.TOO_MANY_PIXELS, "bad_ratio": texts.BAD_RATIO,
+    "too_big_to_open": texts.TOO_BIG_TO_OPEN,
     "unsupported": texts.UNSUPPORTED, "style_not_found": texts.STYLE_GONE,
 }
 _UNREADABLE_CODES = ("empty", "corrupt", "unreadable")

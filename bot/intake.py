@@ -8,12 +8,12 @@ paint is refused at once.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Bot, Message
 
 from bot import painting, texts
+from bot.arrivals import ArrivalPool
 from bot.errors import UserError, picture_refusal
 from bot.records import FileRef
 from bot.telegram_io import MAX_DOWNLOAD, download
@@ -73,10 +73,13 @@ def oversized(ref: FileRef) -> bool:
     return (ref.file_size or 0) > MAX_DOWNLOAD
 
 
-async def arrival_problem(bot: Bot, ref: FileRef) -> UserError | None:
+async def arrival_problem(bot: Bot, ref: FileRef, pool: ArrivalPool, *,
+                          as_style: bool = False) -> UserError | None:
     """Download and look now (a picture decoded small, a clip's first frame only), so
     what I can't paint is refused before any keyboard; None when it is fine. A GIF file
-    that FFmpeg can't read, or of one frame, is painted as a picture: checked as one."""
+    that FFmpeg can't read, or of one frame, is painted as a picture: checked as one.
+    The looking runs on `pool` (a few threads of its own), within the budget of the
+    picture's role (`as_style`)."""
     if oversized(ref):
         return UserError(texts.TOO_BIG)
     try:
@@ -85,7 +88,7 @@ async def arrival_problem(bot: Bot, ref: FileRef) -> UserError | None:
         return exc
     if ref.is_clip:
         try:
-            clip = await asyncio.to_thread(painting.scan, data)
+            clip = await pool.run(painting.scan, data)
             if not (ref.gif_file and clip.info.still):
                 return None
         except UserError as exc:
@@ -93,7 +96,7 @@ async def arrival_problem(bot: Bot, ref: FileRef) -> UserError | None:
                 return exc
         ref = ref.as_picture()
     try:
-        await asyncio.to_thread(painting.check_picture, data)
+        await pool.run(painting.check_picture, data, as_style=as_style)
     except NstError as exc:
         log.info("picture refused on arrival (%s)", exc.code, exc_info=True)
         return picture_refusal(exc, document=ref.kind == "document")

@@ -7,8 +7,9 @@ counts as the photos it is worth), so one user's burst of ten photos or one long
 cannot starve everybody else. Each waiting
 job knows its place in line so the conversation can show "You're #2 in line".
 
-A job's place (a Slot, counted against the user's limit) is taken before its inputs
-are downloaded, so a user at the limit costs no 20 MB download. Slots with the same
+A job's place (a Slot, counted against the user's limit and the instance's) is taken
+before its inputs are downloaded, so a user at the limit costs no 20 MB download, and
+a crowd finds the instance "busy" instead of filling its memory with waiting inputs. Slots with the same
 key (the next version of one result: another strength, colours, HD) replace each
 other while they wait, so three fast presses paint the last one, not all three.
 """
@@ -35,6 +36,13 @@ class QueueFull(UserError):
     def __init__(self, count: int) -> None:
         super().__init__(texts.TOO_MANY_PENDING)
         self.count = count
+
+
+class Busy(UserError):
+    """The instance already holds as many jobs as it may, all users together."""
+
+    def __init__(self) -> None:
+        super().__init__(texts.BUSY)
 
 
 class Replaced(Exception):
@@ -146,11 +154,13 @@ class Slot:
 
 
 class RenderQueue:
-    """Runs callables on `workers` threads, at most `max_pending` per user at a time."""
+    """Runs callables on `workers` threads, at most `max_pending` per user and
+    `max_total` in all (waiting or running) at a time."""
 
-    def __init__(self, workers: int, max_pending: int) -> None:
+    def __init__(self, workers: int, max_pending: int, max_total: int = 16) -> None:
         self.workers = max(1, workers)
         self.max_pending = max(1, max_pending)
+        self.max_total = max(1, max_total)
         self._pool: ThreadPoolExecutor | None = None
         self._waiting: FairScheduler[Ticket] = FairScheduler()
         self._running = 0
@@ -161,15 +171,23 @@ class RenderQueue:
         """Jobs of this user waiting or running."""
         return self._pending.get(user, 0)
 
+    def total(self) -> int:
+        """Jobs of all users waiting or running."""
+        return sum(self._pending.values())
+
     def check(self, user: Hashable) -> None:
-        """Raise QueueFull before doing any work for a user who is at the limit."""
+        """Raise QueueFull before doing any work for a user who is at the limit, Busy
+        when the instance is."""
         if self.pending(user) >= self.max_pending:
             raise QueueFull(self.pending(user))
+        if self.total() >= self.max_total:
+            raise Busy()
 
     def reserve(self, user: Hashable, key: Hashable | None = None, rank: int = 0) -> Slot:
         """Take a slot before any work is done for the job (call from the event loop).
 
-        Raises QueueFull at the user's limit, unless the job replaces a waiting one with
+        Raises QueueFull at the user's limit (Busy at the instance's), unless the job
+        replaces a waiting one with
         the same key; raises Replaced when a newer job with the same key already waits.
         """
         slot = Slot(user, key, rank)

@@ -18,6 +18,7 @@ from bot.records import Render
 from nst import StyleOptions, encode_image, load_image
 from nst.animate import stylize_clip
 from nst.errors import ClipError, ImageError
+from nst.images import PHOTO_DECODE_PIXELS, STYLE_DECODE_PIXELS
 from nst.preview import preview_grid
 from nst.protect import DEFAULT_PROTECT
 from nst.video import Clip, ClipInfo, ClipLimits, open_clip, temp_path
@@ -60,9 +61,10 @@ def load_style(style: bytes | str) -> str | Image.Image:
     if not isinstance(style, bytes):
         return style
     try:
-        return load_image(style, draft_side=STYLE_DRAFT)
+        return load_image(style, draft_side=STYLE_DRAFT, max_decoded=STYLE_DECODE_PIXELS)
     except ImageError as exc:
-        raise UserError(texts.STYLE_UNREADABLE) from exc
+        too_big = exc.code == "too_big_to_open"
+        raise UserError(texts.STYLE_TOO_BIG if too_big else texts.STYLE_UNREADABLE) from exc
 
 
 def brush_of(engine: Engine, render: Render) -> str:
@@ -75,15 +77,17 @@ def protect_of(render: Render) -> str:
     return render.protect or DEFAULT_PROTECT
 
 
-def check_picture(data: bytes) -> None:
-    """Decode small, to know a picture is usable; raises the nst error when it is not."""
-    load_image(data, draft_side=CHECK_SIDE)
+def check_picture(data: bytes, *, as_style: bool = False) -> None:
+    """Decode small, to know a picture is usable (within the budget of its role: the
+    photo or the style); raises the nst error when it is not."""
+    budget = STYLE_DECODE_PIXELS if as_style else PHOTO_DECODE_PIXELS
+    load_image(data, draft_side=CHECK_SIDE, max_decoded=budget)
 
 
 def paint_photo(engine: Engine, content: bytes, style: bytes | str, render: Render,
                 max_side: int) -> Painting:
     """Decode, paint, encode (no metadata kept)."""
-    image = load_image(content, draft_side=max_side)
+    image = load_image(content, draft_side=max_side, max_decoded=PHOTO_DECODE_PIXELS)
     options = StyleOptions(strength=render.strength / 100, keep_colors=render.keep_colors,
                            max_side=max_side, brush=render.brush, protect=protect_of(render))
     found = engine.subjects(image)
@@ -94,7 +98,7 @@ def paint_photo(engine: Engine, content: bytes, style: bytes | str, render: Rend
 
 def paint_glance(engine: Engine, content: bytes, preset_ids: list[str]) -> Painting:
     """👀: decode once, the photo painted small in each preset, one numbered 3×3 JPEG."""
-    image = load_image(content, draft_side=PREVIEW_SIDE)
+    image = load_image(content, draft_side=PREVIEW_SIDE, max_decoded=PHOTO_DECODE_PIXELS)
     grid = preview_grid(engine, image, preset_ids, protect=DEFAULT_PROTECT)
     return Painting(encode_image(grid, "JPEG", quality=85), grid.size)
 

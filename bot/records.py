@@ -31,6 +31,7 @@ class FileRef:
     file_size: int | None = None
     side: int | None = None      # a photo: the long side of the largest size Telegram kept
     gif_file: bool = False       # a GIF sent as a file: the picture path can read it too
+    until: float | None = None   # absolute expiry: input_ttl after it arrived (bot/state.py)
 
     @property
     def is_clip(self) -> bool:
@@ -48,7 +49,8 @@ class FileRef:
         side = doc.get("side")
         return cls(file_id=str(doc["file_id"]), file_unique_id=str(doc.get("file_unique_id", "")),
                    kind=cast(FileKind, doc.get("kind", "photo")), file_size=doc.get("file_size"),
-                   side=int(side) if side else None, gif_file=bool(doc.get("gif_file", False)))
+                   side=int(side) if side else None, gif_file=bool(doc.get("gif_file", False)),
+                   until=float(doc["until"]) if doc.get("until") is not None else None)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,15 @@ Namespaces and keys (everything about a user starts with ``u{user_id}:`` so
                                      user's prefix on purpose: it must survive the wipe)
     cache     anything               bot-wide values (the /styles collage file_id)
 
-Nothing about a user is kept longer than ``input_ttl`` (24 h by default), which is
-what /help promises.
+Nothing about a user is kept longer than ``input_ttl`` (24 h by default) after the
+photo it comes from arrived, which is what /help promises: a photo's reference gets an
+absolute ``until`` when it arrives (``stamp``), and every document that holds it (or a
+painting of it) expires then, however often the user presses buttons in between.
+
+Every write on behalf of a user takes ``since``, the arrival time of the update that
+causes it, and is taken back when the user said /forget at or after that time (the
+/forget records its time before it wipes, so a write either sees the marker or is
+wiped).
 
 Store calls are synchronous (SQLite, GCS over HTTP), so every method here runs
 them on a worker thread to keep the event loop responsive.
@@ -30,9 +37,9 @@ import re
 import secrets
 import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from bot.records import Delivered, Render
+from bot.records import Delivered, FileRef, Render
 from bot.store import Doc, Store
 
 SESSIONS, TOKENS, RENDERS, RESULTS = "sessions", "tokens", "renders", "results"
@@ -60,31 +67,102 @@ def new_id(nbytes: int = 9) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+def until_of(doc: Any) -> float | None:
+    """The earliest ``until`` (absolute expiry of a photo reference) anywhere in `doc`."""
+    found: list[float] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("until"), (int, float)):
+                found.append(float(value["until"]))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(doc)
+    return min(found) if found else None
+
+
 class State:
     """Sessions, keyboard tokens, renders, results and rate limits of the bot."""
 
-    def __init__(self, store: Store, *, input_ttl: float, rate_per_minute: int) -> None:
+    def __init__(self, store: Store, *, input_ttl: float, rate_per_minute: int,
+                 clock: Callable[[], float] | None = None) -> None:
         self.store = store
         self.input_ttl = input_ttl
         self.rate_per_minute = rate_per_minute
+        # The store's own clock when it has one (tests inject a fake one there).
+        store_clock = getattr(store, "clock", None)
+        self.clock: Callable[[], float] = clock or (
+            store_clock if callable(store_clock) else time.time)
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
+
+    # -- expiry and /forget: what every write goes through -------------------------------
+    def stamp(self, ref: FileRef, since: float) -> FileRef:
+        """A photo reference that arrived at `since`, with its absolute expiry."""
+        return ref if ref.until is not None else replace(ref, until=since + self.input_ttl)
+
+    def _ttl(self, doc: Any, since: float) -> float:
+        """Seconds `doc` may live: until its photo's expiry, and never longer than
+        input_ttl after the update that writes it."""
+        until = min(until_of(doc) or math.inf, since + self.input_ttl)
+        return until - self.clock()
+
+    def _forgotten(self, user_id: int, since: float) -> bool:
+        doc = self.store.get(FORGOTTEN, f"u{user_id}")
+        return doc is not None and float(doc.get("at", 0)) >= since
+
+    def _put(self, ns: str, user_id: int, key: str, doc: Doc, since: float) -> bool:
+        """Write one document of the user (synchronous); False when it was not kept
+        (already expired, or /forget came after `since`)."""
+        ttl = self._ttl(doc, since)
+        if ttl <= 0:
+            return False
+        self.store.put(ns, key, doc, ttl)
+        if self._forgotten(user_id, since):
+            self.store.delete(ns, key)
+            return False
+        return True
+
+    def _update(self, ns: str, user_id: int, key: str, fn: Callable[[Doc | None], Doc | None],
+                since: float, ttl_of: Callable[[Doc], Any] | None = None) -> Doc | None:
+        """Compare-and-swap one document of the user (synchronous), its lifetime from
+        what it holds (`ttl_of` picks the part that decides); taken back (deleted) after
+        a /forget that came after `since`. Returns what was stored."""
+        cur = self.store.get(ns, key)
+        probe = fn(cur)
+        if probe is None:
+            return None
+        ttl = self._ttl(ttl_of(probe) if ttl_of else probe, since)
+        if ttl <= 0:
+            return None
+        stored = self.store.update(ns, key, fn, ttl)
+        if stored is not None and self._forgotten(user_id, since):
+            self.store.delete(ns, key)
+            return None
+        return stored
 
     # -- sessions: per (chat, user) ------------------------------------------------------
     async def session(self, chat_id: int, user_id: int) -> Doc | None:
         return await self._run(self.store.get, SESSIONS, f"u{user_id}:c{chat_id}")
 
-    async def set_session(self, chat_id: int, user_id: int, doc: Doc) -> None:
-        doc = {**doc, "at": time.time()}
-        await self._run(self.store.put, SESSIONS, f"u{user_id}:c{chat_id}", doc, self.input_ttl)
+    async def set_session(self, chat_id: int, user_id: int, doc: Doc, *, since: float) -> bool:
+        """Remember the chat's photo; False when it was not kept (a later /forget)."""
+        doc = {**doc, "at": self.clock()}
+        return bool(await self._run(self._put, SESSIONS, user_id, f"u{user_id}:c{chat_id}",
+                                    doc, since))
 
     # -- keyboard tokens -----------------------------------------------------------------
-    async def issue(self, chat_id: int, user_id: int, ctx: Doc, buttons: list[list[Any]]) -> str:
+    async def issue(self, chat_id: int, user_id: int, ctx: Doc, buttons: list[list[Any]], *,
+                    since: float) -> str:
         """Store one keyboard's context and button actions; returns its key."""
         key = f"{user_prefix(user_id)}{new_id()}"
         doc = {"chat": chat_id, "user": user_id, "ctx": ctx, "buttons": buttons}
-        await self._run(self.store.put, TOKENS, key, doc, self.input_ttl)
+        await self._run(self._put, TOKENS, user_id, key, doc, since)
         return key
 
     async def keyboard(self, user_id: int, token: str) -> Doc | None:
@@ -119,18 +197,19 @@ class State:
         return doc, button
 
     # -- renders: inputs and settings of one result --------------------------------------
-    async def save_render(self, render: Render) -> Render:
+    async def save_render(self, render: Render, *, since: float) -> Render:
         """Store a new result's render; returns it with its `rid` (version 1)."""
         saved = replace(render, rid=new_id(6), version=1, result=None)
-        await self._run(self.store.put, RENDERS, f"{user_prefix(render.user)}{saved.rid}",
-                        saved.to_doc(), self.input_ttl)
+        await self._run(self._put, RENDERS, render.user, f"{user_prefix(render.user)}{saved.rid}",
+                        saved.to_doc(), since)
         return saved
 
     async def render(self, user_id: int, rid: str) -> Render | None:
         doc = await self._run(self.store.get, RENDERS, f"{user_prefix(user_id)}{rid}")
         return Render.from_doc(doc) if doc is not None else None
 
-    async def change_render(self, user_id: int, rid: str, **changes: Any) -> Render | None:
+    async def change_render(self, user_id: int, rid: str, *, since: float,
+                            **changes: Any) -> Render | None:
         """Apply setting changes atomically and bump the version (None if expired)."""
         def apply(cur: Doc | None) -> Doc | None:
             if cur is None:
@@ -138,11 +217,11 @@ class State:
             render = Render.from_doc(cur)
             return replace(render, **changes, version=render.version + 1).to_doc()
 
-        doc = await self._run(self.store.update, RENDERS, f"{user_prefix(user_id)}{rid}",
-                              apply, self.input_ttl)
+        doc = await self._run(self._update, RENDERS, user_id, f"{user_prefix(user_id)}{rid}",
+                              apply, since)
         return Render.from_doc(doc) if doc is not None else None
 
-    async def record_delivery(self, render: Render, result: Delivered) -> bool:
+    async def record_delivery(self, render: Render, result: Delivered, *, since: float) -> bool:
         """Remember the message showing `render`; False if a newer version exists (then
         the caller's image is stale and the newer job will edit the message)."""
         stale = False
@@ -155,8 +234,8 @@ class State:
             stale = stored.version > render.version
             return cur if stale else replace(stored, result=result).to_doc()
 
-        await self._run(self.store.update, RENDERS, f"{user_prefix(render.user)}{render.rid}",
-                        apply, self.input_ttl)
+        await self._run(self._update, RENDERS, render.user,
+                        f"{user_prefix(render.user)}{render.rid}", apply, since)
         return not stale
 
     # -- results: delivered images, for inline mode --------------------------------------
@@ -165,19 +244,32 @@ class State:
         """Sortable by time (hex milliseconds) plus a little randomness."""
         return f"{int(time.time() * 1000):011x}{secrets.token_hex(2)}"
 
-    async def save_result(self, user_id: int, result_id: str, doc: Doc) -> None:
-        """Put a delivered image first in the user's results index (newest RESULTS_KEPT)."""
+    async def save_result(self, user_id: int, result_id: str, doc: Doc, *,
+                          since: float) -> None:
+        """Put a delivered image first in the user's results index (newest RESULTS_KEPT).
+        `doc` carries the ``until`` of its photo; the index lives as long as its newest
+        item, and items past their own expiry are dropped."""
+        doc = {**doc, "until": min(until_of(doc) or math.inf, since + self.input_ttl)}
+
         def apply(cur: Doc | None) -> Doc:
-            items = [item for item in (cur or {}).get("items", []) if item[0] != result_id]
+            items = [item for item in self._live((cur or {}).get("items", []))
+                     if item[0] != result_id]
             return {"items": [[result_id, doc], *items][:RESULTS_KEPT]}
 
-        await self._run(self.store.update, RESULTS, f"{user_prefix(user_id)}{RECENT}",
-                        apply, self.input_ttl)
+        def latest(index: Doc) -> Doc:  # the index expires with its longest-lived item
+            return {"until": max(float(item[1]["until"]) for item in index["items"])}
+
+        await self._run(self._update, RESULTS, user_id, f"{user_prefix(user_id)}{RECENT}",
+                        apply, since, latest)
+
+    def _live(self, items: Iterable[list[Any]]) -> list[list[Any]]:
+        now = self.clock()
+        return [item for item in items if float(item[1].get("until", math.inf)) > now]
 
     async def recent_results(self, user_id: int) -> list[tuple[str, Doc]]:
         """Newest first: (result_id, doc)."""
         index = await self._run(self.store.get, RESULTS, f"{user_prefix(user_id)}{RECENT}")
-        return [(rid, doc) for rid, doc in (index or {}).get("items", [])]
+        return [(rid, doc) for rid, doc in self._live((index or {}).get("items", []))]
 
     async def drop_result(self, user_id: int, result_id: str) -> None:
         def apply(cur: Doc | None) -> Doc | None:
@@ -192,7 +284,8 @@ class State:
         await self._run(self.store.delete, TOKENS, key)
 
     # -- albums: two photos, possibly processed at the same time -------------------------
-    async def album_join(self, user_id: int, group_id: str, message_id: int, item: Doc) -> Doc:
+    async def album_join(self, user_id: int, group_id: str, message_id: int, item: Doc, *,
+                         since: float) -> Doc | None:
         """Add one album photo; the first update to see two photos becomes the "starter"."""
         def apply(cur: Doc | None) -> Doc:
             cur = dict(cur or {"items": {}})
@@ -203,8 +296,8 @@ class State:
                 cur["pair"] = sorted(int(k) for k in items)[:2]
             return cur
 
-        return await self._run(self.store.update, ALBUMS, f"u{user_id}:g{group_id}",
-                               apply, ALBUM_TTL)
+        return await self._run(self._update, ALBUMS, user_id, f"u{user_id}:g{group_id}",
+                               apply, since, lambda _: {"until": self.clock() + ALBUM_TTL})
 
     async def album_claim_single(self, user_id: int, group_id: str, message_id: int) -> Doc:
         """The partner never came: claim the album as a single photo (unless it arrived)."""
@@ -247,7 +340,7 @@ class State:
             allowed = count < limit
             return {"n": count + 1 if allowed else count}
 
-        now = time.time()
+        now = self.clock()
         minute = int(now // 60)
         await self._run(self.store.update, RATE, f"u{user_id}:{kind}{minute}", apply, 120.0)
         return 0 if allowed else max(1, math.ceil((minute + 1) * 60 - now))
@@ -261,7 +354,7 @@ class State:
         def apply(cur: Doc | None) -> Doc | None:
             return {"n": max(0, int(cur.get("n", 0)) - 1)} if cur else None
 
-        key = f"u{user_id}:{RENDER_RATE}{int(time.time() // 60)}"
+        key = f"u{user_id}:{RENDER_RATE}{int(self.clock() // 60)}"
         await self._run(self.store.update, RATE, key, apply, 120.0)
 
     # -- privacy -------------------------------------------------------------------------
@@ -271,15 +364,14 @@ class State:
         The time of the /forget is written first: a render already running when it came
         checks it after its own writes and takes them back (forgotten_since)."""
         def wipe() -> int:
-            self.store.put(FORGOTTEN, f"u{user_id}", {"at": time.time()}, FORGET_MEMORY)
+            self.store.put(FORGOTTEN, f"u{user_id}", {"at": self.clock()}, FORGET_MEMORY)
             return sum(self.store.delete_prefix(ns, user_prefix(user_id)) for ns in USER_NAMESPACES)
 
         return await self._run(wipe)
 
     async def forgotten_since(self, user_id: int, since: float) -> bool:
-        """Did the user say /forget at or after `since` (a time.time())?"""
-        doc = await self._run(self.store.get, FORGOTTEN, f"u{user_id}")
-        return doc is not None and float(doc.get("at", 0)) >= since
+        """Did the user say /forget at or after `since` (a clock() time)?"""
+        return bool(await self._run(self._forgotten, user_id, since))
 
     # -- bot-wide cache ------------------------------------------------------------------
     async def cached(self, key: str) -> Doc | None:

@@ -139,6 +139,10 @@ UNREADABLE = N_("I couldn't read that picture — try another one 🙂")
 UNREADABLE_FILE = N_("I couldn't read that file — try another one, or send the picture "
                      "as a photo 🙂")
 TOO_MANY_PIXELS = N_("That picture has too many pixels for me — send a smaller one 🙂")
+TOO_BIG_TO_OPEN = N_("That picture is too big for me to open as a file — send it as a photo "
+                     "instead, or a smaller one 🙂")
+STYLE_TOO_BIG = N_("That style picture is too big for me to open as a file — send it as a "
+                   "photo instead, or a smaller one 🙂")
 BAD_RATIO = N_("That picture is too long and thin — crop it a little and send it again 🙂")
 STYLE_GONE = N_("That painting isn't available any more — pick another one 🙂")
 UNSUPPORTED = N_("That image format isn't supported — send a JPEG, PNG, WebP or HEIC 🙂")
@@ -151,6 +155,7 @@ UNEXPECTED = N_("Oops, something went wrong on my side 🙈 Please try again.")
 # --- rate limits: when the user may carry on
 RATE_LIMITED_IN = N_("🐢 That's a lot of art! You can paint again in {seconds} s.")
 SLOW_DOWN = N_("🐢 Easy there! Give me {seconds} s, then carry on.")
+BUSY = N_("😅 I'm very busy right now — please try again in a minute.")
 
 # --- brush (🖌): the size of the strokes; the names fill {brush}
 BTN_BRUSH = N_("🖌 Brush: {brush}")

@@ -59,6 +59,7 @@ class BotHarness:
         try:
             self.run(self.app.shutdown())
             self.app.bot_data.queue.shutdown()
+            self.app.bot_data.arrivals.shutdown()
             self.app.bot_data.store.close()
         finally:
             self.loop.close()

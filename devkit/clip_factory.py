@@ -81,10 +81,12 @@ def bars(n: int, size: tuple[int, int]) -> list[np.ndarray]:
 
 
 def encode_clip(path: Path, n: int, size: tuple[int, int], fps: float,
-            frames: list[np.ndarray] | None = None, rotation: int | None = None) -> Path:
+            frames: list[np.ndarray] | None = None, rotation: int | None = None,
+            container: str | None = None) -> Path:
     """A raw PyAV encode (not our writer) at any frame rate, optionally with a display
-    rotation, for inputs we must not shape."""
-    with av.open(str(path), "w") as out:
+    rotation, for inputs we must not shape. ``container="h264"`` writes a bare Annex B
+    stream (whatever ``path`` is named): no frame carries a timestamp then."""
+    with av.open(str(path), "w", format=container) as out:
         stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         stream.codec_context.options = {"preset": "ultrafast"}
@@ -98,6 +100,11 @@ def encode_clip(path: Path, n: int, size: tuple[int, int], fps: float,
         for p in stream.encode():
             out.mux(p)
     return path
+
+
+def raw_h264(path: Path, n: int, size: tuple[int, int], fps: float = 25.0) -> Path:
+    """A bare H.264 stream of `n` frames: no container, so no timestamps."""
+    return encode_clip(path, n, size, fps, container="h264")
 
 
 def gif_canvas_bomb(side: int) -> bytes:

@@ -30,8 +30,9 @@ beside a blurred stroke edge (a double outline).  Inside flat strokes the photo
 has no detail, so the strokes stay as painted.
 
 Full-size arrays stay uint8 (the painting, ``a`` and Y_small are resized by
-OpenCV's fast uint8 paths; ``a`` quantized to 1/63); the float work is done in
-bands of rows, so peak memory stays about input + output + two uint8 copies.
+OpenCV's fast uint8 paths; ``a`` quantized to 1/63) and the sum is int16 fixed
+point in bands of rows, so peak memory stays about input + output + three uint8
+copies, and no float image of the output's size is ever made.
 Alternatives measured against this (shock filter after the upscale, a style
 zoom, a smaller or larger bold pass) are in bench/RESULTS-brush.md.
 """
@@ -122,26 +123,30 @@ def gains(photo_small: np.ndarray, painting: np.ndarray,
     return np.where(np.abs(a) < MIN_GAIN, sign, a).astype(np.float32)
 
 
-#: ``a`` travels to the output size as uint8: a + GAIN_OFFSET in steps of 1/GAIN_STEPS.
-GAIN_OFFSET, GAIN_STEPS = MAX_GAIN, 63.0
+#: ``a`` travels to the output size as uint8 a8 = (a + MAX_GAIN) in steps of 1/GAIN_STEPS
+#: (0..252), so a8 · detail / GAIN_STEPS fits int16.
+GAIN_STEPS = 63
 
 
-def upsample(painting: np.ndarray, photo_small: Image.Image, photo: Image.Image,
+def upsample(painting: np.ndarray, photo_small: Image.Image | np.ndarray,
+             photo: Image.Image | np.ndarray,
              post: Callable[[np.ndarray, int], None] | None = None,
              guided: bool = True) -> Image.Image:
     """The small uint8 ``painting`` (of ``photo_small``) at ``photo``'s size, edges
-    guided by ``photo``.  ``post(band, y0)`` may edit each finished uint8 band in
-    place (keep-colours).  ``guided=False`` is the plain bicubic resize (for
-    comparisons)."""
+    guided by ``photo`` (images or uint8 RGB arrays).  ``post(band, y0)`` may edit each
+    finished uint8 band in place (keep-colours).  ``guided=False`` is the plain bicubic
+    resize (for comparisons)."""
     import cv2
 
-    w, h = photo.size
+    full = _rgb_array(photo)
+    h, w = full.shape[:2]
     out = cv2.resize(np.ascontiguousarray(painting), (w, h), interpolation=cv2.INTER_CUBIC)
     if guided:
-        # Everything full-size stays uint8 (cv2.resize's fast paths); float only per band.
-        small = np.asarray(photo_small.convert("RGB"))
+        # Full-size arrays stay uint8 and the per-band sum is int16 fixed point: OpenCV's
+        # saturating SIMD paths, no float image at the output size.
+        small = _rgb_array(photo_small)
         a = gains(small, painting)
-        a += np.float32(GAIN_OFFSET)
+        a += np.float32(MAX_GAIN)
         a *= np.float32(GAIN_STEPS)
         a8 = cv2.resize(np.rint(a).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
         ys8 = cv2.resize(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (w, h),
@@ -151,19 +156,24 @@ def upsample(painting: np.ndarray, photo_small: Image.Image, photo: Image.Image,
         y1 = min(h, y0 + rows)
         band = out[y0:y1]
         if guided:
-            detail = luma(np.asarray(photo.crop((0, y0, w, y1)).convert("RGB")))
-            detail -= ys8[y0:y1]
-            detail *= np.float32(1.0 / GAIN_STEPS)
-            gain = a8[y0:y1].astype(np.float32)
-            gain -= np.float32(GAIN_OFFSET * GAIN_STEPS)
-            gain *= detail[..., None]
-            gain += band
-            gain += np.float32(0.5)
-            np.clip(gain, 0.0, 255.0, out=gain)
-            band[...] = gain
+            detail = cv2.subtract(cv2.cvtColor(full[y0:y1], cv2.COLOR_RGB2GRAY), ys8[y0:y1],
+                                  dtype=cv2.CV_16S)
+            detail3 = cv2.merge((detail, detail, detail))
+            # a·detail = (a8 / GAIN_STEPS − MAX_GAIN)·detail, each term within int16
+            gain = cv2.multiply(a8[y0:y1], detail3, scale=1.0 / GAIN_STEPS, dtype=cv2.CV_16S)
+            gain = cv2.addWeighted(gain, 1.0, detail3, -MAX_GAIN, 0.0, dtype=cv2.CV_16S)
+            cv2.add(band, gain, dst=band, dtype=cv2.CV_8U)
         if post is not None:
             post(band, y0)
+    if guided:
+        del a8, ys8   # freed before Pillow's copy of the output: a lower peak in HD
     return Image.fromarray(out, "RGB")
+
+
+def _rgb_array(img: Image.Image | np.ndarray) -> np.ndarray:
+    if isinstance(img, np.ndarray):
+        return np.ascontiguousarray(img)
+    return np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
 
 
 def paint(img: Image.Image, brush: str,
@@ -178,9 +188,10 @@ def paint(img: Image.Image, brush: str,
         return None
     import cv2
 
-    # INTER_AREA: an exact box average, as good as Lanczos this far down and 3× faster
-    small = Image.fromarray(cv2.resize(np.asarray(img), size, interpolation=cv2.INTER_AREA), "RGB")
-    return upsample(render(small), small, img, post)
+    full = _rgb_array(img)   # one copy out of Pillow, shared by both steps
+    # INTER_AREA: an exact box average, as good as Lanczos this far down and much cheaper
+    small = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
+    return upsample(render(Image.fromarray(small, "RGB")), small, full, post)
 
 
 __all__ = [

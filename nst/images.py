@@ -20,17 +20,15 @@ import threading
 import warnings
 from typing import IO, Union
 
-from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .color import (
     JPEG_FORMATS,
     MAX_ICC_BYTES,
-    cmyk_polarity,
     flatten_on_white,
-    normalize_mode,
-    srgb_transform,
+    to_rgb,
+    to_rgb_in_strips,
     to_rgb_or_rgba,
-    to_srgb,
 )
 from .backends.base import MIN_SIDE
 from .errors import ImageError
@@ -38,9 +36,14 @@ from .errors import ImageError
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 50_000_000
+# Pixels a non-JPEG picture may have, per role: PNG, WebP, HEIC… decode at full size
+# (only JPEG can be decoded small), some modes at 4 bytes a pixel. A phone's largest
+# HEIC is 24 MP; a style is looked at 256 px wide.
+PHOTO_DECODE_PIXELS = 24_000_000
+STYLE_DECODE_PIXELS = 8_000_000
 MAX_RATIO = 20
-_STRIP_PIXELS = 1 << 20   # pixels of one strip when a big RGBA image is shrunk
-_REDUCE_PIXELS = 1 << 22  # smaller non-JPEG pictures are not worth shrinking early
+_STRIP_PIXELS = 1 << 20   # pixels of one strip when a big picture is converted
+_REDUCE_PIXELS = 1 << 22  # smaller pictures are converted whole
 
 Source = Union[bytes, bytearray, memoryview, str, os.PathLike]
 
@@ -58,6 +61,10 @@ _MESSAGES = {
         "longer than it is wide."
     ),
     "unreadable": "I couldn't read that file. Please check it and try again.",
+    "too_big_to_open": (
+        "That picture is too large for me to open ({size}). Please send it as a JPEG photo, "
+        "or one under {limit} megapixels."
+    ),
 }
 
 # --------------------------------------------------------------------------- #
@@ -104,16 +111,25 @@ def _open(fp: IO[bytes]) -> ImageFile.ImageFile:
         return Image.open(fp, formats=formats)
 
 
-def _upright(img: Image.Image) -> None:
-    """Apply the EXIF/XMP orientation in place (`ImageOps.exif_transpose`); bogus values
-    and a corrupt EXIF block leave the picture as it is stored."""
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(img: Image.Image) -> Image.Transpose | None:
+    """The turn that makes the picture upright (EXIF, or XMP's tiff:Orientation, as
+    `ImageOps.exif_transpose` reads them); bogus values and a corrupt EXIF block = None.
+    Applied to the decoded picture once it is small, so it never costs a full-size copy."""
     try:
         with _warnings_lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img.getexif()  # parsed once here, cached on img: the transpose reuses it
-        ImageOps.exif_transpose(img, in_place=True)  # pixels outside the lock
+            value = img.getexif().get(0x0112)
     except Exception:  # corrupt EXIF block: treat the picture as upright
         log.debug("unreadable EXIF, assuming upright", exc_info=True)
+        return None
+    return _TURNS.get(value) if isinstance(value, int) else None
 
 
 # --------------------------------------------------------------------------- #
@@ -126,6 +142,7 @@ def load_image(
     *,
     max_pixels: int = MAX_PIXELS,
     draft_side: int | None = None,
+    max_decoded: int | None = None,
 ) -> Image.Image:
     """Decode untrusted picture bytes (or a file path) into an upright RGB image.
 
@@ -133,9 +150,14 @@ def load_image(
     * only the first frame of animations / multi-image files is used;
     * ``draft_side``: for JPEGs let libjpeg decode at 1/2, 1/4 or 1/8 scale while
       the long side stays >= ``draft_side`` (fast path for big phone photos); other
-      big RGB/RGBA/L pictures are shrunk by an integer factor right after decoding, so
+      big pictures (any mode) are shrunk by an integer factor right after decoding, so
       no full-size copy of them is ever made (the caller's role sets the side: a
       style image needs only a few hundred pixels);
+    * ``max_decoded``: a picture that must be decoded at full size (anything but JPEG)
+      with more pixels than this is refused from its header (code ``too_big_to_open``):
+      ``PHOTO_DECODE_PIXELS`` / ``STYLE_DECODE_PIXELS`` are the bot's budgets per role;
+    * every mode is converted (and shrunk) strip by strip, so nothing but the decoded
+      picture itself is ever held at full size;
     * EXIF orientation is applied (bogus values and broken EXIF = upright);
     * every mode becomes RGB: alpha is composited on white, 16-bit / 32-bit
       greyscale is scaled (not clipped) to 8 bits, CMYK is converted;
@@ -150,7 +172,8 @@ def load_image(
         data = bytes(source) if isinstance(source, memoryview) else source
         if not data:
             raise ImageError(_MESSAGES["empty"], code="empty", detail="0 bytes")
-        return _load_from(io.BytesIO(data), bytes(data[:32]), max_pixels, draft_side)
+        return _load_from(io.BytesIO(data), bytes(data[:32]), (max_pixels, max_decoded),
+                          draft_side)
     if isinstance(source, (str, os.PathLike)):
         try:
             fp = open(source, "rb")
@@ -164,7 +187,7 @@ def load_image(
                 raise ImageError(_MESSAGES["unreadable"], code="unreadable", detail=str(exc)) from exc
             if not prefix:
                 raise ImageError(_MESSAGES["empty"], code="empty", detail=f"{os.fspath(source)}: 0 bytes")
-            return _load_from(fp, prefix, max_pixels, draft_side)
+            return _load_from(fp, prefix, (max_pixels, max_decoded), draft_side)
     raise TypeError(f"load_image() needs bytes or a path, not {type(source).__name__}")
 
 
@@ -248,7 +271,9 @@ def encode_image(img: Image.Image, fmt: str = "JPEG", quality: int = 90) -> byte
 # --------------------------------------------------------------------------- #
 
 
-def _load_from(fp: IO[bytes], prefix: bytes, max_pixels: int, draft_side: int | None) -> Image.Image:
+def _load_from(fp: IO[bytes], prefix: bytes, caps: tuple[int, int | None],
+               draft_side: int | None) -> Image.Image:
+    max_pixels, max_decoded = caps
     try:
         img = _open(fp)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -264,6 +289,7 @@ def _load_from(fp: IO[bytes], prefix: bytes, max_pixels: int, draft_side: int | 
 
     try:
         _check_size(img.size, max_pixels)
+        _check_budget(img, max_decoded)
         return _decode(img, draft_side)
     except ImageError:
         raise
@@ -297,6 +323,16 @@ def _check_size(size: tuple[int, int], max_pixels: int) -> None:
         raise ImageError(_MESSAGES["bad_ratio"], code="bad_ratio", detail=f"{w}x{h}")
 
 
+def _check_budget(img: Image.Image, max_decoded: int | None) -> None:
+    """Refuse, unread, a picture that would be decoded at full size beyond the budget."""
+    w, h = img.size
+    if max_decoded is None or img.format in JPEG_FORMATS or w * h <= max_decoded:
+        return
+    limit = max(1, max_decoded // 1_000_000)
+    raise ImageError(_MESSAGES["too_big_to_open"].format(size=f"{w}×{h}", limit=limit),
+                     code="too_big_to_open", detail=f"{img.format} {img.mode} {w}x{h}")
+
+
 def _looks_like_image(prefix: bytes) -> bool:
     """Magic numbers of the formats we read: used to tell "corrupt" from "not_image"."""
     if prefix.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")):
@@ -319,48 +355,19 @@ def _decode(img: ImageFile.ImageFile, draft_side: int | None) -> Image.Image:
     if draft_side and img.format in JPEG_FORMATS:
         _draft(img, draft_side)
     img.load()  # first frame only; raises on truncated / corrupt data
-    _upright(img)
-    out: Image.Image = img
-    icc = img.info.get("icc_profile")
-    if draft_side:
-        out, icc = _reduce(img, draft_side, icc)
-    out = cmyk_polarity(out, img)
-    out = normalize_mode(out)
-    out = to_srgb(out, icc)
-    out = flatten_on_white(out)
-    if out.mode != "RGB":
-        out = out.convert("RGB")
-    if out is img:  # untouched decoder object: hand back a plain in-memory copy
-        out = img.copy()
+    turn = _orientation(img)
+    w, h = img.size
+    factor = max(1, min(max(w, h) // draft_side, min(w, h) // MIN_SIDE)) if draft_side else 1
+    if w * h >= _REDUCE_PIXELS:
+        out = to_rgb_in_strips(img, factor, _STRIP_PIXELS)
+    else:
+        out = to_rgb(img, img, img.info.get("icc_profile"))
+        if out is img:  # untouched decoder object: hand back a plain in-memory copy
+            out = img.copy()
+    if turn is not None:
+        out = out.transpose(turn)
     out.info = {}
     return out
-
-
-def _reduce(img: Image.Image, draft_side: int, icc: object) -> tuple[Image.Image, object]:
-    """Formats without DCT scaling (PNG, WebP, HEIC…) are decoded at full size; shrink
-    them by an integer factor at once, before any full-size copy (alpha flattening,
-    ICC transform) is made, while the long side stays >= ``draft_side``.
-
-    RGBA goes in strips, each converted to sRGB, flattened on white and reduced on its
-    own (reducing RGBA directly makes a premultiplied full-size copy, flattening it a
-    full-size RGB one). Returns the image and the ICC profile still to apply (None
-    once applied)."""
-    w, h = img.size
-    factor = min(max(w, h) // draft_side, min(w, h) // MIN_SIDE)
-    if factor < 2 or w * h < _REDUCE_PIXELS or img.mode not in ("RGB", "L", "RGBA") \
-            or "transparency" in img.info:
-        return img, icc
-    if img.mode != "RGBA":
-        return img.reduce(factor), icc
-    transform = srgb_transform("RGBA", icc)
-    out = Image.new("RGB", (w // factor, h // factor))
-    rows = factor * max(1, _STRIP_PIXELS // (w * factor))
-    for top in range(0, out.height * factor, rows):
-        strip = img.crop((0, top, out.width * factor, min(top + rows, out.height * factor)))
-        if transform is not None:
-            strip = ImageCms.applyTransform(strip, transform) or strip
-        out.paste(flatten_on_white(strip).reduce(factor), (0, top // factor))
-    return out, None
 
 
 def _draft(img: ImageFile.ImageFile, draft_side: int) -> None:
@@ -378,6 +385,8 @@ def _draft(img: ImageFile.ImageFile, draft_side: int) -> None:
 
 __all__ = [
     "MAX_PIXELS",
+    "PHOTO_DECODE_PIXELS",
+    "STYLE_DECODE_PIXELS",
     "MIN_SIDE",
     "MAX_RATIO",
     "MAX_ICC_BYTES",

@@ -150,9 +150,7 @@ class Clip:
                 for packet in container.demux(stream):
                     if packet.size == 0:
                         continue
-                    pts = packet.pts if packet.pts is not None else packet.dts
-                    if pts is None:  # no timing at all: assume 25 fps
-                        pts = int(len(stamps) / 25 / base)
+                    pts = _stamp(packet.pts, packet.dts, len(stamps), base)
                     if stamps and float((pts - stamps[0]) * base) > end:
                         cut = True
                         break
@@ -204,19 +202,20 @@ class Clip:
         if not wanted:
             return
         next_i, start = 0, None
+        end = self.limits.max_seconds + 1.0  # as the scan: past it nothing more is wanted
         with _open(self._source) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             base = stream.time_base or Fraction(1, 90000)
             try:
-                for frame in container.decode(stream):
+                for index, frame in enumerate(container.decode(stream)):
                     if frame.width * frame.height > self.limits.max_canvas_pixels:
                         raise _error("too_big", f"frame {frame.width}x{frame.height}")
-                    pts = frame.pts if frame.pts is not None else frame.dts
-                    if pts is None:
-                        continue
+                    pts = _stamp(frame.pts, frame.dts, index, base)
                     start = pts if start is None else start
                     t = float((pts - start) * base)
+                    if t > end:
+                        break
                     if t + 1e-6 < wanted[next_i]:
                         continue  # dropped to cap the frame rate
                     yield wanted[next_i], _upright(frame, info.turns, (info.width, info.height))
@@ -242,6 +241,16 @@ class Clip:
             except av.FFmpegError as e:
                 raise _error("corrupt", f"decode: {e}") from None
         raise _error("no_frames")
+
+
+def _stamp(pts: int | None, dts: int | None, index: int, base: Fraction) -> int:
+    """A packet's or frame's time in ``base`` units; with no timing at all (a bare H.264
+    stream) the scan and the decode both make it up the same way: 25 fps by position."""
+    if pts is not None:
+        return pts
+    if dts is not None:
+        return dts
+    return int(index / 25 / base)
 
 
 def _upright(frame: av.VideoFrame, turns: int, size: tuple[int, int] | None = None) -> np.ndarray:

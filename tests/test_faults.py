@@ -464,7 +464,8 @@ def test_inline_query_reads_a_bounded_number_of_documents(make_app, fake, tmp_pa
     async def make_many() -> None:
         for n in range(300):
             await state.save_result(171, f"{n:015x}",
-                                    {"file_id": file_id, "caption": f"#{n}", "rid": "r"})
+                                    {"file_id": file_id, "caption": f"#{n}", "rid": "r"},
+                                    since=state.clock())
 
     asyncio.run(make_many())
     store.reads = 0

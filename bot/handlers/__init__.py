@@ -12,14 +12,17 @@ ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 
 
 def register(application: Application) -> None:
-    """The cheap-action limit before everything (group -1); then commands, what can't be
+    """The cheap-action limit before everything (group -1: whatever costs a download or a
+    store read); then commands, what can't be
     painted yet (stickers), clips (GIFs, videos), images, buttons by their callback_data
     prefix, and the gentle fallbacks for anything else."""
     new_messages = filters.UpdateType.MESSAGE
     application.add_handlers([
         MessageHandler(new_messages & (filters.PHOTO | filters.Document.ALL
                                        | animations.CLIP_FILTER), limits.count_action),
+        CommandHandler("stylize", limits.count_action, filters=new_messages),
         CallbackQueryHandler(limits.count_action),
+        InlineQueryHandler(limits.count_action),
     ], group=-1)
     application.add_handlers([
         CommandHandler("start", commands.start, filters=new_messages),

@@ -43,7 +43,7 @@ async def on_clip(update: Update, context: BotContext) -> None:
         if photos.is_style(session, ref, update, context):
             await photos.picture_arrived(update, context, ref.as_picture())
             return
-    problem = await arrival_problem(context.bot, ref)
+    problem = await arrival_problem(context.bot, ref, context.bot_data.arrivals)
     if problem is not None:
         await say(context, chat.id, context.t(problem.user_message, **problem.values),
                   message.message_id)

@@ -94,7 +94,8 @@ async def own_style(update: Update, context: BotContext, doc: dict[str, Any], _:
     await answer(update)
     ctx = doc["ctx"]
     await context.bot_data.state.set_session(doc["chat"], doc["user"],
-                                             {**ctx, "awaiting_style": True})
+                                             {**ctx, "awaiting_style": True},
+                                             since=context.arrived)
     if is_private(update):
         await say(context, doc["chat"], context.t(texts.SEND_STYLE))
     else:  # privacy mode: the bot only sees replies to its own messages
@@ -114,7 +115,8 @@ async def _rerender(update: Update, context: BotContext, doc: dict[str, Any],
         await answer(update, context.t(texts.ALREADY_THAT))
         return
     await answer(update)
-    render = await state.change_render(doc["user"], doc["ctx"]["rid"], **changes)
+    render = await state.change_render(doc["user"], doc["ctx"]["rid"], since=context.arrived,
+                                       **changes)
     if render is None:
         await say(context, doc["chat"], context.t(texts.PHOTO_GONE))
         return

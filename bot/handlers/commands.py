@@ -111,7 +111,7 @@ async def stylize(update: Update, context: BotContext) -> None:
         hint = texts.STYLIZE_PRIVATE if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
         await say(context, chat.id, context.t(hint), message.message_id)
         return
-    problem = await arrival_problem(context.bot, ref)
+    problem = await arrival_problem(context.bot, ref, context.bot_data.arrivals)
     if problem is not None:
         await say(context, chat.id, context.t(problem.user_message, **problem.values),
                   message.message_id)

@@ -91,7 +91,8 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
     # 👀 9 at a glance: for a picture (not a clip, not while choosing a mix's second painting)
     glance = not mixing and ctx.get("content", {}).get("kind") != "clip"
     rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing, glance=glance)
-    token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows))
+    token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows),
+                                  since=context.arrived)
     total = keyboards.pages(len(all_presets))
     if ctx.get("content", {}).get("kind") == "clip" and not mixing:
         text = t(texts.CHOOSE_STYLE_CLIP)
@@ -127,8 +128,10 @@ def _web_app(context: BotContext, chat_id: int, user_id: int,
 async def new_content(context: BotContext, *, chat_id: int, user_id: int,
                       ref: FileRef, reply_to: int, ask_id: int) -> None:
     """A photo to paint: remember it (for "use my own style"), show the paintings."""
-    ctx = Subject(ref, reply_to, ask_id).to_doc()
-    await context.bot_data.state.set_session(chat_id, user_id, ctx)
+    state = context.bot_data.state
+    ctx = Subject(state.stamp(ref, context.arrived), reply_to, ask_id).to_doc()
+    if not await state.set_session(chat_id, user_id, ctx, since=context.arrived):
+        return  # the user said /forget since sending it: nothing of it is kept or shown
     await offer_presets(context, chat_id=chat_id, user_id=user_id, ctx=ctx, reply_to=ask_id)
 
 

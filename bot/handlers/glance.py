@@ -110,7 +110,7 @@ async def _send(context: BotContext, doc: dict[str, Any], grid: Painting, ids: l
     user, chat, ctx = doc["user"], doc["chat"], doc["ctx"]
     rows = kb.glance_rows(t, ids, page, count)
     # the buttons keep the list's context: 1–9 are picks of that photo, as from the list
-    token = await svc.state.issue(chat, user, ctx, kb.actions(rows))
+    token = await svc.state.issue(chat, user, ctx, kb.actions(rows), since=context.arrived)
     markup = kb.markup(rows, token)
     text = (t(texts.GLANCE_CAPTION_RANDOM) if page == kb.RANDOM_PAGE
             else t(texts.GLANCE_CAPTION, page=page + 1, pages=kb.glance_pages(count)))

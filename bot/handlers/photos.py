@@ -20,6 +20,9 @@ from bot.records import FileRef, Render, Subject
 log = logging.getLogger(__name__)
 
 ALBUM_WAIT = 2.0       # how long the first photo of an album waits for its partner
+# What a refusal says when the picture was sent as the style.
+_AS_STYLE = {texts.UNREADABLE: texts.STYLE_UNREADABLE, texts.UNREADABLE_FILE: texts.STYLE_UNREADABLE,
+             texts.TOO_BIG_TO_OPEN: texts.STYLE_TOO_BIG}
 _STYLIZE_RE = re.compile(r"^/stylize(@\w+)?(\s|$)", re.IGNORECASE)
 
 # What I cannot paint yet, one sentence per kind. When a kind becomes supported, drop it
@@ -98,14 +101,17 @@ async def _single_photo(update: Update, context: BotContext, ref: FileRef) -> No
     as_style = is_style(session, ref, update, context)
     if not as_style and not is_private(update) and not wants_stylize(message.caption):
         return  # a reply to me that isn't the awaited style
-    problem = await arrival_problem(context.bot, ref)
+    problem = await arrival_problem(context.bot, ref, context.bot_data.arrivals,
+                                    as_style=as_style)
     if problem is not None:
-        msgid = texts.STYLE_UNREADABLE if as_style and problem.user_message in (
-            texts.UNREADABLE, texts.UNREADABLE_FILE) else problem.user_message
+        msgid = problem.user_message
+        if as_style:
+            msgid = _AS_STYLE.get(msgid, msgid)
         await say(context, chat.id, context.t(msgid, **problem.values), message.message_id)
         return
     if as_style and session is not None:
-        await state.set_session(chat.id, user.id, {**session, "awaiting_style": False})
+        await state.set_session(chat.id, user.id, {**session, "awaiting_style": False},
+                                since=context.arrived)
         await start_render(update, context, Render.new(
             user.id, chat.id, Subject.from_doc(session), style_photo=ref, origin="own"))
         return
@@ -132,7 +138,11 @@ async def _album_photo(update: Update, context: BotContext, ref: FileRef, group:
     message, chat, user = message_of(update), chat_of(update), user_of(update)
     state = context.bot_data.state
     mid = message.message_id
-    album = await state.album_join(user.id, group, mid, {"ref": ref.to_doc()})
+    joined = await state.album_join(user.id, group, mid, {"ref": ref.to_doc()},
+                                    since=context.arrived)
+    if joined is None:
+        return  # the user said /forget since this photo arrived
+    album = joined
     if not album.get("starter"):
         deadline = time.monotonic() + ALBUM_WAIT
         while time.monotonic() < deadline and not album.get("starter"):
@@ -151,9 +161,10 @@ async def _album_photo(update: Update, context: BotContext, ref: FileRef, group:
         await _single_photo(update, context, ref)
         return
     items = album["items"]
-    content, style = (FileRef.from_doc(items[str(n)]["ref"]) for n in pair[:2])
+    content, style = (state.stamp(FileRef.from_doc(items[str(n)]["ref"]), context.arrived)
+                      for n in pair[:2])
     subject = Subject(content, pair[0], pair[0])
-    await state.set_session(chat.id, user.id, subject.to_doc())
+    await state.set_session(chat.id, user.id, subject.to_doc(), since=context.arrived)
     await start_render(update, context, Render.new(user.id, chat.id, subject, style_photo=style,
                                                    origin="album"))
 

@@ -8,10 +8,8 @@ bot/handlers/send.py. Whatever stops it reaches the user as one sentence.
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-import time
 from dataclasses import replace
 
 from telegram import Update
@@ -35,7 +33,7 @@ log = logging.getLogger(__name__)
 
 async def start_render(update: Update | None, context: BotContext, render: Render) -> None:
     """Save a new render and deliver it as a reply; problems become one sentence."""
-    saved = await context.bot_data.state.save_render(render)
+    saved = await context.bot_data.state.save_render(render, since=context.arrived)
     await run_safely(update, context, saved, "new")
 
 
@@ -61,7 +59,7 @@ async def deliver(update: Update | None, context: BotContext, render: Render,
     Raises UserError with the sentence to show when something stops it.
     """
     svc = context.bot_data
-    started = time.time()
+    started = context.arrived   # the update's arrival: before save_render wrote anything
     # A result's next version (strength, colours, HD) replaces its waiting previous one.
     key = (render.user, render.rid, mode) if mode != "new" else None
     try:
@@ -123,7 +121,7 @@ async def _paint_clip(context: BotContext, render: Render, content: bytes, style
     None for a one-frame GIF (or one FFmpeg can't read), painted as a picture instead."""
     svc = context.bot_data
     try:
-        clip = await asyncio.to_thread(painting.scan, content)
+        clip = await context.bot_data.arrivals.run(painting.scan, content)
         if clip.info.still and content[:4] == b"GIF8":
             return None
     except UserError:

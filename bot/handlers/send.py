@@ -14,6 +14,7 @@ from bot.captions import caption, shared_caption
 from bot.context import BotContext
 from bot.painting import Painting, brush_of, protect_of
 from bot.records import Delivered, Render
+from bot.state import until_of
 from bot.telegram_io import MEDIA_READ_TIMEOUT, reply_params, with_retries
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ Mode = Literal["new", "edit", "hd"]
 async def send_painting(context: BotContext, render: Render, painting: Painting, mode: Mode,
                         started: float) -> bool:
     """Put the painting in the chat; False when a newer edit made this one obsolete.
-    A /forget that came after `started` takes back what this delivery stored."""
+    A /forget that came after `started` (the update's arrival) takes back what this
+    delivery stored; it all expires with the photo (``until``)."""
     svc, bot, t = context.bot_data, context.bot, context.t
     (width, height), clip = painting.size, painting.is_clip
     if mode == "hd":
@@ -47,8 +49,9 @@ async def send_painting(context: BotContext, render: Render, painting: Painting,
     rows = keyboards.result_rows(t, render.strength, render.keep_colors, result_id,
                                  render.mix_share if render.mix else None, brush, hd=not clip,
                                  protect=protect)
-    token = await svc.state.issue(render.chat, render.user, {"rid": render.rid},
-                                  keyboards.actions(rows))
+    since, until = started, until_of(render.to_doc())
+    token = await svc.state.issue(render.chat, render.user, {"rid": render.rid, "until": until},
+                                  keyboards.actions(rows), since=since)
     all_presets = svc.presets()
     text = caption(render, all_presets, t, brush=brush, protect=protect)
     if painting.cut_at is not None:
@@ -58,17 +61,14 @@ async def send_painting(context: BotContext, render: Render, painting: Painting,
     media = (message.animation or message.document) if clip else message.photo[-1]
     assert media is not None
     delivered = Delivered(message.message_id, media.file_id, result_id)
-    await svc.state.record_delivery(render, delivered)
+    await svc.state.record_delivery(render, delivered, since=since)
     preset = {p.id: p for p in all_presets}.get(render.preset or "")
     await svc.state.save_result(render.user, result_id, {
         "file_id": media.file_id, "rid": render.rid,
         "caption": shared_caption(render, all_presets, t, bot.username),
         "kind": "animation" if clip else "photo",
-        "title": preset.title if preset and not render.mix else None})
-    if await svc.state.forgotten_since(render.user, started):
-        log.info("user %s: said /forget during the render; keeping nothing of it", render.user)
-        await svc.state.revoke(token)
-        await svc.state.drop_result(render.user, result_id)
+        "title": preset.title if preset and not render.mix else None,
+        "until": until}, since=since)   # each write is taken back after a later /forget
     return True
 
 

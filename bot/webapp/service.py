@@ -36,6 +36,7 @@ from bot.webapp.initdata import WebAppUser
 from nst import StyleOptions, encode_image, load_image
 from nst.brush import BRUSHES
 from nst.errors import NstError
+from nst.images import PHOTO_DECODE_PIXELS, STYLE_DECODE_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class MiniApp:
             return kept[1]
         try:
             data = await download(self.app.bot, Subject.from_doc(doc["ctx"]).content)
-            image = load_image(data, draft_side=PHOTO_SIDE)
+            image = load_image(data, draft_side=PHOTO_SIDE, max_decoded=PHOTO_DECODE_PIXELS)
         except UserError as exc:
             raise WebAppError(410, exc.user_message, **exc.values) from exc
         except NstError as exc:
@@ -224,9 +225,12 @@ class MiniApp:
         self._check_preset(choice)  # refuse an unknown preset or unreadable style first
         if choice.own_style is not None:
             try:
-                await asyncio.to_thread(load_image, choice.own_style, draft_side=OWN_STYLE_SIDE)
+                await asyncio.to_thread(load_image, choice.own_style, draft_side=OWN_STYLE_SIDE,
+                                        max_decoded=STYLE_DECODE_PIXELS)
             except NstError as exc:
-                raise WebAppError(422, texts.STYLE_UNREADABLE) from exc
+                too_big = exc.code == "too_big_to_open"
+                raise WebAppError(422, texts.STYLE_TOO_BIG if too_big
+                                  else texts.STYLE_UNREADABLE) from exc
         if not _NONCE_RE.match(nonce or ""):
             raise WebAppError(400, texts.WEBAPP_FAILED)
         if not await self.svc.state.claim_once(user.id, f"s{nonce}"):
@@ -265,7 +269,8 @@ def paint_preview(engine: Any, photo: Image.Image, choice: Choice) -> bytes:
     """On a render thread: decode an own style, paint at the brush's preview size, shrink
     to PREVIEW_SIDE. NstError when the own style is no picture."""
     style = (choice.preset if choice.preset is not None
-             else load_image(choice.own_style or b"", draft_side=OWN_STYLE_SIDE))
+             else load_image(choice.own_style or b"", draft_side=OWN_STYLE_SIDE,
+                             max_decoded=STYLE_DECODE_PIXELS))
     options = StyleOptions(strength=choice.strength / 100, keep_colors=choice.keep_colors,
                            max_side=PAINT_SIDE[choice.brush], brush=choice.brush)
     out = engine.stylize(photo, style, options)

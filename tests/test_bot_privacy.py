@@ -1,0 +1,141 @@
+"""Privacy promises kept exactly, on the stores' injected clock (no sleeps): what a
+photo leaves behind expires 24 h after the photo arrived, however often its buttons are
+pressed; a /forget takes back every write of an update that arrived before it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from bot import texts
+from bot.records import Delivered, FileRef, Render, Subject
+from bot.state import RENDERS, RESULTS, SESSIONS, TOKENS, State
+from bot.store.sqlite import SqliteStore
+from devkit.bot_harness import BotHarness, button
+from devkit.fake_telegram import FakeTelegram
+from tests.bot_harness import content_jpeg
+from tests.store.harness import FakeClock
+
+ALICE = {"id": 7401, "is_bot": False, "first_name": "Alice"}
+DAY = 24 * 3600.0
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def timed(tg: FakeTelegram, tmp_path: Path, engine: Any,
+          clock: FakeClock) -> Iterator[BotHarness]:
+    h = BotHarness(tg, tmp_path, engine, store=SqliteStore(tmp_path / "bot.sqlite3", clock=clock))
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def test_a_photo_and_its_paintings_expire_24_h_after_it_arrived(timed: BotHarness,
+                                                                clock: FakeClock) -> None:
+    h = timed
+    h.feed(h.photo(ALICE, content_jpeg(side=160)))
+    keyboard = h.last("sendMessage").result
+    clock.advance(23 * 3600)                        # painted an hour before the promise ends
+    h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))
+    result = h.last("sendPhoto").result
+    h.feed(h.tg.inline_query_update(ALICE, ""))
+    assert len(h.last("answerInlineQuery").params["results"]) == 1
+    clock.advance(3600 + 60)                        # 24 h and a minute after the photo
+    edits = len(h.calls("editMessageMedia"))
+    h.feed(h.press(ALICE, result, button(result, "50%")))
+    assert len(h.calls("editMessageMedia")) == edits, "repainted a photo past its 24 h"
+    assert h.last("answerCallbackQuery").params.get("text") == texts.BUTTON_EXPIRED
+    h.feed(h.tg.inline_query_update(ALICE, ""))
+    assert h.last("answerInlineQuery").params["results"] == []
+    for ns in (SESSIONS, TOKENS, RENDERS, RESULTS):
+        assert h.store.scan(ns, f"u{ALICE['id']}:") == [], ns
+
+
+def test_a_photo_sent_before_a_forget_is_forgotten_even_when_run_after_it(
+        timed: BotHarness, clock: FakeClock) -> None:
+    """A queue may run updates out of order: the photo (sent first) is processed after
+    the /forget; the message's own date says it came before, so nothing of it is kept."""
+    h = timed
+    photo = h.photo(ALICE, content_jpeg(side=160))
+    clock.advance(1)
+    h.feed(h.tg.text_update(None, ALICE, "/forget"))
+    clock.advance(1)
+    h.feed(photo)
+    for ns in (SESSIONS, TOKENS):
+        assert h.store.scan(ns, f"u{ALICE['id']}:") == [], ns
+    assert not any(c.params.get("reply_markup") for c in h.calls("sendMessage")), \
+        "no painting keyboard for a forgotten photo"
+
+
+@pytest.fixture
+def state(tmp_path: Path, clock: FakeClock) -> Iterator[State]:
+    store = SqliteStore(tmp_path / "state.sqlite3", clock=clock)
+    yield State(store, input_ttl=DAY, rate_per_minute=10)
+    store.close()
+
+
+def test_every_write_of_an_update_older_than_a_forget_is_taken_back(
+        state: State, clock: FakeClock) -> None:
+    import asyncio
+
+    user, chat = 7402, 7402
+    arrived = clock()
+    ref = state.stamp(FileRef("F", "U", "photo"), arrived)
+    subject = Subject(ref, 1, 1)
+    ctx = subject.to_doc()
+
+    async def writes(since: float) -> None:
+        await state.set_session(chat, user, ctx, since=since)
+        await state.issue(chat, user, ctx, [["pick", "p"]], since=since)
+        render = await state.save_render(Render.new(user, chat, subject, preset="p"),
+                                         since=since)
+        await state.change_render(user, render.rid, since=since, strength=50)
+        await state.record_delivery(render, Delivered(5, "P", "r1"), since=since)
+        await state.save_result(user, "r1", {"file_id": "P", "until": ref.until}, since=since)
+        await state.album_join(user, "g1", 1, {"ref": ref.to_doc()}, since=since)
+
+    async def scenario() -> tuple[int, int]:
+        clock.advance(1)
+        await state.forget(user)                    # /forget after the update arrived …
+        clock.advance(1)
+        await writes(arrived)                       # … whose writes land after it
+        left = sum(len(state.store.scan(ns, f"u{user}:")) for ns in (
+            SESSIONS, TOKENS, RENDERS, RESULTS, "albums"))
+        clock.advance(1)
+        await writes(clock())                       # an update that came after the /forget
+        kept = sum(len(state.store.scan(ns, f"u{user}:")) for ns in (
+            SESSIONS, TOKENS, RENDERS, RESULTS, "albums"))
+        return left, kept
+
+    left, kept = asyncio.run(scenario())
+    assert left == 0
+    assert kept == 5                                # session, token, render, results, album
+
+
+def test_the_expiry_is_absolute_whatever_is_written_later(state: State, clock: FakeClock) -> None:
+    import asyncio
+
+    user, chat = 7403, 7403
+    ref = state.stamp(FileRef("F", "U", "photo"), clock())
+    subject = Subject(ref, 1, 1)
+    ctx = subject.to_doc()
+
+    async def scenario() -> list[Any]:
+        await state.set_session(chat, user, ctx, since=clock())
+        clock.advance(DAY - 10)
+        press = clock()                              # 🖼 pressed 10 s before the end
+        await state.set_session(chat, user, {**ctx, "awaiting_style": True}, since=press)
+        render = await state.save_render(Render.new(user, chat, subject, preset="p"),
+                                         since=press)
+        await state.save_result(user, "r1", {"file_id": "P", "until": ref.until}, since=press)
+        clock.advance(11)
+        return [await state.session(chat, user), await state.render(user, render.rid),
+                await state.recent_results(user)]
+
+    assert asyncio.run(scenario()) == [None, None, []]
