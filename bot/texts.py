@@ -217,8 +217,8 @@ WEBAPP_TITLE = N_("Pick a painting")
 WEBAPP_HINT = N_("Tap a painting to see your photo in its style.")
 WEBAPP_STRENGTH = N_("Strength")
 WEBAPP_BRUSH = N_("Brush")
-WEBAPP_KEEP_COLORS = N_("Keep my colours")
-WEBAPP_OWN_STYLE = N_("🖼 My own style")
+WEBAPP_KEEP_COLORS = N_("Keep colours")
+WEBAPP_OWN_STYLE = N_("🖼 Use my own style")  # the same words as BTN_OWN_STYLE
 WEBAPP_BEFORE = N_("Before")
 WEBAPP_AFTER = N_("After")
 # TRANSLATORS: Telegram's main button at the bottom of the page; keep it short.

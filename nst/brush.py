@@ -7,7 +7,8 @@ pass, not by the output size.  A brush picks that resolution:
 * ``fine``   — the output's own resolution (strokes are tiny at 1280 px and
   HD outputs are tiled, as before brushes existed);
 * ``medium`` / ``bold`` — a pass of at most ``PAINT_PIXELS[brush]`` pixels
-  (aspect kept), brought up to the output size by ``upsample``.
+  (aspect kept), brought up to the output size by ``upsample`` (medium) or
+  ``rebuild`` (bold).
 
 The same painting therefore looks the same at 1280 px and at 4096 px, and a
 bold brush is the cheapest one.
@@ -33,8 +34,21 @@ Full-size arrays stay uint8 (the painting, ``a`` and Y_small are resized by
 OpenCV's fast uint8 paths; ``a`` quantized to 1/63) and the sum is int16 fixed
 point in bands of rows, so peak memory stays about input + output + three uint8
 copies, and no float image of the output's size is ever made.
-Alternatives measured against this (shock filter after the upscale, a style
-zoom, a smaller or larger bold pass) are in bench/RESULTS-brush.md.
+**Rebuilding (bold).**  Bold's pass is over 3× smaller than a 1280 px output, and its
+own edges, blurred and a little off the photo's, stay beside the detail added back
+(a soft edge beside a sharp line).  ``rebuild`` keeps the painting's local linear model
+on the photo's luma instead of its pixels (He et al.'s fast guided filter):
+
+    out = up(a) · Y + up(b)
+
+with ``a``, ``b`` fitted over small windows of the small pass (``linear_model``), so
+every edge in the output is the full-size photo's own, once, at ``a`` times its
+contrast.  Away from the photo's edges ``b`` also carries what the model misses
+there — the strokes as painted.  Full-size arrays stay uint8 (``a``) and int16
+(``b``), float only per band.
+Alternatives measured against these (shock filter after the upscale, a style
+zoom, a smaller or larger bold pass, the detail path for bold) are in
+bench/RESULTS-brush-alternatives.md.
 """
 from __future__ import annotations
 
@@ -66,6 +80,20 @@ EPS = 0.02 ** 2
 #: leaves the photo's edges as blurred as the small pass saw them.
 MIN_GAIN = 1.0
 MAX_GAIN = 2.0
+#: Brushes whose painting is rebuilt at the output size from its local linear model on
+#: the photo (``linear_model``) instead of getting the photo's detail added
+#: (bench/RESULTS-brush-alternatives.md compares them): the stroke and object edges
+#: come from the full-size photo, so a 3×+ enlargement stays crisp and single.
+MODEL_BRUSHES = frozenset({"bold"})
+#: The model's gain floor (edges a little above the photo's own contrast, as painted
+#: edges are) and the radius of the final averaging of a and b (small-pass pixels).
+MODEL_MIN_GAIN = 1.1
+MODEL_RADIUS = 1
+#: Canny thresholds (8-bit luma of the small pass) of the edges where only the model
+#: counts; 3×3 dilated, softened over 3×3.
+MODEL_CANNY = (60, 140)
+#: b travels to the output size as int16 in steps of 1/B_STEPS of a 0..255 level.
+B_STEPS = 8
 _Y = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 #: Output pixels per band of the full-resolution step.
 BAND_PIXELS = 1 << 20
@@ -104,10 +132,10 @@ def luma(rgb: np.ndarray) -> np.ndarray:
 
 
 def gains(photo_small: np.ndarray, painting: np.ndarray,
-          radius: int = RADIUS, eps: float = EPS) -> np.ndarray:
+          radius: int = RADIUS, eps: float = EPS, min_gain: float = MIN_GAIN) -> np.ndarray:
     """The guided filter's per-channel ``a`` (H×W×3 float32) of the painting on the
     small photo's luma, averaged over the windows as in He et al., its magnitude
-    clipped to MIN_GAIN..MAX_GAIN."""
+    clipped to min_gain..MAX_GAIN."""
     y = luma(photo_small) / np.float32(255.0)
     p = painting.astype(np.float32) / np.float32(255.0)
     my = _box(y, radius)
@@ -119,8 +147,28 @@ def gains(photo_small: np.ndarray, painting: np.ndarray,
     a = _box(a, radius)
     # A weak channel takes the floor with the sign of the luma's gain: channels floored
     # in opposite directions would paint the photo's edges in false colours.
-    sign = np.where(a @ _Y < 0, np.float32(-MIN_GAIN), np.float32(MIN_GAIN))[..., None]
-    return np.where(np.abs(a) < MIN_GAIN, sign, a).astype(np.float32)
+    sign = np.where(a @ _Y < 0, np.float32(-min_gain), np.float32(min_gain))[..., None]
+    return np.where(np.abs(a) < min_gain, sign, a).astype(np.float32)
+
+
+def linear_model(photo_small: np.ndarray, painting: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The guided filter's model ``painting ≈ a·Y + b`` of the small pass (He et al.'s fast
+    guided filter): per-channel ``a`` and ``b`` (H×W×3 float32, Y on 0..1), both averaged
+    over the same windows so that neighbouring models agree.  Away from the photo's edges
+    ``b`` also carries what the model misses (the strokes, as painted); at the edges only
+    the model counts, so the edge that reaches the output is the photo's, single and crisp."""
+    import cv2
+
+    y8 = cv2.cvtColor(np.ascontiguousarray(photo_small), cv2.COLOR_RGB2GRAY)
+    y = y8.astype(np.float32) / np.float32(255.0)
+    a = gains(photo_small, painting, min_gain=MODEL_MIN_GAIN)
+    p = painting.astype(np.float32) / np.float32(255.0)
+    b = _box(p, RADIUS) - a * _box(y, RADIUS)[..., None]
+    a, b = _box(a, MODEL_RADIUS), _box(b, MODEL_RADIUS)
+    edges = cv2.dilate(cv2.Canny(y8, *MODEL_CANNY), np.ones((3, 3), np.uint8))
+    keep = 1.0 - np.clip(_box(edges.astype(np.float32) / np.float32(170.0), 1), 0.0, 1.0)
+    b += keep[..., None] * (p - (a * y[..., None] + b))
+    return a, b
 
 
 #: ``a`` travels to the output size as uint8 a8 = (a + MAX_GAIN) in steps of 1/GAIN_STEPS
@@ -170,6 +218,40 @@ def upsample(painting: np.ndarray, photo_small: Image.Image | np.ndarray,
     return Image.fromarray(out, "RGB")
 
 
+def rebuild(painting: np.ndarray, photo_small: Image.Image | np.ndarray,
+            photo: Image.Image | np.ndarray,
+            post: Callable[[np.ndarray, int], None] | None = None) -> Image.Image:
+    """The small uint8 ``painting`` (of ``photo_small``) at ``photo``'s size as
+    ``a·Y + b`` (``linear_model`` upsampled bilinearly, Y the full-size photo's luma):
+    the fast guided filter's upsampling.  ``post(band, y0)`` as in ``upsample``."""
+    import cv2
+
+    full = _rgb_array(photo)
+    h, w = full.shape[:2]
+    a, b = linear_model(_rgb_array(photo_small), painting)
+    # a as uint8 (as in upsample), b as int16: the full-size copies stay small.
+    a += np.float32(MAX_GAIN)
+    a *= np.float32(GAIN_STEPS)
+    a8 = cv2.resize(np.rint(a).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
+    b16 = cv2.resize(np.rint(np.clip(b * (255 * B_STEPS), -32000, 32000)).astype(np.int16), (w, h),
+                     interpolation=cv2.INTER_CUBIC)
+    out = np.empty((h, w, 3), np.uint8)
+    rows = max(16, BAND_PIXELS // max(1, w))
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        y = cv2.cvtColor(full[y0:y1], cv2.COLOR_RGB2GRAY)
+        y3 = cv2.merge((y, y, y))
+        # out = (a8/GAIN_STEPS − MAX_GAIN)·Y + b16/B_STEPS, Y on 0..255: int16 fixed point
+        band = cv2.multiply(a8[y0:y1], y3, scale=1.0 / GAIN_STEPS, dtype=cv2.CV_16S)
+        band = cv2.addWeighted(band, 1.0, y3, -MAX_GAIN, 0.0, dtype=cv2.CV_16S)
+        cv2.addWeighted(band, 1.0, b16[y0:y1], 1.0 / B_STEPS, 0.0, dst=out[y0:y1],
+                        dtype=cv2.CV_8U)
+        if post is not None:
+            post(out[y0:y1], y0)
+    del a8, b16
+    return Image.fromarray(out, "RGB")
+
+
 def _rgb_array(img: Image.Image | np.ndarray) -> np.ndarray:
     if isinstance(img, np.ndarray):
         return np.ascontiguousarray(img)
@@ -191,7 +273,8 @@ def paint(img: Image.Image, brush: str,
     full = _rgb_array(img)   # one copy out of Pillow, shared by both steps
     # INTER_AREA: an exact box average, as good as Lanczos this far down and much cheaper
     small = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
-    return upsample(render(Image.fromarray(small, "RGB")), small, full, post)
+    grow = rebuild if brush in MODEL_BRUSHES else upsample
+    return grow(render(Image.fromarray(small, "RGB")), small, full, post)
 
 
 __all__ = [
@@ -200,8 +283,10 @@ __all__ = [
     "PAINT_PIXELS",
     "check_brush",
     "gains",
+    "linear_model",
     "luma",
     "paint",
     "paint_size",
+    "rebuild",
     "upsample",
 ]

@@ -17,6 +17,7 @@ from telegram import Bot
 from bot import keyboards, texts
 from bot.i18n import (FSI, PDI, RLM, Translator, available, catalog, po_path, resolve, template)
 from bot.menu import GROUP_COMMANDS, PRIVATE_COMMANDS, publish_commands
+from nst.protect import PROTECT_MODES
 from devkit import clip_factory as cf
 from devkit.bot_harness import BotHarness, button, buttons
 from tests.bot_harness import content_jpeg
@@ -113,20 +114,25 @@ def test_translations_are_not_english(locale: str) -> None:
 
 def _labels() -> list[Any]:
     return [texts.BTN_RANDOM, texts.BTN_OWN_STYLE, texts.BTN_ANOTHER, texts.BTN_MIX,
-            texts.BTN_HD, texts.BTN_SHARE, texts.BTN_KEEP_COLORS_ON, texts.BTN_KEEP_COLORS_OFF]
+            texts.BTN_HD, texts.BTN_SHARE, texts.BTN_KEEP_COLORS_ON, texts.BTN_KEEP_COLORS_OFF,
+            texts.BTN_GLANCE, texts.BTN_GLANCE_RANDOM, texts.WEBAPP_OPEN]
 
 
 def _every_keyboard(t: Translator, presets: list[Any]) -> list[keyboards.Rows]:
-    """Every keyboard the bot can show: the paintings' pages (with and without 🖼), and a
-    result's buttons in every combination of colours, brush, mix and HD."""
-    out = [keyboards.preset_rows(t, presets, page, own_style=own)
-           for page in range(keyboards.pages(len(presets))) for own in (True, False)]
+    """Every keyboard the bot can show: the paintings' pages (with and without 🖼 and 👀),
+    the 👀 grid's numbers, and a result's buttons in every combination of colours, brush,
+    🙂 faces, mix and HD."""
+    out = [keyboards.preset_rows(t, presets, page, own_style=own, glance=glance)
+           for page in range(keyboards.pages(len(presets))) for own in (True, False)
+           for glance in (True, False)]
+    ids = [p.id for p in presets[:9]]
+    out += [keyboards.glance_rows(t, ids, page, len(presets)) for page in (0, 1, -1)]
     for colors in (True, False):
         for brush in (None, "bold", "medium", "fine"):
-            for mix in (None, 25, 50, 75):
-                for strength in keyboards.STRENGTHS:
-                    out.append(keyboards.result_rows(t, strength, colors, "q", mix, brush,
-                                                     hd=mix is None))
+            for protect in (None, *PROTECT_MODES):
+                for mix in (None, 25, 50, 75):
+                    out.append(keyboards.result_rows(t, 75, colors, "q", mix, brush,
+                                                     hd=mix is None, protect=protect))
     return out
 
 
@@ -170,6 +176,14 @@ def test_texts_name_the_buttons_as_they_are_labelled(locale: str) -> None:
     colours = t(texts.BTN_KEEP_COLORS_ON).lstrip(RLM).split(":")[0].strip()
     assert colours == t(texts.BTN_KEEP_COLORS_OFF).lstrip(RLM).split(":")[0].strip()
     assert missing == [] and colours in help_text, (missing, colours)
+    # 👀 and 🙂 are explained by the names their buttons carry; the Mini App uses the same.
+    glance = TAG_RE.sub("", t(texts.HELP_GLANCE)).casefold()
+    assert t(texts.BTN_GLANCE).lstrip(RLM).casefold() in glance
+    protect = t(texts.HELP_PROTECT).casefold()
+    assert [n for n in texts.PROTECT_NAMES.values()
+            if t(n).lstrip(RLM).casefold() not in protect] == []
+    assert t(texts.WEBAPP_KEEP_COLORS).lstrip(RLM) == colours.split(" ", 1)[1]
+    assert t(texts.WEBAPP_OWN_STYLE) == t(texts.BTN_OWN_STYLE)
 
 
 # --------------------------------------------------------------------------- choosing
