@@ -155,9 +155,10 @@ class Engine:
         """What the first painting needs: the transformer compiled, every preset's style
         code (shipped with the presets; computed and cached only when missing), the
         default brush's pass of a 4:3 photo run once (weights packed, shape ready), and
-        the face models (every painting looks for faces)."""
+        the face models (every painting looks for faces), OpenCV imported."""
         self.backend.warmup()
         self.finder.warmup()
+        import cv2  # noqa: F401  (the brush's upsampling and the face mask: not on the first painting's clock)
         vectors = self.catalog.vectors(self.backend)
         if vectors:
             pw, ph = paint_size(*WARMUP_PHOTO, DEFAULT_BRUSH) or WARMUP_PHOTO
