@@ -124,7 +124,7 @@ def webhook_profile(ctx: Context, presses: int | None = None) -> list[Row]:
         app = create_app(config)
         client = app.test_client()
         client.get("/_ah/warmup")
-        users = Users(fake, inputs.content_jpeg(SIDE), first_id=70_000)
+        users = Users(fake, inputs.fresh_jpegs(SIDE, 256), first_id=70_000)   # all new photos
 
         def post(update: dict) -> tuple[int, str]:
             resp = client.post("/webhook", json=update, headers=HEADERS)

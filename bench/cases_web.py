@@ -150,12 +150,14 @@ def end_to_end(ctx: Context) -> list[Row]:
     """Webhook POST of a preset press → sendPhoto at the fake, 1280 px, ≥ 20 users."""
     from nst.engine import StyleOptions
 
-    img = inputs.content(E2E_SIDE)
-    with warm_server(ctx, "e2e") as (server, users):
+    n = ctx.repeat or 20   # ≥ 20 unless --repeat asks for a quick run
+    # a photo not painted before on every press (and in the baseline): no remembered faces
+    imgs = inputs.fresh_copies(E2E_SIDE, n)
+    with warm_server(ctx, "e2e", photos=inputs.fresh_jpegs(E2E_SIDE, 256)) as (server, users):
         _paint(server, users)   # first painting of the process: shapes allocated
         e2e: list[float] = []
         bare: list[float] = []
-        for _ in range(ctx.repeat or 20):   # ≥ 20 unless --repeat asks for a quick run
+        for img in imgs:
             e2e.append(_paint(server, users))
             t0 = time.perf_counter()
             ctx.engine.stylize(img, inputs.PRESET, StyleOptions(brush=inputs.BRUSH, max_side=E2E_SIDE))

@@ -37,6 +37,27 @@ def content_jpeg(long_side: int, quality: int = 90) -> bytes:
     return buf.getvalue()
 
 
+def fresh_copies(long_side: int, n: int) -> list[Image.Image]:
+    """``n`` copies of the test photo, each with its top-left 8×8 block a different grey: a
+    new photo to the face detector's memory (``nst.subjects.REMEMBER``) every time."""
+    out = []
+    for i in range(n):
+        img = content(long_side).copy()
+        img.paste((i % 256, (i * 7) % 256, (i * 13) % 256), (0, 0, 8, 8))
+        out.append(img)
+    return out
+
+
+def fresh_jpegs(long_side: int, n: int, quality: int = 90) -> list[bytes]:
+    """``fresh_copies`` as JPEG bytes: every user in a bench sends a photo not seen before."""
+    jpegs = []
+    for img in fresh_copies(long_side, n):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality)
+        jpegs.append(buf.getvalue())
+    return jpegs
+
+
 @functools.lru_cache(maxsize=4)
 def preset_image(preset_id: str = PRESET) -> Image.Image:
     """The preset's painting read straight from the styles folder (what the naive code did)."""
