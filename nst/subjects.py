@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -219,20 +220,6 @@ class SubjectFinder:
         """Faces and the person in ``photo`` (any size; RGB).  ``small_faces=False`` looks
         only at the whole picture (and its squares when it is wide): a clip's frames."""
         photo = photo if photo.mode == "RGB" else photo.convert("RGB")
-        key = hashlib.blake2b(photo.tobytes(), digest_size=20,
-                              person=bytes([small_faces]) + repr(photo.size).encode()[:15]).digest()
-        with self._lock:
-            if key in self._seen:
-                self._seen.move_to_end(key)
-                return self._seen[key]
-        found = self._find(photo, small_faces)
-        with self._lock:
-            self._seen[key] = found
-            while len(self._seen) > REMEMBER:
-                self._seen.popitem(last=False)
-        return found
-
-    def _find(self, photo: Image.Image, small_faces: bool) -> Subjects:
         w, h = photo.size
         # The windows are laid out on the photo fitted in 1024² (as they always were), but
         # cut from one copy only as large as the smallest window needs (its side → the
@@ -244,6 +231,26 @@ class SubjectFinder:
         work = photo.resize((max(1, round(w * min(1.0, fit * need))),
                              max(1, round(h * min(1.0, fit * need)))), Image.Resampling.BILINEAR,
                             reducing_gap=None) if fit * need < 1.0 else photo
+        # everything below reads only ``work`` and the sizes: they are the exact key
+        key = hashlib.blake2b(work.tobytes(), digest_size=20,
+                              person=struct.pack("<IIB", w, h, small_faces)).digest()
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return self._seen[key]
+        found = self._find(work, crops, (w, h), (tw, th))
+        with self._lock:
+            self._seen[key] = found
+            while len(self._seen) > REMEMBER:
+                self._seen.popitem(last=False)
+        return found
+
+    def _find(self, work: Image.Image, crops: list[tuple[int, int, int]], size: tuple[int, int],
+              fitted: tuple[int, int]) -> Subjects:  # fitted: (w, h) of the 1024² fit
+        """Faces (windows ``crops`` on the ``fitted`` photo) and the person, from ``work``
+        (the photo of ``size`` downscaled)."""
+        w, h = size
+        tw = fitted[0]
         c = work.width / tw   # thumbnail → work pixels
         k = w / tw            # thumbnail → photo pixels
         boxes = []
