@@ -75,12 +75,10 @@ def protect_cost(ctx: Context) -> list[Row]:
     from nst import StyleOptions
 
     img = inputs.content(QUEUE_SIDE)
-    counter = iter(range(10**6))
+    photos = iter(inputs.fresh_copies(QUEUE_SIDE, 256))
 
-    def fresh() -> object:   # one pixel differs: the detection is not remembered
-        photo = img.copy()
-        photo.putpixel((0, 0), (next(counter) % 256, 0, 0))
-        return ctx.engine.stylize(photo, inputs.PRESET, StyleOptions(max_side=QUEUE_SIDE))
+    def fresh() -> object:   # a photo not painted before: the detection is not remembered
+        return ctx.engine.stylize(next(photos), inputs.PRESET, StyleOptions(max_side=QUEUE_SIDE))
 
     stats = interleave({
         "none": lambda: ctx.engine.stylize(img, inputs.PRESET,
