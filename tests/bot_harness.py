@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from PIL import Image
 
+from bot.store.sqlite import SqliteStore
 from devkit.bot_harness import BotHarness
+from devkit.clock import ManualClock
 from devkit.fake_telegram import FakeTelegram, serve
 from tests.conftest import EXIF_DIR, MAGENTA_DIR
 
@@ -53,3 +56,11 @@ def harness(tg: FakeTelegram, tmp_path: Path, engine: Any) -> Iterator[BotHarnes
         yield h
     finally:
         h.close()
+
+
+@pytest.fixture
+def minute_store(tmp_path: Path) -> SqliteStore:
+    """SQLite on a clock frozen one second into a minute: per-minute limits are counted
+    in one minute however long the test runs (on the wall clock a test can straddle a
+    minute boundary, and its counts start again)."""
+    return SqliteStore(tmp_path / "limits.sqlite3", clock=ManualClock(start=60 * (time.time() // 60) + 1))

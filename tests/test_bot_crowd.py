@@ -21,8 +21,8 @@ SLOW = texts.SLOW_DOWN.split("{")[0]
 
 
 @pytest.fixture
-def strict(tg: FakeTelegram, tmp_path: Path, engine: Any) -> Iterator[BotHarness]:
-    h = BotHarness(tg, tmp_path, engine, actions_per_minute=LIMIT)
+def strict(tg: FakeTelegram, tmp_path: Path, engine: Any, minute_store: Any) -> Iterator[BotHarness]:
+    h = BotHarness(tg, tmp_path, engine, store=minute_store, actions_per_minute=LIMIT)
     try:
         yield h
     finally:

@@ -9,10 +9,14 @@ import math
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
 
 from bot import texts
 from bot.state import RATE
 from devkit.bot_harness import BotHarness, button
+from devkit.fake_telegram import FakeTelegram
 from tests.bot_harness import content_jpeg
 
 ALICE = {"id": 7101, "is_bot": False, "first_name": "Alice"}
@@ -26,14 +30,24 @@ def _painting(h: BotHarness, user: dict, side: int = 160) -> dict:
     return h.last("sendPhoto").result
 
 
+
+@pytest.fixture
+def limited(tg: FakeTelegram, tmp_path: Path, engine: Any, minute_store: Any) -> Iterator[BotHarness]:
+    """The default limits, counted on a store clock that stays inside one minute."""
+    h = BotHarness(tg, tmp_path, engine, store=minute_store)
+    try:
+        yield h
+    finally:
+        h.close()
+
 def _seconds_in(text: str) -> int:
     found = re.search(r"(\d+)\s?s\b", text)
     assert found, f"no 'N s' in {text!r}"
     return int(found.group(1))
 
 
-def test_photos_have_their_own_generous_limit(harness: BotHarness) -> None:
-    h = harness
+def test_photos_have_their_own_generous_limit(limited: BotHarness) -> None:
+    h = limited
     limit = h.config.actions_per_minute
     photos = [h.photo(ALICE, content_jpeg(side=64)) for _ in range(limit + 1)]
     for photo in photos:
@@ -46,8 +60,8 @@ def test_photos_have_their_own_generous_limit(harness: BotHarness) -> None:
     assert 1 <= _seconds_in(slow_down[0].params["text"]) <= 60
 
 
-def test_page_presses_count_as_cheap_actions(harness: BotHarness) -> None:
-    h = harness
+def test_page_presses_count_as_cheap_actions(limited: BotHarness) -> None:
+    h = limited
     h.feed(h.photo(ALICE, content_jpeg(side=64)))
     keyboard = h.last("sendMessage").result
     for _ in range(h.config.actions_per_minute):
@@ -58,8 +72,8 @@ def test_page_presses_count_as_cheap_actions(harness: BotHarness) -> None:
     assert 1 <= _seconds_in(toast) <= 60, toast
 
 
-def test_render_limit_says_when_to_come_back(tg, tmp_path: Path, engine) -> None:
-    h = BotHarness(tg, tmp_path, engine, rate_per_minute=1)
+def test_render_limit_says_when_to_come_back(tg, tmp_path: Path, engine, minute_store) -> None:
+    h = BotHarness(tg, tmp_path, engine, store=minute_store, rate_per_minute=1)
     try:
         result = _painting(h, ALICE)
         h.feed(h.press(ALICE, result, button(result, "50%")))

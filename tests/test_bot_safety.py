@@ -216,8 +216,8 @@ def test_unforeseen_failure_reaches_the_global_handler(harness: BotHarness, capl
     assert any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
 
 
-def test_rate_limit_per_minute(tg, tmp_path: Path, engine) -> None:
-    h = BotHarness(tg, tmp_path, engine, rate_per_minute=1)
+def test_rate_limit_per_minute(tg, tmp_path: Path, engine, minute_store) -> None:
+    h = BotHarness(tg, tmp_path, engine, store=minute_store, rate_per_minute=1)
     try:
         keyboard = _keyboard(h)
         h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))

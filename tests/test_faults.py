@@ -352,7 +352,19 @@ def test_live_owner_keeps_its_claim_past_the_lease(make_app, fake, gcs_emulator,
     owner = threading.Thread(target=lambda: first.append(a(press)))
     owner.start()
     fake.wait_for("getFile", downloads + 1, timeout=20)
-    time.sleep(3.5)
+    # Wait on what the bucket shows, not on a sleep: A's first lease has run out by the
+    # clock the ledger uses, and A has renewed it since.
+    store = open_store(url)
+    first_lease = float(store.get(NS, str(press["update_id"]))["lease_until"])
+    deadline = time.monotonic() + 20
+
+    def renewed_past_first_lease() -> bool:
+        doc = store.get(NS, str(press["update_id"])) or {}
+        return time.time() > first_lease and float(doc.get("lease_until", 0)) > time.time()
+
+    while not renewed_past_first_lease():
+        assert time.monotonic() < deadline, "A never renewed its lease while it worked"
+        threading.Event().wait(0.05)          # poll interval: the bucket sends no events
     assert b(press) == (503, "busy"), "A is alive and working: B must not take over"
     owner.join(60)
     assert first == [(200, "done")]

@@ -11,6 +11,7 @@ import io
 import logging
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ from packaging.version import Version
 import webhook_app
 from bot import texts
 from bot.state import USER_NAMESPACES
+from bot.store.sqlite import SqliteStore
 from nst.gcs import make_client
 from devkit.bot_harness import button
+from devkit.clock import ManualClock
 from tests.bot_harness import content_jpeg
 from tests.conftest import REPO
 from tests.corpus.make_corpus import exif_bytes, photo
@@ -103,8 +106,12 @@ def test_callback_data_is_opaque(make_app, fake) -> None:
         assert not re.search(r"starry|night|strength|mix|\d{3}", token), data
 
 
-def test_rate_limit_answers_with_a_friendly_sentence(make_app, fake) -> None:
-    post = poster(make_app(rate_per_minute=2))
+def test_rate_limit_answers_with_a_friendly_sentence(make_app, fake, tmp_path) -> None:
+    # A store clock that stays inside one minute: the three presses must not straddle a
+    # minute boundary of the wall clock (they did once, and the third was let through).
+    clock = ManualClock(start=60 * (time.time() // 60) + 1)
+    store = SqliteStore(tmp_path / "rate.sqlite3", clock=clock)
+    post = poster(make_app(store=store, rate_per_minute=2))
     press = ask_for_painting(post, fake, 203)
     keyboard = fake.messages[(203, press["callback_query"]["message"]["message_id"])]
     for label in ("1.", "2.", "3."):
