@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from devkit.ports import wait_listening
 
 START_TIMEOUT = 30.0
 
@@ -67,17 +68,11 @@ def start(port: int, log: Path) -> FakeGcs:
                                  "-host", "127.0.0.1", "-port", str(port)],
                                 stdout=sink, stderr=subprocess.STDOUT)
     server = FakeGcs(proc, port)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"fake-gcs-server exited: {log.read_text()[-500:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server
-        except OSError:
-            time.sleep(0.05)
+    problem = wait_listening(proc, port, START_TIMEOUT)
+    if problem is None:
+        return server
     server.stop()
-    raise RuntimeError("fake-gcs-server did not listen")
+    raise RuntimeError(f"fake-gcs-server {problem}: {log.read_text()[-500:]}")
 
 
 def serve(buckets: list[str], log_dir: Path) -> FakeGcs:

@@ -17,9 +17,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from devkit.ports import wait_listening
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +105,11 @@ def start(queue: str, target_port: int, log_dir: Path, target_host: str = "127.0
              "-t", str(target_port), "-H", target_host, "-d", queue],
             stdout=sink, stderr=subprocess.STDOUT)
     emulator = TasksEmulator(proc, f"127.0.0.1:{port}", queue, out)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise EmulatorUnavailable(f"emulator exited: {out.read_text()[-500:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return emulator
-        except OSError:
-            time.sleep(0.05)
+    problem = wait_listening(proc, port, START_TIMEOUT)
+    if problem is None:
+        return emulator
     emulator.stop()
-    raise EmulatorUnavailable(f"emulator did not listen within {START_TIMEOUT} s")
+    raise EmulatorUnavailable(f"emulator {problem}: {out.read_text()[-500:]}")
 
 
 if __name__ == "__main__":
