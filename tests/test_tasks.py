@@ -194,9 +194,13 @@ def test_without_the_queue_the_webhook_says_retry_and_the_resend_is_enqueued(
         answers = [post_json(f"{t.url}/webhook", update)]
         while answers[-1][0] == 503 and len(answers) < 600:
             answers.append(post_json(f"{t.url}/webhook", update))
-        assert answers[-1][:2] == (200, "queued"), answers[-1]
+        # "duplicate" when a 503-answered attempt reached the queue after all (the client gave
+        # up waiting, the emulator had it) and its task ran first: still painted once, below.
+        assert answers[-1][0] == 200 and answers[-1][1] in ("queued", "duplicate"), answers[-1]
         assert max(seconds for _, _, seconds in answers) <= ANSWER_BUDGET
-        assert t.tasks.wait(update["update_id"]) == [(200, "done")]
+        ran = t.tasks.wait(update["update_id"])
+        # A second task of the same update (the emulator keeps no names) is the ledger's to drop.
+        assert ran[0] == (200, "done") and all(r == (200, "duplicate") for r in ran[1:]), ran
         assert len(sent(fake, "sendMessage", ALICE)) == 1
     finally:
         back.stop()
