@@ -10,7 +10,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from devkit.ports import wait_listening
+from devkit.ports import stop_process, wait_listening
 
 START_TIMEOUT = 30.0
 
@@ -52,13 +52,7 @@ class FakeGcs:
         self.stop()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def start(port: int, log: Path) -> FakeGcs:

@@ -20,3 +20,14 @@ def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float) -> 
         except OSError:
             threading.Event().wait(0.05)
     return f"did not listen within {timeout} s"
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a test server, killing it if it does not exit within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from devkit.ports import wait_listening
+from devkit.ports import stop_process, wait_listening
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,7 @@ class TasksEmulator:
     log: Path
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def start(queue: str, target_port: int, log_dir: Path, target_host: str = "127.0.0.1",
