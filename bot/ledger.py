@@ -11,8 +11,10 @@ claimed in the Store (namespace "updates") before it is processed:
                           └──update (CAS)──▶ processing(new owner, new claim)
 
 In Cloud Tasks mode the webhook first records the update as "queued" (``mark_queued``)
-so that a resend from Telegram is not enqueued twice; the task that runs it claims it
-from "queued" like from absent.
+and, once its task exists, "enqueued", so that a resend from Telegram is not enqueued
+twice; until then a resend enqueues again (an enqueue may have failed or still be in
+flight: answering "duplicate" could lose the update; a second task is a duplicate the
+claim drops). The task that runs it claims it from "queued" like from absent.
 
 A resend of a done update, or of one this host is still working on, is a
 "duplicate". A resend of one claimed by another instance whose lease still runs is
@@ -51,7 +53,6 @@ NS = "updates"
 DONE_TTL = 2 * 24 * 3600.0   # longer than Telegram keeps retrying an update (~24 h)
 LRU_SIZE = 4096              # update_ids remembered in-process (fallback when the store is down)
 
-QUEUED_GRACE = 30.0          # a "queued" mark whose enqueue never finished is retried after this
 LEDGER_THREADS = 2
 
 Verdict = Literal["new", "takeover", "duplicate", "busy"]
@@ -333,22 +334,13 @@ class UpdateLedger:
 
     def mark_queued(self, update_id: int) -> bool:
         """Cloud Tasks mode, in the webhook: True when this call should enqueue the update
-        (nobody has, or an earlier enqueue never confirmed within QUEUED_GRACE), False
-        when it is already queued, running or done."""
-        now = self.clock()
+        (no task of it is known to exist), False when it is enqueued, running or done."""
         key = str(update_id)
-        if self.store.create(NS, key, {"state": "queued", "at": now}, ttl=DONE_TTL):
+        if self.store.create(NS, key, {"state": "queued", "at": self.clock()}, ttl=DONE_TTL):
             return True
-        retry = False
-
-        def apply(cur: Doc | None) -> Doc | None:
-            nonlocal retry
-            retry = cur is None or (cur.get("state") == "queued" and not cur.get("enqueued")
-                                    and now - float(cur.get("at", 0)) > QUEUED_GRACE)
-            return {"state": "queued", "at": now} if retry else cur
-
-        self.store.update(NS, key, apply, ttl=DONE_TTL)
-        return retry
+        current = self.store.get(NS, key)
+        return current is None or (current.get("state") == "queued"
+                                   and not current.get("enqueued"))
 
     def enqueued(self, update_id: int) -> None:
         """The task for `update_id` exists: resends from Telegram are duplicates now."""
@@ -356,9 +348,3 @@ class UpdateLedger:
             return {**cur, "enqueued": True} if cur and cur.get("state") == "queued" else cur
 
         self.store.update(NS, str(update_id), apply, ttl=DONE_TTL)
-
-    def unqueue(self, update_id: int) -> None:
-        """The enqueue failed: forget the "queued" mark so Telegram's resend enqueues it."""
-        self.store.update(
-            NS, str(update_id),
-            lambda cur: None if cur and cur.get("state") == "queued" else cur, ttl=DONE_TTL)

@@ -35,7 +35,7 @@ from bot.config import BotConfig
 from bot.ledger import UpdateLedger
 from bot.logs import CURRENT_UPDATE
 from bot.store import Store, StoreError, open_store
-from bot.tasks import EnqueueError, TaskQueue
+from bot.tasks import TaskQueue
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -203,11 +203,8 @@ class BotRuntime:
         self._parts()
         if not self._mark_queued(update_id):
             return Outcome(update_id, "duplicate", time.monotonic() - t0)
-        try:
-            created = self._task_queue().enqueue(self.config.bot_id, update_id, body)
-        except EnqueueError:
-            self._set_aside(self.ledger.unqueue, update_id)
-            raise
+        # On EnqueueError the "queued" mark stays unconfirmed: Telegram's resend enqueues again.
+        created = self._task_queue().enqueue(self.config.bot_id, update_id, body)
         self._set_aside(self.ledger.enqueued, update_id)
         return Outcome(update_id, "queued" if created else "duplicate", time.monotonic() - t0)
 

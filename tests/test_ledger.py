@@ -195,3 +195,21 @@ def test_a_given_up_claim_is_delivered_again_after_its_lease(store, monkeypatch,
     assert a.claim(10) == "busy"
     clock.advance(31)
     assert a.claim(10) == "takeover"
+
+
+def test_a_resend_before_the_first_enqueue_is_confirmed_is_enqueued_again(
+        store, monkeypatch, clock) -> None:
+    """Cloud Tasks mode. The first delivery's enqueue failed (queue down) or is still in
+    flight, and Telegram's resend comes first: only a task known to exist makes the resend
+    a duplicate; anything less enqueues again (a second task is the ledger's to drop)."""
+    a = ledger_of("instance-a", store, 60, monkeypatch, clock)
+    b = ledger_of("instance-b", store, 60, monkeypatch, clock)
+    assert a.mark_queued(7) is True
+    assert a.mark_queued(7) is True, "unconfirmed: answering duplicate could lose the update"
+    assert b.mark_queued(7) is True
+    a.enqueued(7)
+    assert b.mark_queued(7) is False, "its task exists"
+    assert b.claim(7) == "new", "the task claims a queued update"
+    assert a.mark_queued(7) is False, "running"
+    assert b.finish(7, "done") is True
+    assert a.mark_queued(7) is False, "done"
