@@ -76,7 +76,7 @@ class FlowWarp:
             return mapping, reliable
         # Back to the frame's size: the flow scaled with it, the mask as it is.
         back = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR)
-        back *= np.float32([w / small[0], h / small[1]])
+        back *= np.array([w / small[0], h / small[1]], np.float32)
         reliable = cv2.resize(reliable.view(np.uint8), (w, h),
                               interpolation=cv2.INTER_NEAREST).view(bool)
         return cv2.add(self._grid((h, w)), back), reliable
