@@ -134,25 +134,31 @@ def create_app(config: BotConfig | None = None, *, store: Store | None = None,
         if isinstance(read[0], str):
             return read
         update, body = read
-        update_id = update["update_id"]
         if config.tasks_queue:
             return enqueue(update, body)
+        return run(update, config.update_timeout, "update")
+
+    def run(update: dict, timeout: float, what: str) -> Response | tuple[str, int]:
+        """Process one update inside this request; 503 asks its sender (Telegram, or the
+        queue) to deliver it again. `what` names the delivery in the log."""
+        update_id = update["update_id"]
         context = CURRENT_UPDATE.set(update_id)
         try:
-            outcome = runtime().process(update, config.update_timeout)
+            outcome = runtime().process(update, timeout)
         except Exception:
-            # The bot could not start, so the update was never claimed: let Telegram resend.
-            log.exception("update %s: bot unavailable", update_id)
+            # The bot could not start, so the update was never claimed: let it come again.
+            log.exception("%s %s: bot unavailable", what, update_id)
             return "unavailable", 503
         finally:
             CURRENT_UPDATE.reset(context)
-        log.info("update %s: %s in %.2f s", update_id, outcome.status, outcome.seconds,
+        log.info("%s %s: %s in %.2f s", what, update_id, outcome.status, outcome.seconds,
                  extra={"update_id": update_id})
-        # "busy": another instance holds a live claim on it; it may have died, so Telegram
-        # must resend until that claim is done (200) or its lease ran out (taken over).
-        # "working": still being painted here; the resend joins the work in a live request
-        # (App Engine gives no CPU after the response). "lost": stopped unsent because its
-        # claim was taken over or could not be confirmed; the resend settles it.
+        # "busy": another instance holds a live claim on it; it may have died, so the update
+        # must come again until that claim is done (200) or its lease ran out (taken over).
+        # "working": still being painted here (past the timeout); the next delivery joins
+        # the work in a live request (App Engine gives no CPU after the response). "lost":
+        # stopped unsent because its claim was taken over or could not be confirmed; the
+        # next delivery settles who paints.
         status = 503 if outcome.status in ("busy", "working", "lost") else 200
         return Response(outcome.status, status, mimetype="text/plain")
 
@@ -180,24 +186,8 @@ def create_app(config: BotConfig | None = None, *, store: Store | None = None,
         read = read_update()
         if isinstance(read[0], str):
             return read
-        update = read[0]
-        update_id = update["update_id"]
-        context = CURRENT_UPDATE.set(update_id)
-        try:
-            outcome = runtime().process(update, config.task_timeout)
-        except Exception:
-            log.exception("update %s: bot unavailable; the queue retries", update_id)
-            return "unavailable", 503
-        finally:
-            CURRENT_UPDATE.reset(context)
-        log.info("task for update %s: %s in %.2f s (attempt %s)", update_id, outcome.status,
-                 outcome.seconds, request.headers.get("X-AppEngine-TaskRetryCount", "?"),
-                 extra={"update_id": update_id})
-        # busy: a live owner elsewhere (the retry takes it over if that owner dies);
-        # working: still running here past BOT_TASK_TIMEOUT (the retry joins it);
-        # lost: stopped unsent, its claim not surely ours (the retry settles who paints).
-        status = 503 if outcome.status in ("busy", "working", "lost") else 200
-        return Response(outcome.status, status, mimetype="text/plain")
+        attempt = request.headers.get("X-AppEngine-TaskRetryCount", "?")
+        return run(read[0], config.task_timeout, f"task (attempt {attempt}) for update")
 
     @app.get("/_ah/warmup")
     def warmup() -> tuple[str, int]:
