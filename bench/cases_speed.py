@@ -4,7 +4,7 @@
   vs baseline B (bench/naive.py) interleaved.
 * ``speed_cold`` — a new instance: spawn gunicorn (app.yaml) → /healthz → /_ah/warmup →
   photo → press → sendPhoto at the fake, with an empty NST_CACHE_DIR: built-in presets,
-  and presets + their codes synced from a bucket (gcp-storage-emulator, ``styles push``);
+  and presets + their codes synced from a bucket (fake-gcs-server, ``styles push``);
   vs the naive CLI, one whole process on one 1024 px photo (bench/naive_cli.py).
   Also OpenVINO's model cache (CACHE_DIR): compile in a fresh process, none / empty / warm.
 * ``speed_queue`` — 8 users × 8 aspect ratios at once through the webhook (gunicorn): one
