@@ -61,6 +61,12 @@ class RuntimeHolder:
             runtime.close()
 
 
+def warm_in_background(app: Flask) -> None:
+    """Start warming `app`'s runtime now, without waiting (gunicorn.conf.py: a worker that
+    has just loaded the app)."""
+    app.extensions["bot_runtime"].get().warm_in_background()
+
+
 def runtime() -> BotRuntime:
     """The current app's runtime (created lazily)."""
     return current_app.extensions["bot_runtime"].get()

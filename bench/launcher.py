@@ -54,13 +54,15 @@ class Spawned:
         return f"http://127.0.0.1:{self.port}"
 
 
-def spawn(env: dict[str, str], log_dir: Path, app_dir: Path = REPO) -> Spawned:
-    """Start `app_dir`'s entrypoint with `env` on a free port; output to log_dir/gunicorn-PORT.log."""
+def spawn(env: dict[str, str], log_dir: Path, app_dir: Path = REPO,
+          extra_args: tuple[str, ...] = ()) -> Spawned:
+    """Start `app_dir`'s entrypoint with `env` on a free port; output to log_dir/gunicorn-PORT.log.
+    `extra_args` go after the entrypoint's own (a later gunicorn option wins)."""
     port = free_port()
     log = log_dir / f"gunicorn-{port}.log"
     with open(log, "wb") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(entrypoint(port, app_dir), cwd=app_dir, env=env,
+        proc = subprocess.Popen([*entrypoint(port, app_dir), *extra_args], cwd=app_dir, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     return Spawned(proc, port, log, started)
 

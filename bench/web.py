@@ -71,6 +71,7 @@ class Gunicorn:
     fake: object
     scratch: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    extra_args: tuple[str, ...] = ()     # gunicorn options after app.yaml's
     port: int = 0
     proc: subprocess.Popen | None = None
     spawned: float = 0.0     # time.monotonic() just before the spawn
@@ -81,7 +82,8 @@ class Gunicorn:
 
     def start(self) -> "Gunicorn":
         """Spawn (returns at once; the server is ready when it answers)."""
-        server = spawn(app_env(self.fake, self.scratch, **self.extra_env), self.scratch)
+        server = spawn(app_env(self.fake, self.scratch, **self.extra_env), self.scratch,
+                       extra_args=self.extra_args)
         self.port, self.proc, self.spawned = server.port, server.proc, server.started
         return self
 

@@ -38,6 +38,7 @@ from bot.store import Store, StoreError, open_store
 from bot.tasks import TaskQueue
 
 T = TypeVar("T")
+BOOT_WARMUP_THREAD = "warmup-at-boot"
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
@@ -315,6 +316,7 @@ class BotRuntime:
         with self._warm_lock:
             if self._warm:
                 return True
+            t0 = time.monotonic()
             try:
                 engine, _ = self._parts()
                 # OpenVINO compiles with the GIL released: build the bot meanwhile.
@@ -328,7 +330,15 @@ class BotRuntime:
                 log.exception("warmup failed")
                 return False
             self._warm = True
+            log.info("warmed up in %.2f s on %s", time.monotonic() - t0,
+                     threading.current_thread().name)
             return True
+
+    def warm_in_background(self) -> None:
+        """Start `warmup` on a thread of its own and return at once (a gunicorn worker at
+        boot: gunicorn.conf.py). The first requests (/healthz, App Engine's /_ah/warmup)
+        then overlap with it, and /_ah/warmup waits for that work instead of starting it."""
+        threading.Thread(target=self.warmup, name=BOOT_WARMUP_THREAD, daemon=True).start()
 
     def health(self) -> bool:
         """Model files present and verified, store reachable; the reason goes to the log."""

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 import pytest
 
+from bot.runtime import BOOT_WARMUP_THREAD
 from tests.bot_harness import jpeg
 from tests.conftest import EXIF_DIR
 from devkit.fake_telegram import FakeTelegram
@@ -69,6 +70,22 @@ def test_app_yaml_entrypoint_paints_a_photo(launch, fake, tmp_path, capsys) -> N
     report(capsys, f"cold start (spawn -> first answered update): {cold:.2f} s; "
                    f"first painting request (loads the models): {first_image:.2f} s; "
                    f"warm painting request: {warm:.2f} s at 160 px, {warm_big:.2f} s at 1024 px")
+
+
+def test_a_new_worker_warms_up_at_boot(launch, tmp_path) -> None:
+    """gunicorn.conf.py's hook: the worker compiles the model and builds the bot as soon as
+    it has the app, before anyone asks; App Engine's /_ah/warmup then finds the work done
+    (or joins it) and never does it twice."""
+    node = launch(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    done = "warmed up in"
+    deadline = time.monotonic() + START_TIMEOUT
+    while done not in node.log.read_text() and node.proc.poll() is None:
+        assert time.monotonic() < deadline, node.log.read_text()[-3000:]
+        time.sleep(0.05)
+    log = node.log.read_text()
+    assert f"on {BOOT_WARMUP_THREAD}" in log, log[-3000:]
+    assert wait_http(f"{node.url}/_ah/warmup", START_TIMEOUT, node.proc) == 200
+    assert node.log.read_text().count(done) == 1
 
 
 def post_together(update: dict, *instances: Instance) -> list[tuple[int, str]]:

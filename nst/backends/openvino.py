@@ -40,6 +40,9 @@ from nst.models import PREDICTOR, SPECS, TRANSFORMER, engine_files_problem, loca
 
 MULTIPLE = 4     # the transformer's strides: sides are padded up to a multiple of this
 CONTENT_INPUT = "content_image"
+# Snippets (OpenVINO's JIT-fused element-wise subgraphs) cost compile time on every new
+# instance and buy these convolutional models no speed (bench/ speed_cold, "snippets").
+COMPILE_PROPS = {"SNIPPETS_MODE": "DISABLE"}
 CODE_SIZE = 100
 
 
@@ -108,7 +111,7 @@ class OpenVinoBackend(Backend):
         return f"ov-{SPECS[PREDICTOR].sha256[:16]}"
 
     def _compile(self, core: Any, model: Any, **extra: Any) -> Any:
-        props: dict[str, Any] = {"INFERENCE_NUM_THREADS": self.threads}
+        props: dict[str, Any] = {"INFERENCE_NUM_THREADS": self.threads, **COMPILE_PROPS}
         if self.precision == "f32":
             props["INFERENCE_PRECISION_HINT"] = "f32"
         props.update(extra)
