@@ -27,8 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bench.launcher import free_port
 from devkit import fake_gcs
+from devkit.ports import restartable_port
 from nst.gcs import make_client
 
 
@@ -91,7 +91,7 @@ def emulator_env(host: str) -> Iterator[None]:
 def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """A running fake-gcs-server for the session; STORAGE_EMULATOR_HOST set."""
     folder = tmp_path_factory.mktemp("fake-gcs")
-    server = fake_gcs.start(free_port(), folder / "server.log", root=folder / "data")
+    server = fake_gcs.start(restartable_port(), folder / "server.log", root=folder / "data")
     try:
         with emulator_env(server.url):
             yield Emulator(server)
