@@ -207,6 +207,10 @@ class MaskTracker:
         (``coarse``; None = not looked at this frame: the previous mask moved along)."""
         import cv2
 
+        if not _some(self._prev_mask) and not _some(coarse):
+            # Nobody to carry along (no face yet, or faded out): no flow to compute.
+            self._prev_frame = self._prev_mask = None
+            return None
         small = cv2.resize(frame, (SEG_INPUT, SEG_INPUT), interpolation=cv2.INTER_AREA)
         mask = coarse
         if self._prev_frame is not None and self._prev_mask is not None:
@@ -218,7 +222,12 @@ class MaskTracker:
                 wgt = cv2.blur(reliable.astype(np.float32), (3, 3)) * np.float32(self.weight)
                 mask = mask + wgt * (warped - mask)
         self._prev_frame, self._prev_mask = small, mask
-        return mask if mask is not None and float(mask.max(initial=0.0)) > 1e-3 else None
+        return mask if _some(mask) else None
+
+
+def _some(mask: np.ndarray | None) -> bool:
+    """Does the mask keep anything (above rounding noise)?"""
+    return mask is not None and float(mask.max(initial=0.0)) > 1e-3
 
 
 class FrameGuard:

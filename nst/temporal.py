@@ -23,12 +23,15 @@ import numpy as np
 
 #: Share of the warped previous output where the flow is reliable.
 DEFAULT_WEIGHT = 0.7
+#: The stabilizer's flow is found at half the frame's size: strokes move smoothly and the
+#: flow costs a quarter (bench/ clips_flow has both side by side).
+FLOW_SCALE = 0.5
 
 
 class FlowWarp:
     """Backward warp between two consecutive input frames, with a reliability mask."""
 
-    def __init__(self, preset: str = "fast") -> None:
+    def __init__(self, preset: str = "fast", scale: float = 1.0) -> None:
         import cv2
 
         presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -37,7 +40,9 @@ class FlowWarp:
         self._cv2 = cv2
         # not thread-safe: one per clip (OpenCV's stubs lack it, hence the ignore)
         self._dis = cv2.DISOpticalFlow_create(presets[preset])  # type: ignore[attr-defined]
-        self._grid: np.ndarray | None = None
+        #: the flow is found on frames shrunk by this much and scaled back up
+        self.scale = scale
+        self._grids: dict[tuple[int, int], np.ndarray] = {}
 
     def _gray(self, frame: np.ndarray) -> np.ndarray:
         return self._cv2.cvtColor(frame, self._cv2.COLOR_RGB2GRAY)
@@ -47,13 +52,14 @@ class FlowWarp:
         ``prev``'s pixels to where they are in ``cur``."""
         cv2 = self._cv2
         g0, g1 = self._gray(prev), self._gray(cur)
+        h, w = g1.shape
+        small = (max(8, round(w * self.scale)), max(8, round(h * self.scale)))
+        if small != (w, h):
+            g0 = cv2.resize(g0, small, interpolation=cv2.INTER_AREA)
+            g1 = cv2.resize(g1, small, interpolation=cv2.INTER_AREA)
         back = self._dis.calc(g1, g0, None)   # cur(x) ≈ prev(x + back(x))
         fwd = self._dis.calc(g0, g1, None)
-        h, w = g1.shape
-        if self._grid is None or self._grid.shape[:2] != (h, w):
-            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-            self._grid = np.dstack([xs, ys])
-        mapping = cv2.add(self._grid, back)
+        mapping = cv2.add(self._grid(g1.shape), back)
         fwd_there = cv2.remap(fwd, mapping, None, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         # forward–backward consistency (Sundaram et al.): a round trip ends near the start;
@@ -63,9 +69,26 @@ class FlowWarp:
         err = cv2.transform(cv2.multiply(loop, loop), pair)
         size = cv2.transform(cv2.add(cv2.multiply(back, back), cv2.multiply(fwd_there, fwd_there)),
                              pair)
-        inside = cv2.remap(np.ones((h, w), np.uint8), mapping, None, cv2.INTER_NEAREST,
+        inside = cv2.remap(np.ones(g1.shape, np.uint8), mapping, None, cv2.INTER_NEAREST,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        return mapping, (err <= 0.01 * size + 0.5) & (inside > 0)
+        reliable = (err <= 0.01 * size + 0.5) & (inside > 0)
+        if small == (w, h):
+            return mapping, reliable
+        # Back to the frame's size: the flow scaled with it, the mask as it is.
+        back = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR)
+        back *= np.array([w / small[0], h / small[1]], np.float32)
+        reliable = cv2.resize(reliable.view(np.uint8), (w, h),
+                              interpolation=cv2.INTER_NEAREST).view(bool)
+        return cv2.add(self._grid((h, w)), back), reliable
+
+    def _grid(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Each pixel's own (x, y), the identity map, per frame size."""
+        h, w = shape[:2]
+        grid = self._grids.get((h, w))
+        if grid is None:
+            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+            grid = self._grids[(h, w)] = np.dstack([xs, ys])
+        return grid
 
     def warp(self, image: np.ndarray, mapping: np.ndarray) -> np.ndarray:
         cv2 = self._cv2
@@ -75,11 +98,12 @@ class FlowWarp:
 class Stabilizer:
     """Feed (input frame, stylized frame) pairs in order; get stabilized frames back."""
 
-    def __init__(self, weight: float = DEFAULT_WEIGHT, preset: str = "fast") -> None:
+    def __init__(self, weight: float = DEFAULT_WEIGHT, preset: str = "fast",
+                 flow_scale: float = FLOW_SCALE) -> None:
         if not 0.0 <= weight < 1.0:
             raise ValueError(f"weight must be in [0, 1), not {weight}")
         self.weight = weight
-        self._flow = FlowWarp(preset)
+        self._flow = FlowWarp(preset, flow_scale)
         self._prev_in: np.ndarray | None = None
         self._prev_out: np.ndarray | None = None
 

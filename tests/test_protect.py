@@ -184,6 +184,24 @@ def test_clip_mask_is_stabilized(engine) -> None:
     assert flicker_tracked < 0.8 * flicker_raw, (flicker_tracked, flicker_raw)
 
 
+def test_a_clip_without_a_face_tracks_nothing(engine) -> None:
+    """No face anywhere: every frame comes back as painted, and no flow is computed for a
+    mask that holds nothing (it was the clip's most expensive step after the model)."""
+    from nst.protect import FrameGuard
+
+    frames = pan(PORTRAIT_CLIP, 7, (320, 320), step=4)
+    empty = engine.subjects(Image.fromarray(np.zeros((320, 320, 3), np.uint8)))
+    assert not empty.found
+    guard = FrameGuard(lambda im: empty, "faces")
+    flows = []
+    tracker_flow = guard._tracker._flow
+    real_between = tracker_flow.between
+    tracker_flow.between = lambda a, b: flows.append(1) or real_between(a, b)
+    painted = [np.full_like(f, 40) for f in frames]
+    assert all(guard(f, p) is p for f, p in zip(frames, painted))
+    assert flows == [] and not guard.found
+
+
 def test_contact_sheet_renders_every_mode(engine) -> None:
     """The README's sheet (bench/contact_protect.py) works from the vendored photos."""
     from bench.contact_protect import CELL_H, DEFAULT_PHOTOS, HEAD_H, render_sheet
