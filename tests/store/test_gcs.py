@@ -56,7 +56,7 @@ def test_gcs_takeover_of_an_expired_claim_is_conditional(gcs_emulator, clock):
     ({"n": 1}, lambda d: {"n": d["n"] + 1}, {"n": 11}),
     pytest.param({"n": 1}, lambda d: None, None, marks=pytest.mark.xfail(strict=True, reason=(
         "fake-gcs-server 1.54 ignores ifGenerationMatch on DELETE (fsouza/fake-gcs-server"
-        "#1282); test_gcs_deletes_carry_the_generation_they_read checks what is sent"))),
+        "#1282); test_gcs_conditions_this_server_ignores_are_sent checks them"))),
     (None, lambda d: {"n": (d or {"n": 0})["n"] + 1}, {"n": 11}),
 ], ids=["rewrite", "delete", "first-write"])
 def test_gcs_update_is_conditional_on_what_it_read(gcs_emulator, start, fn, final):
@@ -79,9 +79,11 @@ def test_gcs_update_is_conditional_on_what_it_read(gcs_emulator, start, fn, fina
     assert store.get("ns", "k") == final
 
 
-def test_gcs_deletes_carry_the_generation_they_read(gcs_emulator, clock):
-    """update→None, delete and cleanup remove only the generation they read; read from the
-    server's access log, as this fake-gcs-server does not enforce it on DELETE (above)."""
+def test_gcs_conditions_this_server_ignores_are_sent(gcs_emulator, clock):
+    """What fake-gcs-server 1.54 does not enforce (ifGenerationMatch on DELETE and on a
+    download, fsouza/fake-gcs-server#1282) is read from its access log: update→None, delete
+    and cleanup remove only the generation they read, and update reads the content of the
+    generation whose metadata it read."""
     bucket = gcs_emulator.new_bucket("deletes")
     store = GcsStore(bucket, "bot", clock=clock)
     for key in "abc":
@@ -91,10 +93,14 @@ def test_gcs_deletes_carry_the_generation_they_read(gcs_emulator, clock):
     assert store.delete("ns", "b")
     clock.advance(6)
     assert store.cleanup() == 1
-    sent = [(unquote(path.rsplit("/", 1)[1]), query.get("ifGenerationMatch"))
-            for method, path, query in gcs_emulator.requests()
-            if method == "DELETE" and path.startswith(f"/storage/v1/b/{bucket}/o/")]
-    assert sent == [(f"bot/ns/{key}.json", read[key]) for key in "abc"]
+
+    def sent(method: str, api: str) -> list[tuple[str, list[str] | None]]:
+        return [(unquote(path.rsplit("/", 1)[1]), query.get("ifGenerationMatch"))
+                for verb, path, query in gcs_emulator.requests()
+                if verb == method and path.startswith(f"{api}/b/{bucket}/o/")]
+
+    assert sent("DELETE", "/storage/v1") == [(f"bot/ns/{key}.json", read[key]) for key in "abc"]
+    assert sent("GET", "/download/storage/v1") == [("bot/ns/a.json", read["a"])]
 
 
 def test_gcs_object_layout_and_metadata(gcs_emulator, clock):
