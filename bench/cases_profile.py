@@ -79,6 +79,7 @@ def _patched(clock: PhaseClock) -> Iterator[None]:
     targets: list[tuple[object, str, str, tuple[str, ...], str | None]] = [
         (painting, "load_image", "decode", (), None), (painting, "encode_image", "encode", (), None),
         (Engine, "stylize", "stylize", (), None), (brush, "upsample", "upsampling", (), None),
+        (brush, "rebuild", "upsampling", (), None),   # bold's a·Y + b at full size
         (images, "to_rgb", "colour", ("colour",), None),
         (images, "to_rgb_in_strips", "colour", ("colour",), None),
         (images, "to_rgb_or_rgba", "colour", ("colour",), None),
@@ -156,7 +157,7 @@ def webhook_profile(ctx: Context, presses: int | None = None) -> list[Row]:
         "colour (mode / ICC → sRGB)": med["colour"],
         "resize (photo → output, output → the brush's pass)": med["resize"],
         "model (transformer passes)": med["model"],
-        "upsampling (the brush's guided upsampling)": med["upsampling"],
+        "upsampling (the brush back to full size: bold's a·Y + b, guided upsampling)": med["upsampling"],
         "faces: detection (BlazeFace; segmenter only around a face)": med["detect"],
         "faces: protection (guided mask + blend, only where a face is)": med["protect"],
         "rest of Engine.stylize (arrays, clipping)":

@@ -17,6 +17,7 @@ from typing import IO, NoReturn, Sequence
 
 from nst.cli_common import (EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, check_output, engine_config,
                             engine_from_env, load_picture, style_arg, write_output)
+from nst.config import EngineConfig
 from nst.errors import ImageError, ModelError, NstError, StyleNotFound
 
 PROG = "nst"
@@ -78,7 +79,11 @@ def _build_parser() -> argparse.ArgumentParser:
                                         "computed, and the file is rewritten only if it changes.")
     vec.add_argument("folder", nargs="?", default="builtin", metavar="FOLDER")
 
-    sub.add_parser("models", help="where the model files load from, sizes, sha256 check")
+    md = sub.add_parser("models", help="where the model files load from, sizes, sha256 check",
+                        description="List the model files (where from, size, sha256 check); "
+                                    "`models ir` writes the transformer's OpenVINO IR beside "
+                                    "its .tflite (a build step: new instances read it faster).")
+    md.add_argument("action", nargs="?", choices=["ir"], help="ir: write the OpenVINO IR")
 
     pv = sub.add_parser("preview", help="the photo painted in 9 presets, one numbered 3x3 picture",
                         description="Paint PHOTO in 9 presets (default: the first 9) as one "
@@ -266,6 +271,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     from nst import models
 
     config = engine_config()
+    if args.action == "ir":
+        return _write_ir(config)
     statuses = models.all_status(config)
     print(f"backend: {config.backend}; search order: "
           + ", ".join(str(d) for d in models.search_dirs(config)))
@@ -291,6 +298,22 @@ def cmd_models(args: argparse.Namespace) -> int:
         bad = next(s for s in statuses if models.SPECS[s.name].required and not s.ok)
         print(f"{PROG}: {bad.problem}", file=sys.stderr)
         return EXIT_FAIL
+    return EXIT_OK
+
+
+def _write_ir(config: EngineConfig) -> int:
+    from nst.backends.openvino import import_runtime
+    from nst.backends.ov_ir import write_ir
+    from nst.models import SPECS, TRANSFORMER, locate
+
+    try:
+        tflite = locate(TRANSFORMER, config)
+        out = write_ir(import_runtime().Core(), tflite, SPECS[TRANSFORMER].sha256)
+    except ModelError as e:
+        raise CliError(e.detail or e.user_message, EXIT_FAIL) from None
+    except (OSError, RuntimeError) as e:
+        raise CliError(f"cannot write the OpenVINO IR beside {TRANSFORMER}: {e}", EXIT_FAIL) from None
+    print(f"wrote {out} (and {out.with_suffix('.bin').name}) from {tflite.name}")
     return EXIT_OK
 
 

@@ -1,7 +1,9 @@
 """Default backend: Magenta's TFLite models compiled by OpenVINO for the CPU.
 
-* OpenVINO reads the vendored ``.tflite`` files directly; no converted copy is
-  kept.  Each model is compiled once per backend: the transformer by ``warmup``
+* OpenVINO reads the transformer from the IR made from its vendored ``.tflite``
+  (``nst.backends.ov_ir``: quicker to read on a new instance; the ``.tflite`` when
+  the IR is missing or stale), the predictor from its ``.tflite``.  Each model is
+  compiled once per backend: the transformer by ``warmup``
   (or the first transfer), the predictor at the first style code it must compute.
 * The transformer is compiled with dynamic spatial dims (``[1, -1, -1, 3]``), so
   every aspect ratio runs on the same compiled model: no recompile, no arena to
@@ -32,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from nst.backends import ov_ir
 from nst.backends.base import (MIN_SIDE, Backend, check_content_array, check_style_array,
                                pad_to)
 from nst.config import EngineConfig
@@ -141,7 +144,7 @@ class OpenVinoBackend(Backend):
             path = locate(TRANSFORMER, self.config)
             core = self._core()
             try:
-                transformer = core.read_model(str(path))
+                transformer = ov_ir.read_model(core, path, SPECS[TRANSFORMER].sha256)
                 names = [i.get_any_name() for i in transformer.inputs]
                 style = [n for n in names if n != CONTENT_INPUT]
                 if CONTENT_INPUT not in names or len(style) != 1:
