@@ -4,7 +4,7 @@
   vs baseline B (bench/naive.py) interleaved.
 * ``speed_cold`` — a new instance: spawn gunicorn (app.yaml) → /healthz → /_ah/warmup →
   photo → press → sendPhoto at the fake, with an empty NST_CACHE_DIR: built-in presets,
-  and presets + their codes synced from a bucket (gcp-storage-emulator, ``styles push``);
+  and presets + their codes synced from a bucket (fake-gcs-server, ``styles push``);
   vs the naive CLI, one whole process on one 1024 px photo (bench/naive_cli.py).
   Also OpenVINO's model cache (CACHE_DIR): compile in a fresh process, none / empty / warm.
 * ``speed_queue`` — 8 users × 8 aspect ratios at once through the webhook (gunicorn): one
@@ -98,33 +98,28 @@ def protect_cost(ctx: Context) -> list[Row]:
 # --- cold start ------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _styles_bucket(scratch: Path) -> Iterator[dict[str, str]]:
-    """gcp-storage-emulator in this process with the built-in presets pushed (their
-    vectors.npz too); yields the env a server needs to use it."""
+    """fake-gcs-server (devkit/fake_gcs.py, a child process) with the built-in presets
+    pushed (their vectors.npz too); yields the env a server needs to use it."""
     import os
 
-    from gcp_storage_emulator.server import create_server
-
-    from bench.launcher import free_port
+    from devkit import fake_gcs
     from nst.catalog.push import push_presets
     from nst.config import BUILTIN_STYLES
 
-    port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket="bench-styles")
-    server.start()
-    env = {"STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}",
-           "STYLES": "gs://bench-styles/presets", "GOOGLE_CLOUD_PROJECT": "bench"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        push_presets(BUILTIN_STYLES, env["STYLES"])
-        yield env
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        server.stop()
+    with fake_gcs.serve(["bench-styles"], scratch) as server:
+        env = {"STORAGE_EMULATOR_HOST": server.url,
+               "STYLES": "gs://bench-styles/presets", "GOOGLE_CLOUD_PROJECT": "bench"}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            push_presets(BUILTIN_STYLES, env["STYLES"])
+            yield env
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def _instance(ctx: Context, fake, n: int, photo: bytes, extra: dict[str, str]) -> dict[str, float]:

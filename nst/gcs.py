@@ -3,7 +3,7 @@
 Used by the style catalog (``STYLES=gs://…``, `nst.catalog.gcs`) and by the bot's
 store (``BOT_STORE=gs://…``, `bot.store.gcs`). `storage.Client()` itself honours
 ``STORAGE_EMULATOR_HOST`` (anonymous credentials, no project needed), so tests and
-local runs against gcp-storage-emulator need nothing special here.
+local runs against an emulator (fake-gcs-server) need nothing special here.
 """
 from __future__ import annotations
 

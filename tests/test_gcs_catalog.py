@@ -1,4 +1,4 @@
-"""GcsCatalog and push_presets against gcp-storage-emulator (see tests/gcs_emulator.py)."""
+"""GcsCatalog and push_presets against fake-gcs-server (the session fixture of tests/gcs_emulator.py)."""
 from __future__ import annotations
 
 import json

@@ -1,12 +1,5 @@
-"""One contract for every Store: SQLite (a temp file) and GCS (the emulator).
-
-About GCS preconditions: gcp-storage-emulator 2026.7.19 accepts ``ifGenerationMatch``
-and ignores it (see test_gcs.py `test_raw_emulator_precondition_support`, which checks
-this every run). The GCS store relies on that precondition for create-exactly-once and CAS update,
-so the "gcs" parametrization runs against the emulator plus the small precondition shim
-in tests/gcs_emulator.py (412 when the generation does not match, like real GCS), and
-test_gcs.py `test_gcs_sends_generation_preconditions` asserts on the wire that production code sends
-the precondition on every conditional write.
+"""One contract for every Store: SQLite (a temp file) and GCS (fake-gcs-server, which
+honours generation preconditions as real GCS does; test_gcs.py shows the store relies on them).
 """
 from __future__ import annotations
 
