@@ -167,14 +167,19 @@ def _naive_cli(ctx: Context) -> float:
 def cold(ctx: Context) -> list[Row]:
     """New instance → first painting, side by side with the naive CLI's whole process."""
     from bench.cases_web import fake_telegram
+    from bench.prodlike import hiding_env
 
     photo = inputs.content_jpeg(COLD_SIDE)
-    runs: dict[str, list] = {"naive": [], "builtin": [], "bucket": []}
+    runs: dict[str, list] = {"naive": [], "builtin": [], "bucket": [], "machine": []}
+    # A new App Engine instance has requirements.txt installed and nothing else.
+    runtime_only = hiding_env(ctx.scratch, child_env()["PYTHONPATH"])
     with fake_telegram() as fake, _styles_bucket(ctx.scratch) as bucket_env:
         variants: dict[str, Callable[[int], object]] = {
             "naive": lambda n: _naive_cli(ctx),
-            "builtin": lambda n: _instance(ctx, fake, n, photo, {}),
-            "bucket": lambda n: _instance(ctx, fake, 1000 + n, photo, bucket_env),
+            "builtin": lambda n: _instance(ctx, fake, n, photo, runtime_only),
+            "bucket": lambda n: _instance(ctx, fake, 1000 + n, photo,
+                                          {**bucket_env, **runtime_only}),
+            "machine": lambda n: _instance(ctx, fake, 2000 + n, photo, {}),
         }
         for i in range(ctx.reps(5)):
             for name in (list(variants) if i % 2 == 0 else list(reversed(variants))):
@@ -182,7 +187,9 @@ def cold(ctx: Context) -> list[Row]:
     naive = Stats.of(runs["naive"])
     rows = []
     for name, label in (("builtin", "built-in presets"),
-                        ("bucket", "presets + codes synced from the styles bucket")):
+                        ("bucket", "presets + codes synced from the styles bucket"),
+                        ("machine", "built-in presets, with every package of this machine "
+                                    "importable (dev tools too)")):
         paint = Stats.of([r["painting"] for r in runs[name]])
         phases = {k: Stats.of([r[k] for r in runs[name]]).median
                   for k in ("healthz", "warmup", "keyboard")}
@@ -191,8 +198,9 @@ def cold(ctx: Context) -> list[Row]:
             "speed_cold", f"new instance, empty cache, {label}: spawn → /healthz → "
             f"/_ah/warmup → first painting", paint.median, "s", paint.as_dict(),
             baseline=f"naive CLI, one {COLD_SIDE} px photo, whole process",
-            baseline_value=naive.median, ratio=ratio, target=f"≤ {TARGET_COLD:g} × naive CLI",
-            met=ratio <= TARGET_COLD,
+            baseline_value=naive.median, ratio=ratio,
+            target=f"≤ {TARGET_COLD:g} × naive CLI" if name != "machine" else None,
+            met=ratio <= TARGET_COLD if name != "machine" else None,
             note=f"medians since spawn: /healthz {fmt(phases['healthz'], 's')}, warmup done "
                  f"{fmt(phases['warmup'], 's')}, keyboard {fmt(phases['keyboard'], 's')}, "
                  f"painting {fmt(paint.median, 's')} (n={paint.n}); naive min "

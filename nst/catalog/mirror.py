@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -66,6 +67,9 @@ def sync_lock(folder: Path) -> Iterator[None]:
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+FETCH_THREADS = 8
 
 
 class BucketMirror:
@@ -181,14 +185,16 @@ class BucketMirror:
         if missing:  # LocalCatalog skips these presets with a warning
             log.warning("style catalog %s: manifest lists missing images %s", self.url, missing)
 
-        for rel in [r for r in wanted if r in remote]:
-            if self._fetch(rel, remote[rel], old_index.get(rel), index):
-                downloaded += 1
-        if VECTORS in remote:
-            if self._fetch_vectors(remote[VECTORS], old_index.get(VECTORS), index):
-                downloaded += 1
-        elif VECTORS in old_index:
-            pass  # the bucket lost its copy; ours stays a local cache
+        # Side by side: each file is a round trip to the bucket (one after another, a new
+        # instance waited for the 18 presets' trips in a row). Each call fills its own key.
+        with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="styles-sync") as pool:
+            jobs = [pool.submit(self._fetch, rel, remote[rel], old_index.get(rel), index)
+                    for rel in wanted if rel in remote]
+            if VECTORS in remote:
+                jobs.append(pool.submit(self._fetch_vectors, remote[VECTORS],
+                                        old_index.get(VECTORS), index))
+            downloaded += sum(bool(job.result()) for job in jobs)
+        # (a bucket without vectors.npz leaves ours as a local cache)
         # The manifest goes in last: a reader never sees entries whose image is missing.
         local_manifest = self.local_folder / MANIFEST
         if not local_manifest.is_file() or local_manifest.read_bytes() != manifest_bytes:
