@@ -167,7 +167,7 @@ def _naive_cli(ctx: Context) -> float:
 def cold(ctx: Context) -> list[Row]:
     """New instance → first painting, side by side with the naive CLI's whole process."""
     from bench.cases_web import fake_telegram
-    from bench.prodlike import hiding_env
+    from devkit.runtime_only import hiding_env
 
     photo = inputs.content_jpeg(COLD_SIDE)
     runs: dict[str, list] = {"naive": [], "builtin": [], "bucket": [], "machine": []}

@@ -22,6 +22,7 @@ import pytest
 from nst.models import SPECS
 from tests.conftest import REPO
 from devkit.fake_telegram import FakeTelegram
+from devkit.runtime_only import hiding_env
 from tests.http_harness import ready, start_gunicorn
 from tests.webhook_harness import ask_for_painting, assert_one_painting
 
@@ -161,9 +162,24 @@ def test_rules_agree_with_gcloud(tmp_path: Path) -> None:
     assert "secrets.yaml" not in by_gcloud and "nst/data/models/" + next(iter(SPECS)) in by_gcloud
 
 
+def test_the_runtime_only_env_hides_what_app_engine_would_not_install(tmp_path: Path) -> None:
+    env = {**os.environ, **hiding_env(tmp_path, str(REPO))}
+    code = ("import telegram, flask, openvino, google.cloud.storage, webhook_app\n"
+            "for dev in ('pytest', 'hypothesis', 'mypy', 'playwright'):\n"
+            "    try:\n"
+            "        __import__(dev)\n"
+            "    except ModuleNotFoundError:\n"
+            "        continue\n"
+            "    raise SystemExit(dev + ' importable')\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout
+
+
 @pytest.mark.slow
 def test_uploaded_copy_paints_a_photo(tmp_path: Path, uploaded: set[str], fake: FakeTelegram) -> None:
-    """Copy exactly the upload set to an empty folder and run app.yaml's entrypoint there."""
+    """Copy exactly the upload set to an empty folder and run app.yaml's entrypoint there,
+    able to import only what requirements.txt installs (as on App Engine)."""
     app_dir = tmp_path / "app"
     for rel in uploaded:
         (app_dir / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -174,7 +190,7 @@ def test_uploaded_copy_paints_a_photo(tmp_path: Path, uploaded: set[str], fake: 
                            capture_output=True, text=True, check=True).stdout.strip()
     assert Path(where) == app_dir / "nst" / "data" / "models"
     node = start_gunicorn(fake.env(), f"sqlite:///{tmp_path / 'bot.sqlite3'}", tmp_path,
-                          app_dir=app_dir)
+                          app_dir=app_dir, **hiding_env(tmp_path, str(app_dir)))
     try:
         ready(node)
         assert node.post(ask_for_painting(node.post, fake, 61)) == (200, "done")

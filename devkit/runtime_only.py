@@ -1,4 +1,4 @@
-"""A server process that imports only what App Engine installs.
+"""A process that imports only what App Engine installs (bench/ and tests/ use it).
 
 App Engine builds an instance from requirements.txt alone; this machine also has the test
 and bench tools installed, and some of them are imported when present (httpx imports its
@@ -16,11 +16,11 @@ import importlib.metadata as metadata
 import re
 from pathlib import Path
 
-from bench.launcher import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-SITECUSTOMIZE = '''"""Written by bench/prodlike.py: only requirements.txt's closure is importable."""
+SITECUSTOMIZE = '''"""Written by devkit/runtime_only.py: only requirements.txt's closure is importable."""
 import sys
 
 HIDDEN = {hidden!r}
