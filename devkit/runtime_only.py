@@ -70,7 +70,7 @@ def hidden_modules(requirements: Path = REPO / "requirements.txt") -> set[str]:
 
 def hiding_env(scratch: Path, base_pythonpath: str) -> dict[str, str]:
     """PYTHONPATH for a child that sees only the runtime's distributions."""
-    folder = scratch / "prodlike"
+    folder = scratch / "runtime-only"
     folder.mkdir(exist_ok=True)
     (folder / "sitecustomize.py").write_text(
         SITECUSTOMIZE.format(hidden=sorted(hidden_modules())))
