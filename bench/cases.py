@@ -66,6 +66,7 @@ def all_cases() -> tuple[Case, ...]:
         Case("speed_cold", "cases_speed:cold"),
         Case("speed_streams", "cases_speed:streams"),
         Case("speed_queue", "cases_speed:queue"),
+        Case("store_calls", "cases_store:store_calls"),
     )
 
 
