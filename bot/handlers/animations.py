@@ -14,8 +14,8 @@ from telegram import Update
 from bot import texts
 from bot.context import BotContext
 from bot.handlers import photos
-from bot.handlers.common import CLIPS, new_content, say
-from bot.intake import arrival_problem, classify
+from bot.handlers.common import CLIPS, arrival_refused, new_content, say
+from bot.intake import classify
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,7 @@ async def on_clip(update: Update, context: BotContext) -> None:
         if photos.is_style(session, ref, update, context):
             await photos.picture_arrived(update, context, ref.as_picture())
             return
-    problem = await arrival_problem(context.bot, ref, context.bot_data.arrivals)
-    if problem is not None:
-        await say(context, chat.id, context.t(problem.user_message, **problem.values),
-                  message.message_id)
+    if await arrival_refused(context, ref, chat.id, message.message_id):
         return
     await new_content(context, chat_id=chat.id, user_id=user.id, ref=ref,
                       reply_to=message.message_id, ask_id=message.message_id)

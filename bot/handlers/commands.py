@@ -12,8 +12,9 @@ from telegram.error import BadRequest
 
 from bot import gallery, texts
 from bot.context import BotContext
-from bot.handlers.common import chat_of, is_private, message_of, new_content, say, user_of
-from bot.intake import arrival_problem, classify
+from bot.handlers.common import (arrival_refused, chat_of, is_private, message_of, new_content,
+                                 say, user_of)
+from bot.intake import classify
 from bot.keyboards import STRENGTHS
 from bot.painting import LIMITS
 from bot.telegram_io import reply_params, with_retries
@@ -111,10 +112,7 @@ async def stylize(update: Update, context: BotContext) -> None:
         hint = texts.STYLIZE_PRIVATE if is_private(update) else texts.STYLIZE_NEEDS_PHOTO
         await say(context, chat.id, context.t(hint), message.message_id)
         return
-    problem = await arrival_problem(context.bot, ref, context.bot_data.arrivals)
-    if problem is not None:
-        await say(context, chat.id, context.t(problem.user_message, **problem.values),
-                  message.message_id)
+    if await arrival_refused(context, ref, chat.id, message.message_id):
         return
     await new_content(context, chat_id=chat.id, user_id=user_of(update).id, ref=ref,
                       reply_to=target.message_id, ask_id=message.message_id)

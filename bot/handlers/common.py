@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 
 from bot import keyboards, texts
 from bot.context import BotContext
-from bot.intake import classify
+from bot.intake import arrival_problem, classify
 from bot.records import FileRef, Subject
 from bot.telegram_io import ProbablyDelivered, reply_text, with_retries
 
@@ -79,6 +79,16 @@ async def say(context: BotContext, chat_id: int, text: str,
     except Exception:
         log.exception("could not send a message to chat %s", chat_id)
         return None
+
+
+async def arrival_refused(context: BotContext, ref: FileRef, chat_id: int, reply_to: int) -> bool:
+    """Check a photo or clip as it arrives (bot.intake); True once the user was told, in a
+    reply to `reply_to`, why it cannot be painted."""
+    problem = await arrival_problem(context.bot, ref, context.bot_data.arrivals)
+    if problem is None:
+        return False
+    await say(context, chat_id, context.t(problem.user_message, **problem.values), reply_to)
+    return True
 
 
 async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
