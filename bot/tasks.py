@@ -95,6 +95,11 @@ class TaskQueue:
             log.info("update %s: its task already exists", update_id)
             return False
         except (exceptions.GoogleAPICallError, exceptions.RetryError, ValueError) as exc:
+            if isinstance(exc, (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded)):
+                # The queue could not be reached: a new channel next time. This one would
+                # wait out gRPC's reconnect backoff (up to minutes) after the queue is back,
+                # answering every resend meanwhile with a 503.
+                self.close()
             raise EnqueueError(f"cannot enqueue update {update_id}: {exc}") from exc
         return True
 

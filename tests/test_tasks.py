@@ -15,7 +15,7 @@ from flask import Flask, Response, g, request
 
 from bot import texts
 from bot.ledger import NS
-from bot.tasks import QUEUE_HEADER, TASK_ROUTE, TaskQueue
+from bot.tasks import QUEUE_HEADER, TASK_ROUTE, EnqueueError, TaskQueue
 from devkit import clip_factory as cf
 from devkit.bot_harness import button
 from devkit.fake_telegram import Call, FakeTelegram
@@ -203,6 +203,30 @@ def test_without_the_queue_the_webhook_says_retry_and_the_resend_is_enqueued(
         assert len(sent(fake, "sendMessage", ALICE)) == 1
     finally:
         back.stop()
+
+
+def test_the_queue_client_reconnects_as_soon_as_the_queue_is_back(tasks_emulator,
+                                                                   tmp_path: Path) -> None:
+    """A failed enqueue drops the client's channel: the first enqueue after the queue comes
+    back reaches it, instead of failing until gRPC's reconnect backoff (1 s, growing to
+    minutes) runs out; it failed CI when resends came faster than that."""
+    target = free_port()   # nobody there: the tasks only have to be accepted
+    emulator = tasks_emulator(target)
+    queue = TaskQueue(QUEUE, emulator.host)
+    try:
+        assert queue.enqueue("1", 1, b"{}") is True
+        emulator.stop()
+        for update_id in (2, 3, 4):
+            with pytest.raises(EnqueueError):
+                queue.enqueue("1", update_id, b"{}")
+        port = int(emulator.host.rsplit(":", 1)[1])
+        back = emulators.start(QUEUE, target, Path(emulator.log).parent, port=port)
+        try:
+            assert queue.enqueue("1", 5, b"{}") is True
+        finally:
+            back.stop()
+    finally:
+        queue.close()
 
 
 def test_tasks_settings_are_read_and_checked_in_one_place() -> None:
