@@ -15,20 +15,20 @@ from bot.store.sqlite import SqliteStore
 from devkit.bot_harness import BotHarness, button
 from devkit.fake_telegram import FakeTelegram
 from tests.bot_harness import content_jpeg
-from tests.store.harness import FakeClock
+from devkit.clock import ManualClock
 
 ALICE = {"id": 7401, "is_bot": False, "first_name": "Alice"}
 DAY = 24 * 3600.0
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
 def timed(tg: FakeTelegram, tmp_path: Path, engine: Any,
-          clock: FakeClock) -> Iterator[BotHarness]:
+          clock: ManualClock) -> Iterator[BotHarness]:
     h = BotHarness(tg, tmp_path, engine, store=SqliteStore(tmp_path / "bot.sqlite3", clock=clock))
     try:
         yield h
@@ -37,7 +37,7 @@ def timed(tg: FakeTelegram, tmp_path: Path, engine: Any,
 
 
 def test_a_photo_and_its_paintings_expire_24_h_after_it_arrived(timed: BotHarness,
-                                                                clock: FakeClock) -> None:
+                                                                clock: ManualClock) -> None:
     h = timed
     h.feed(h.photo(ALICE, content_jpeg(side=160)))
     keyboard = h.last("sendMessage").result
@@ -58,7 +58,7 @@ def test_a_photo_and_its_paintings_expire_24_h_after_it_arrived(timed: BotHarnes
 
 
 def test_a_photo_sent_before_a_forget_is_forgotten_even_when_run_after_it(
-        timed: BotHarness, clock: FakeClock) -> None:
+        timed: BotHarness, clock: ManualClock) -> None:
     """A queue may run updates out of order: the photo (sent first) is processed after
     the /forget; the message's own date says it came before, so nothing of it is kept."""
     h = timed
@@ -74,14 +74,14 @@ def test_a_photo_sent_before_a_forget_is_forgotten_even_when_run_after_it(
 
 
 @pytest.fixture
-def state(tmp_path: Path, clock: FakeClock) -> Iterator[State]:
+def state(tmp_path: Path, clock: ManualClock) -> Iterator[State]:
     store = SqliteStore(tmp_path / "state.sqlite3", clock=clock)
     yield State(store, input_ttl=DAY, rate_per_minute=10)
     store.close()
 
 
 def test_every_write_of_an_update_older_than_a_forget_is_taken_back(
-        state: State, clock: FakeClock) -> None:
+        state: State, clock: ManualClock) -> None:
     import asyncio
 
     user, chat = 7402, 7402
@@ -118,7 +118,7 @@ def test_every_write_of_an_update_older_than_a_forget_is_taken_back(
     assert kept == 5                                # session, token, render, results, album
 
 
-def test_the_expiry_is_absolute_whatever_is_written_later(state: State, clock: FakeClock) -> None:
+def test_the_expiry_is_absolute_whatever_is_written_later(state: State, clock: ManualClock) -> None:
     import asyncio
 
     user, chat = 7403, 7403

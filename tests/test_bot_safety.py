@@ -15,7 +15,7 @@ from nst import Engine, EngineConfig
 from nst.models import PREDICTOR, TRANSFORMER
 from devkit.bot_harness import BotHarness, button
 from tests.bot_harness import content_jpeg
-from tests.store.harness import FakeClock
+from devkit.clock import ManualClock
 
 ALICE = {"id": 3001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 3002, "is_bot": False, "first_name": "Bob"}
@@ -53,9 +53,9 @@ def test_forged_unknown_and_oversized_buttons_expire(harness: BotHarness) -> Non
     assert not h.calls("sendPhoto") and len(h.calls("getFile")) == downloads
 
 
-def _clocked(tg, tmp_path: Path, engine) -> tuple[BotHarness, FakeClock]:
+def _clocked(tg, tmp_path: Path, engine) -> tuple[BotHarness, ManualClock]:
     """A bot whose store tells time by a clock the test moves (inputs kept 60 s)."""
-    clock = FakeClock()
+    clock = ManualClock()
     store = SqliteStore(tmp_path / "clocked.sqlite3", clock=clock)
     return BotHarness(tg, tmp_path, engine, store=store, input_ttl=60), clock
 

@@ -105,14 +105,21 @@ def sent(fake: FakeTelegram, method: str, chat_id: int) -> list[Call]:
     return [c for c in fake.calls_to(method) if c.ok and c.params.get("chat_id") == chat_id]
 
 
-def test_updates_are_answered_at_once_and_painted_through_the_queue(
-        tasks_app: TasksApp, fake: FakeTelegram, tmp_path: Path) -> None:
-    t = tasks_app
+def photo_and_press(t: TasksApp, fake: FakeTelegram) -> dict:
+    """Alice sends a photo and presses the first painting, both through the webhook (each
+    answered "queued"); returns the press update."""
     photo = fake.send_photo_from_user(None, ALICE, content_jpeg(side=160))
     assert t.webhook(photo) == "queued"
     keyboard = keyboard_for(fake, ALICE).result
     press = fake.callback_update(None, ALICE, keyboard, button(keyboard, "1."))
     assert t.webhook(press) == "queued"
+    return press
+
+
+def test_updates_are_answered_at_once_and_painted_through_the_queue(
+        tasks_app: TasksApp, fake: FakeTelegram, tmp_path: Path) -> None:
+    t = tasks_app
+    press = photo_and_press(t, fake)
     assert t.tasks.wait(press["update_id"]) == [(200, "done")]
     assert len(sent(fake, "sendPhoto", ALICE)) == 1
     # Telegram resends an update (its answer got lost): no second task, no second painting.
@@ -141,11 +148,7 @@ def test_a_task_delivered_twice_paints_once(tasks_app: TasksApp, fake: FakeTeleg
     """Cloud Tasks delivers at least once (and the emulator even accepts a second task of
     the same name): the ledger turns the second run into a 200 "duplicate"."""
     t = tasks_app
-    photo = fake.send_photo_from_user(None, ALICE, content_jpeg(side=160))
-    assert t.webhook(photo) == "queued"
-    keyboard = keyboard_for(fake, ALICE).result
-    press = fake.callback_update(None, ALICE, keyboard, button(keyboard, "1."))
-    assert t.webhook(press) == "queued"
+    press = photo_and_press(t, fake)
     t.tasks.wait(press["update_id"])
     queue = TaskQueue(QUEUE, t.emulator.host)
     try:

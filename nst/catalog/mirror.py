@@ -190,11 +190,10 @@ class BucketMirror:
         with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="styles-sync") as pool:
             jobs = [pool.submit(self._fetch, rel, remote[rel], old_index.get(rel), index)
                     for rel in wanted if rel in remote]
-            if VECTORS in remote:
+            if VECTORS in remote:   # (a bucket without it leaves ours as a local cache)
                 jobs.append(pool.submit(self._fetch_vectors, remote[VECTORS],
                                         old_index.get(VECTORS), index))
             downloaded += sum(bool(job.result()) for job in jobs)
-        # (a bucket without vectors.npz leaves ours as a local cache)
         # The manifest goes in last: a reader never sees entries whose image is missing.
         local_manifest = self.local_folder / MANIFEST
         if not local_manifest.is_file() or local_manifest.read_bytes() != manifest_bytes:

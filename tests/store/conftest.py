@@ -6,14 +6,14 @@ import pytest
 from bot.store import Store
 from bot.store.gcs import GcsStore
 from bot.store.sqlite import SqliteStore
-from tests.store.harness import FakeClock
+from devkit.clock import ManualClock
 
 BACKENDS = ["sqlite", "gcs"]
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,24 +1,8 @@
-"""Helpers shared by the store tests: a settable clock, threads released together."""
+"""Helpers shared by the store tests: threads released together (the settable clock is
+devkit.clock.ManualClock)."""
 from __future__ import annotations
 
 import threading
-import time
-
-
-class FakeClock:
-    """time.time() that moves only when told (TTL tests)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 def run_threads(n: int, target) -> list:
