@@ -113,3 +113,52 @@ def test_per_user_pending_limit(tg, tmp_path: Path, engine) -> None:
         assert len(refusals) == 2
     finally:
         h.close()
+
+
+class GatedEngine:
+    """The real engine, whose first painting waits for `gate`: a worker held while others
+    queue up."""
+
+    def __init__(self, engine, gate: threading.Event) -> None:
+        self._engine, self._gate, self._first = engine, gate, threading.Lock()
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+    def stylize(self, *args, **kwargs):
+        if self._first.acquire(blocking=False):
+            self._gate.wait(30)
+        return self._engine.stylize(*args, **kwargs)
+
+
+def test_a_note_still_being_sent_when_the_painting_ends_is_deleted(tg, tmp_path: Path,
+                                                                   engine) -> None:
+    """Telegram is slow to answer the "#1 in line" note; the painting starts and ends
+    meanwhile. The note must not be left behind in the chat (it was: the wait's end
+    cancelled the send, so the note's message id never came back to be deleted)."""
+    gate = threading.Event()
+    h = BotHarness(tg, tmp_path, GatedEngine(engine, gate), workers=1)
+    try:
+        users = _users(2)
+        keyboards = []
+        for user in users:
+            h.feed(h.photo(user, content_jpeg(side=160)))
+            keyboards.append(h.last("sendMessage").result)
+        before = len(tg.calls_to("sendMessage"))
+        tg.hold_answer("sendMessage", 2)     # the note is delivered, its answer comes late
+
+        def release_when_the_note_is_out() -> None:
+            try:
+                tg.wait_for("sendMessage", before + 1)
+            finally:
+                gate.set()
+
+        threading.Thread(target=release_when_the_note_is_out, daemon=True).start()
+        h.feed(*(h.press(u, kb, button(kb, "1.")) for u, kb in zip(users, keyboards)))
+        assert len(h.calls("sendPhoto")) == 2
+        notes = [c for c in h.calls("sendMessage")[before:] if "in line" in c.params["text"]]
+        assert notes, "the second painting waited"
+        left = [m["text"] for m in tg.messages.values() if "in line" in m.get("text", "")]
+        assert not left, left
+    finally:
+        h.close()

@@ -5,6 +5,7 @@ import asyncio
 import datetime as dtm
 import io
 import json
+import socket
 import threading
 import time
 
@@ -101,6 +102,21 @@ def test_multipart_json_form_and_query_recorded_alike(tg):
         assert c.result["reply_markup"] == markup
     assert calls[2].files == {"thumb": b"\x00\xffbytes"}
     assert calls[2].file_names["thumb"][0] == "t.bin"
+
+
+def test_a_request_cut_off_mid_body_is_not_a_call(tg):
+    """A client that gives up half-way through sending (a cancelled task closes its
+    connection) has made no request: Telegram never sees half a body, so neither does a test."""
+    body = b"chat_id=42&text=" + "⏳ You're #1 in line".encode()
+    head = (f"POST /bot{tg.token}/sendMessage HTTP/1.1\r\nHost: fake\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    host, port = httpx.URL(tg.base_url).host, httpx.URL(tg.base_url).port
+    with socket.create_connection((host, port)) as conn:
+        conn.sendall(head + body[:12])
+        conn.shutdown(socket.SHUT_WR)
+        assert conn.recv(1024) == b"", "the fake answered half a request"
+    assert tg.calls_to("sendMessage") == []
 
 
 def test_wait_for_across_threads(tg):

@@ -19,46 +19,58 @@ from bot.telegram_io import running
 PROGRESS_EVERY = 2.0   # seconds between edits of the progress message (not every frame)
 
 
+class Note:
+    """One status message: sent, edited, and finally deleted - also when the wait it
+    describes ends while the message is still being sent. The send runs shielded from the
+    caller's cancellation, and `clear` waits for it, so its message id is never lost and
+    the message never stays behind in the chat."""
+
+    def __init__(self, context: BotContext, chat_id: int, reply_to: int | None) -> None:
+        self._context, self._chat, self._reply_to = context, chat_id, reply_to
+        self._sending: asyncio.Future[Message | None] | None = None
+
+    async def show(self, text: str) -> None:
+        if self._sending is None:
+            self._sending = asyncio.ensure_future(
+                say(self._context, self._chat, text, self._reply_to))
+            await asyncio.shield(self._sending)
+            return
+        message = await asyncio.shield(self._sending)
+        if message is not None:
+            with contextlib.suppress(TelegramError):
+                await message.edit_text(text)
+
+    async def clear(self) -> None:
+        sending, self._sending = self._sending, None
+        message = await sending if sending is not None else None
+        if message is not None:
+            with contextlib.suppress(TelegramError):
+                await message.delete()
+
+
 @contextlib.asynccontextmanager
 async def place_in_line(context: BotContext, chat_id: int, ticket: Ticket,
                         reply_to: int | None) -> AsyncIterator[None]:
     """While the job waits, show "⏳ You're #N in line" and keep it current; delete it
     as soon as the job starts."""
-    note: Message | None = None
+    note = Note(context, chat_id, reply_to)
 
     async def follow() -> None:
-        nonlocal note
         shown = None
         while ticket.position > 0:
             ticket.changed.clear()
             if _worth_showing(ticket.position, shown):
                 shown = ticket.position
-                text = context.t(texts.IN_LINE, count=shown)
-                if note is None:
-                    note = await say(context, chat_id, text, reply_to)
-                else:
-                    with contextlib.suppress(TelegramError):
-                        await note.edit_text(text)
+                await note.show(context.t(texts.IN_LINE, count=shown))
                 continue
             await ticket.changed.wait()
-        await remove()
+        await note.clear()
 
-    async def remove() -> None:
-        nonlocal note
-        if note is not None:
-            gone, note = note, None
-            with contextlib.suppress(TelegramError):
-                await gone.delete()
-
-    task = asyncio.create_task(follow()) if ticket.position > 0 else None
     try:
-        yield
+        async with running(follow()):
+            yield
     finally:
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await remove()
+        await note.clear()
 
 
 def _worth_showing(position: int, shown: int | None) -> bool:
@@ -75,29 +87,21 @@ async def frames_progress(context: BotContext, chat_id: int, reply_to: int,
                           ticket: Ticket, counter: FrameCounter) -> AsyncIterator[None]:
     """While the clip is painted, "🎞 12/75 frames", edited every PROGRESS_EVERY seconds
     (a short clip that is done before that gets no message at all); deleted at the end."""
-    note: Message | None = None
+    note = Note(context, chat_id, reply_to)
 
     async def follow() -> None:
-        nonlocal note
         shown = None
         while True:
             await asyncio.sleep(PROGRESS_EVERY)
             if ticket.position != 0 or not counter.total:
                 continue  # still in line (place_in_line shows that) or scanning
             text = context.t(texts.CLIP_PROGRESS, done=counter.done, count=counter.total)
-            if text == shown:
-                continue
-            shown = text
-            if note is None:
-                note = await say(context, chat_id, text, reply_to)
-            else:
-                with contextlib.suppress(TelegramError):
-                    await note.edit_text(text)
+            if text != shown:
+                shown = text
+                await note.show(text)
 
     try:
         async with running(follow()):
             yield
     finally:
-        if note is not None:
-            with contextlib.suppress(TelegramError):
-                await note.delete()
+        await note.clear()

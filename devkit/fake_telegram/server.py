@@ -89,6 +89,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def read_body(self) -> bytes:
+        """The whole body, or ConnectionAbortedError when the client hangs up before
+        sending all of it (Telegram carries out no half request)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             parts = []
             while True:
@@ -97,11 +99,17 @@ class Handler(BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     break
-                parts.append(self.rfile.read(size))
+                parts.append(self._read_exactly(size))
                 self.rfile.readline()
             return b"".join(parts)
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return self._read_exactly(length) if length else b""
+
+    def _read_exactly(self, size: int) -> bytes:
+        data = self.rfile.read(size)
+        if len(data) < size:
+            raise ConnectionAbortedError(f"body cut off at {len(data)} of {size} bytes")
+        return data
 
     def send_bytes(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
