@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from bot.store.sqlite import SqliteStore
-from devkit.bot_harness import BotHarness
+from devkit.bot_harness import BotHarness, button, buttons
 from devkit.clock import ManualClock
 from devkit.fake_telegram import FakeTelegram, serve
 from tests.conftest import EXIF_DIR, MAGENTA_DIR
@@ -42,6 +42,24 @@ def decode(data: bytes) -> Image.Image:
     im = Image.open(io.BytesIO(data))
     im.load()
     return im
+
+
+def cycle_in_place(h: BotHarness, user: dict, sent: Any, emoji: str,
+                   states: list[tuple[str, str]]) -> list[Image.Image]:
+    """Tap `emoji` under the result `sent` once per state (caption text, button text): each
+    tap must edit that same photo message, saying the state in its caption and on its
+    button. Returns the repainted images, one per tap."""
+    result, images = sent.result, []
+    for caption, label in states:
+        h.feed(h.press(user, result, button(result, emoji)))
+        edit = h.last("editMessageMedia")
+        assert edit.ok and edit.params["message_id"] == sent.result["message_id"]
+        assert caption in edit.params["media"]["caption"]
+        result = edit.result
+        assert label in buttons(result)
+        images.append(decode(next(iter(edit.files.values()))))
+    assert len(h.calls("sendPhoto")) == 1, f"{emoji} edits, it doesn't send again"
+    return images
 
 
 @pytest.fixture

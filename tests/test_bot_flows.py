@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from devkit.bot_harness import BotHarness, button, buttons, reply_to_of
-from tests.bot_harness import content_jpeg, decode, exif_jpeg
+from tests.bot_harness import content_jpeg, cycle_in_place, decode, exif_jpeg
 
 ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 1002, "is_bot": False, "first_name": "Bob"}
@@ -207,16 +207,8 @@ def test_brush_button_cycles_and_repaints_in_place(harness: BotHarness) -> None:
     assert "🖌 bold brush" in sent.params["caption"]
     result, first = sent.result, decode(sent.files["photo"])
     assert "🖌 Brush: bold" in buttons(result)
-    images = []
-    for expected in ("medium", "fine", "bold"):
-        h.feed(h.press(ALICE, result, button(result, "🖌")))
-        edit = h.last("editMessageMedia")
-        assert edit.ok and edit.params["message_id"] == sent.result["message_id"]
-        assert f"🖌 {expected} brush" in edit.params["media"]["caption"]
-        result = edit.result
-        assert f"🖌 Brush: {expected}" in buttons(result)
-        images.append(decode(next(iter(edit.files.values()))))
-    assert len(h.calls("sendPhoto")) == 1, "brush changes edit, they don't send again"
+    images = cycle_in_place(h, ALICE, sent, "🖌", [(f"🖌 {b} brush", f"🖌 Brush: {b}")
+                                                  for b in ("medium", "fine", "bold")])
     assert all(im.size == first.size for im in images)
     assert _mean_abs_diff(images[0], first) > 3      # medium is another painting
     assert _mean_abs_diff(images[2], first) < 1      # back to bold: the first one again

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from devkit.bot_harness import BotHarness, button, buttons
-from tests.bot_harness import decode, jpeg
+from tests.bot_harness import cycle_in_place, decode, jpeg
 from tests.conftest import DATA_DIR, EXIF_DIR
 
 ALICE = {"id": 3001, "is_bot": False, "first_name": "Alice"}
@@ -36,16 +36,8 @@ def test_faces_button_cycles_and_repaints_in_place(harness: BotHarness) -> None:
     assert "🙂 Faces kept" in sent.params["caption"]
     result, first = sent.result, decode(sent.files["photo"])
     assert "🙂 Faces kept" in buttons(result)
-    images = []
-    for expected in ("Person kept", "Faces painted", "Faces kept"):
-        h.feed(h.press(ALICE, result, button(result, "🙂")))
-        edit = h.last("editMessageMedia")
-        assert edit.ok and edit.params["message_id"] == sent.result["message_id"]
-        assert f"🙂 {expected}" in edit.params["media"]["caption"]
-        result = edit.result
-        assert f"🙂 {expected}" in buttons(result)
-        images.append(decode(next(iter(edit.files.values()))))
-    assert len(h.calls("sendPhoto")) == 1, "🙂 edits, it doesn't send again"
+    images = cycle_in_place(h, ALICE, sent, "🙂", [(f"🙂 {s}", f"🙂 {s}") for s in
+                                                  ("Person kept", "Faces painted", "Faces kept")])
     assert _diff(images[0], first) > 3 and _diff(images[1], first) > 3
     assert _diff(images[0], images[1]) > 3
     assert _diff(images[2], first) < 1        # back to faces kept: the first painting again
