@@ -21,13 +21,14 @@ PROGRESS_EVERY = 2.0   # seconds between edits of the progress message (not ever
 
 class Note:
     """One status message: sent, edited, and finally deleted - also when the wait it
-    describes ends while the message is still being sent. The send runs shielded from the
-    caller's cancellation, and `clear` waits for it, so its message id is never lost and
-    the message never stays behind in the chat."""
+    describes ends while the message is still being sent. Sending and deleting run
+    shielded from the caller's cancellation, and `clear` waits for both, so the message id
+    is never lost and the message never stays behind in the chat."""
 
     def __init__(self, context: BotContext, chat_id: int, reply_to: int | None) -> None:
         self._context, self._chat, self._reply_to = context, chat_id, reply_to
         self._sending: asyncio.Future[Message | None] | None = None
+        self._clearing: asyncio.Future[None] | None = None
 
     async def show(self, text: str) -> None:
         if self._sending is None:
@@ -41,8 +42,13 @@ class Note:
                 await message.edit_text(text)
 
     async def clear(self) -> None:
-        sending, self._sending = self._sending, None
-        message = await sending if sending is not None else None
+        """Delete the message (once sent); every call waits until it is gone."""
+        if self._clearing is None:
+            self._clearing = asyncio.ensure_future(self._delete())
+        await asyncio.shield(self._clearing)
+
+    async def _delete(self) -> None:
+        message = await self._sending if self._sending is not None else None
         if message is not None:
             with contextlib.suppress(TelegramError):
                 await message.delete()
