@@ -235,6 +235,23 @@ def test_user_files_and_get_file(tg):
     assert HTTP.get(f"{tg.base_file_url}{tg.token}/photos/missing.jpg").status_code == 404
 
 
+def test_a_held_download_is_seen_as_asked_for(tg):
+    """wait_for_file_request returns while the download is still held, so a test can act
+    (kill a worker, …) inside it; stopping the fake ends the hold."""
+    fid = tg.add_file(image_bytes((90, 60)))
+    path = run_bot(tg, lambda bot: bot.get_file(fid)).file_path
+    url = path if path.startswith("http") else f"{tg.base_file_url}{tg.token}/{path}"
+    tg.delay_next("file", 60)
+    got: list[int] = []
+    fetch = threading.Thread(target=lambda: got.append(httpx.get(url, timeout=90).status_code))
+    fetch.start()
+    tg.wait_for_file_request(1)
+    assert tg.downloads == [] and not got, "the download was not held"
+    tg.stop()
+    fetch.join(30)
+    assert got == [200] and len(tg.downloads) == 1
+
+
 def test_send_photo_from_user_is_upright_and_replies_resolve(tg):
     exif = Image.Exif()
     exif[0x0112] = 6                                   # rotate 90°: displayed portrait

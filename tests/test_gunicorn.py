@@ -130,13 +130,12 @@ def _killed_mid_request(node: Instance, fake: FakeTelegram) -> None:
     ready(node)
     press = ask_for_painting(node.post, fake, 71)
     victim = node.worker()
-    downloads = len(fake.calls_to("getFile"))
+    downloads = fake.file_requests
     fake.delay_next("file", 5)                      # hold the photo download open
     outcome: list[object] = []
     request = threading.Thread(target=lambda: outcome.append(_try(node.post, press)))
     request.start()
-    fake.wait_for("getFile", downloads + 1, timeout=20)
-    time.sleep(0.5)                                 # now inside the delayed download
+    fake.wait_for_file_request(downloads + 1, timeout=20)   # now inside the held download
     victim.send_signal(signal.SIGKILL)
     request.join(30)
     assert outcome and isinstance(outcome[0], OSError), f"request was not cut off: {outcome}"

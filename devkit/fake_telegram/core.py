@@ -44,6 +44,7 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
         self.calls: list[Call] = []
         self.errors: list[str] = []                     # tracebacks of bugs in the fake
         self.downloads: list[str] = []                  # file paths served
+        self.file_requests = 0                          # downloads asked for (served or not)
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.sent_files: dict[str, bytes] = {}
         self.blocked_chats: set[int] = set()
@@ -171,6 +172,17 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
                     raise AssertionError(
                         f"waited {timeout}s for {count}× {name}, got {len(found)}; "
                         f"calls so far: {seen}")
+                self._cond.wait(remaining)
+
+    def wait_for_file_request(self, count: int = 1, timeout: float = 10) -> None:
+        """Block until ``count`` file downloads have been asked for (answered or still
+        being held by ``delay_next("file", …)``); AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.file_requests < count:
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, (f"waited {timeout}s for {count} file requests, "
+                                       f"got {self.file_requests}")
                 self._cond.wait(remaining)
 
     def reset_calls(self) -> None:

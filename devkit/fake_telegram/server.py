@@ -219,6 +219,9 @@ class HttpMixin:
             self._stopping.wait(seconds)
 
     def _serve_file(self, h: Handler, token: str, file_path: str) -> None:
+        with self._cond:
+            self.file_requests += 1
+            self._cond.notify_all()
         self._sleep_if_delayed("file")
         fault = self._take(self._faults, "file")
         if fault is not None and fault.kind == "reset":
