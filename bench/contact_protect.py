@@ -8,15 +8,14 @@ scaled down — to choose ``nst.protect.DEFAULT_PROTECT`` by looking.  The READM
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from bench.contact_sheet import GAP, _font, _photo, save_sheet
-from nst import Engine, EngineConfig, StyleOptions
+from bench.contact_sheet import GAP, font, photo_at, save_sheet, sheet_parser, warm_engine
+from nst import Engine, StyleOptions
 from nst.protect import PROTECT_MODES
 
 log = logging.getLogger("bench.contact_protect")
@@ -32,7 +31,7 @@ DOCS_WIDTH = 1400
 
 def render_sheet(engine: Engine, photos: list[Path], side: int,
                  preset_ids: list[str]) -> Image.Image:
-    contents = [_photo(p, side) for p in photos]
+    contents = [photo_at(p, side) for p in photos]
     widths = [round(CELL_H * c.width / c.height) for c in contents]
     row_w = sum(3 * (w + GAP) + 3 * GAP for w in widths)
     sheet = Image.new("RGB", (LABEL_W + row_w, HEAD_H + len(preset_ids) * (CELL_H + GAP)), "white")
@@ -40,12 +39,12 @@ def render_sheet(engine: Engine, photos: list[Path], side: int,
     x = LABEL_W
     for w in widths:
         for m, mode in enumerate(PROTECT_MODES):
-            draw.text((x + m * (w + GAP) + 4, 4), mode, fill="black", font=_font(20))
+            draw.text((x + m * (w + GAP) + 4, 4), mode, fill="black", font=font(20))
         x += 3 * (w + GAP) + 3 * GAP
     started = time.monotonic()
     for r, preset in enumerate(preset_ids):
         y = HEAD_H + r * (CELL_H + GAP)
-        draw.text((6, y + 8), preset, fill="black", font=_font(18))
+        draw.text((6, y + 8), preset, fill="black", font=font(18))
         x = LABEL_W
         for content, w in zip(contents, widths):
             for mode in PROTECT_MODES:
@@ -58,21 +57,11 @@ def render_sheet(engine: Engine, photos: list[Path], side: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.contact_protect",
-                                description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--photo", action="append", type=Path, help="a photo (repeatable)")
-    p.add_argument("--preset", action="append", help="a preset id (repeatable)")
-    p.add_argument("--side", type=int, default=1280, help="output long side of each render")
-    p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "protect-sheet.png")
-    p.add_argument("--width", type=int, default=DOCS_WIDTH, help="width of a .jpg sheet")
-    p.add_argument("--docs", action="store_true", help="the README's copy: docs/protect-sheet.jpg")
-    args = p.parse_args(argv)
+    args = sheet_parser("python -m bench.contact_protect", __doc__, "protect-sheet.png",
+                        "the README's copy: docs/protect-sheet.jpg", DOCS_WIDTH).parse_args(argv)
     if args.docs:
         args.out = REPO / "docs" / "protect-sheet.jpg"
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    engine = Engine.from_config(EngineConfig.from_env())
-    engine.warmup()
-    sheet = render_sheet(engine, args.photo or list(DEFAULT_PHOTOS), args.side,
+    sheet = render_sheet(warm_engine(), args.photo or list(DEFAULT_PHOTOS), args.side,
                          args.preset or list(DOCS_PRESETS))
     save_sheet(sheet, args.out, args.width)
     return 0

@@ -48,7 +48,7 @@ CROP_PRESETS = ("the_scream", "starry_night")
 CROP_CENTRE = (0.55, 0.90)
 
 
-def _photo(path: Path, side: int) -> Image.Image:
+def photo_at(path: Path, side: int) -> Image.Image:
     """The photo with its long side = ``side`` (small photos are enlarged first)."""
     img = load_image(path)
     scale = side / max(img.size)
@@ -56,13 +56,13 @@ def _photo(path: Path, side: int) -> Image.Image:
                       Image.Resampling.LANCZOS)
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
 def render_sheet(engine: Engine, photos: list[Path], side: int,
                  preset_ids: list[str] | None = None) -> Image.Image:
-    contents = [_photo(p, side) for p in photos]
+    contents = [photo_at(p, side) for p in photos]
     widths = [round(CELL_H * c.width / c.height) for c in contents]
     presets = [p for p in engine.catalog.presets() if not preset_ids or p.id in preset_ids]
     sheet_w = LABEL_W + sum(3 * (w + GAP) + 3 * GAP for w in widths)
@@ -70,18 +70,18 @@ def render_sheet(engine: Engine, photos: list[Path], side: int,
     draw = ImageDraw.Draw(sheet)
     x = LABEL_W
     for path, w in zip(photos, widths):
-        draw.text((x, 4), path.name, fill="black", font=_font(18))
+        draw.text((x, 4), path.name, fill="black", font=font(18))
         for b, brush in enumerate(BRUSHES):
-            draw.text((x + b * (w + GAP), 30), brush, fill="black", font=_font(20))
+            draw.text((x + b * (w + GAP), 30), brush, fill="black", font=font(20))
         x += 3 * (w + GAP) + 3 * GAP
     started = time.monotonic()
     for r, preset in enumerate(presets):
         y = HEAD_H + r * (CELL_H + GAP)
         title = preset.title.split(" (")[0]
-        draw.text((6, y + 8), preset.id, fill="black", font=_font(18))
-        draw.text((6, y + 34), title[:26], fill="dimgray", font=_font(15))
+        draw.text((6, y + 8), preset.id, fill="black", font=font(18))
+        draw.text((6, y + 34), title[:26], fill="dimgray", font=font(15))
         draw.text((6, y + 60), f"default: {engine.default_brush(preset.id)}", fill="black",
-                  font=_font(17))
+                  font=font(17))
         x = LABEL_W
         for content, w in zip(contents, widths):
             for brush in BRUSHES:
@@ -95,59 +95,66 @@ def render_sheet(engine: Engine, photos: list[Path], side: int,
 
 def crop_rows(engine: Engine, photo: Path, side: int, preset_ids: list[str], width: int) -> Image.Image:
     """Rows of 1:1 crops (one per preset, the three brushes side by side), ``width`` wide."""
-    content = _photo(photo, side)
+    content = photo_at(photo, side)
     label_w = LABEL_W * width // (LABEL_W + 3 * 400)
     cell_w = (width - label_w - 3 * GAP) // 3
     cell_h = cell_w * 2 // 3
     rows = Image.new("RGB", (width, HEAD_H + len(preset_ids) * (cell_h + GAP)), "white")
     draw = ImageDraw.Draw(rows)
-    draw.text((6, 8), "1:1 crops", fill="black", font=_font(18))
+    draw.text((6, 8), "1:1 crops", fill="black", font=font(18))
     for b, brush in enumerate(BRUSHES):
-        draw.text((label_w + b * (cell_w + GAP), 30), f"{brush} (1:1)", fill="black", font=_font(18))
+        draw.text((label_w + b * (cell_w + GAP), 30), f"{brush} (1:1)", fill="black", font=font(18))
     cx, cy = round(CROP_CENTRE[0] * content.width), round(CROP_CENTRE[1] * content.height)
     x0 = min(max(0, cx - cell_w // 2), content.width - cell_w)
     y0 = min(max(0, cy - cell_h // 2), content.height - cell_h)
     for r, preset_id in enumerate(preset_ids):
         y = HEAD_H + r * (cell_h + GAP)
-        draw.text((6, y + 8), preset_id, fill="black", font=_font(16))
+        draw.text((6, y + 8), preset_id, fill="black", font=font(16))
         for b, brush in enumerate(BRUSHES):
             out = engine.stylize(content, preset_id, StyleOptions(max_side=side, brush=brush))
             rows.paste(out.crop((x0, y0, x0 + cell_w, y0 + cell_h)), (label_w + b * (cell_w + GAP), y))
     return rows
 
 
+def sheet_parser(prog: str, doc: str | None, out_name: str, docs_help: str,
+                 width: int) -> argparse.ArgumentParser:
+    """The options both contact sheets take (photos, presets, size, output, the docs copy)."""
+    p = argparse.ArgumentParser(prog=prog, description=(doc or "").splitlines()[0])
+    p.add_argument("--photo", action="append", type=Path, help="a photo (repeatable)")
+    p.add_argument("--preset", action="append", help="a preset id (repeatable)")
+    p.add_argument("--side", type=int, default=1280, help="output long side of each render")
+    p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / out_name)
+    p.add_argument("--width", type=int, default=width, help="width of a .jpg sheet")
+    p.add_argument("--docs", action="store_true", help=docs_help)
+    return p
+
+
+def warm_engine() -> Engine:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    engine = Engine.from_config(EngineConfig.from_env())
+    engine.warmup()
+    return engine
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.contact_sheet", description=__doc__.splitlines()[0])
-    p.add_argument("--photo", action="append", type=Path, help="a photo (repeatable; default: 3 test photos)")
-    p.add_argument("--preset", action="append", help="a preset id (repeatable; default: all)")
-    p.add_argument("--side", type=int, default=1280, help="output long side of each render (default 1280)")
-    p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "brush-sheet.png")
-    p.add_argument("--width", type=int, default=DOCS_WIDTH, help="width of a .jpg sheet")
+    p = sheet_parser("python -m bench.contact_sheet", __doc__, "brush-sheet.png",
+                     "the README's copy: docs/brush-sheet.jpg", DOCS_WIDTH)
     p.add_argument("--crop-preset", action="append", help="a preset of the 1:1 crop rows (repeatable)")
-    p.add_argument("--docs", action="store_true", help="the README's copy: docs/brush-sheet.jpg")
     args = p.parse_args(argv)
     if args.docs:
         args.photo, args.preset = args.photo or DEFAULT_PHOTOS[:1], args.preset or list(DOCS_PRESETS)
         args.out = REPO / "docs" / "brush-sheet.jpg"
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    engine = Engine.from_config(EngineConfig.from_env())
-    engine.warmup()
-    sheet = render_sheet(engine, args.photo or list(DEFAULT_PHOTOS), args.side, args.preset)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    jpeg = args.out.suffix.lower() in (".jpg", ".jpeg")
-    if jpeg:
+    engine = warm_engine()
+    photos = args.photo or list(DEFAULT_PHOTOS)
+    sheet = render_sheet(engine, photos, args.side, args.preset)
+    if args.out.suffix.lower() in (".jpg", ".jpeg"):   # the crops are 1:1 on the final width
         sheet = sheet.resize((args.width, round(sheet.height * args.width / sheet.width)),
                              Image.Resampling.LANCZOS)
-    photos = args.photo or list(DEFAULT_PHOTOS)
     crops = crop_rows(engine, photos[0], args.side, args.crop_preset or list(CROP_PRESETS), sheet.width)
     full = Image.new("RGB", (sheet.width, sheet.height + crops.height), "white")
     full.paste(sheet, (0, 0))
     full.paste(crops, (0, sheet.height))
-    if jpeg:
-        full.save(args.out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-    else:
-        full.save(args.out)
-    log.info("wrote %s (%dx%d, %d KB)", args.out, *full.size, args.out.stat().st_size // 1024)
+    save_sheet(full, args.out, full.width)
     return 0
 
 
