@@ -90,10 +90,10 @@ def paint_photo(engine: Engine, content: bytes, style: bytes | str, render: Rend
     image = load_image(content, draft_side=max_side, max_decoded=PHOTO_DECODE_PIXELS)
     options = StyleOptions(strength=render.strength / 100, keep_colors=render.keep_colors,
                            max_side=max_side, brush=render.brush, protect=protect_of(render))
-    found = engine.subjects(image)
+    found = engine.subjects_later(image)   # beside the painting; 🙂 needs it either way
     out = engine.stylize(image, load_style(style), options, mix=render.mix,
                          mix_weight=render.mix_weight, subjects=found)
-    return Painting(encode_image(out, "JPEG"), out.size, faces=found.found)
+    return Painting(encode_image(out, "JPEG"), out.size, faces=found.result().found)
 
 
 def paint_glance(engine: Engine, content: bytes, preset_ids: list[str]) -> Painting:

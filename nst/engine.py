@@ -40,6 +40,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from numbers import Real
 from typing import TYPE_CHECKING, Any, Iterable
@@ -259,14 +260,15 @@ class Engine:
         mix: "str | Image.Image | None" = None,
         mix_weight: float = 0.5,
         progress: Callable[[float], None] | None = None,
-        subjects: Subjects | None = None,
+        subjects: "Subjects | Future[Subjects] | None" = None,
     ) -> "Image.Image":
         """Stylize ``content`` with a preset id or a style image; returns a new RGB image.
 
         The output keeps the aspect ratio, its long side is
         min(options.max_side, the content's long side).  ``mix``/``mix_weight``
-        blend in a second style; ``subjects``: ``self.subjects(content)`` when the caller
-        has it already (protect needs it); ``progress(fraction)`` is called with increasing
+        blend in a second style; ``subjects``: ``self.subjects(content)`` (or
+        ``subjects_later``) when the caller has it already (protect needs it; without it
+        the search runs beside the painting); ``progress(fraction)`` is called with increasing
         fractions during long (tiled) work and with 1.0 at the end — raise from it
         to cancel.  Raises StyleNotFound (unknown preset id), OptionError (bad
         mix_weight), ModelError (model files).  Thread-safe.
@@ -286,6 +288,8 @@ class Engine:
             if progress:
                 progress(1.0)
             return img.copy() if img is content else img
+        if options.protect != "none":
+            pending = subjects if subjects is not None else self.subjects_later(img)
         fn = self._transfer_fn(terms, options.strength, img)
 
         def keep_band_colors(rows: np.ndarray, y0: int) -> None:
@@ -297,7 +301,7 @@ class Engine:
         if result is None:  # the brush paints at the output's own resolution
             result = self._render(img, fn, progress, post)
         if options.protect != "none":
-            found = subjects if subjects is not None else self.subjects(img)
+            found = pending.result() if isinstance(pending, Future) else pending
             result = protect_image(img, result, found, options.protect)
         if progress:
             progress(1.0)
@@ -320,6 +324,10 @@ class Engine:
         """Faces and the person in ``photo``; ``.found`` says whether protect changes anything.
         ``small_faces=False``: the whole picture only (cheaper; clip frames)."""
         return self.finder.find(photo, small_faces)
+
+    def subjects_later(self, photo: "Image.Image", small_faces: bool = True) -> "Future[Subjects]":
+        """``subjects`` searched on a thread of its own, to overlap with ``stylize``."""
+        return self.finder.find_later(photo, small_faces)
 
     def default_brush(self, style: "str | Image.Image") -> str:
         """The brush used when StyleOptions.brush is None: the preset's own

@@ -23,6 +23,7 @@ import math
 import struct
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +164,15 @@ class SubjectFinder:
         self._faces: Any = None
         self._seg: Any = None
         self._seen: OrderedDict[bytes, Subjects] = OrderedDict()
+        self._beside: ThreadPoolExecutor | None = None
+
+    def find_later(self, photo: Image.Image, small_faces: bool = True) -> Future[Subjects]:
+        """``find`` on a thread of its own: the search overlaps the painting instead of
+        coming before it."""
+        with self._lock:
+            if self._beside is None:
+                self._beside = ThreadPoolExecutor(1, thread_name_prefix="subjects")
+        return self._beside.submit(self.find, photo, small_faces)
 
     def _load(self) -> None:
         if self._seg is not None:

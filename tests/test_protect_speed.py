@@ -2,6 +2,8 @@
 is exactly what filtering the whole picture gives, and a repaint reuses the detection."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -49,3 +51,49 @@ def test_repaint_reuses_the_detection(finder: SubjectFinder) -> None:
 def test_no_face_no_segmenter_run(finder: SubjectFinder) -> None:
     found = finder.find(load_image(PORTRAITS / "cat.jpg"))
     assert not found.faces and not found.person.any()
+
+
+def _search_meets_the_painting(engine, monkeypatch) -> set[str]:
+    """The face search and the transformer each wait until the other has started: done one
+    after the other (either order), one of them waits in vain. Returns who saw the other."""
+    searching, painting = threading.Event(), threading.Event()
+    saw: set[str] = set()
+    find, transfer = engine.finder.find, engine.backend.transfer
+
+    def search(*args, **kwargs):
+        searching.set()
+        if painting.wait(20):
+            saw.add("search")
+        return find(*args, **kwargs)
+
+    def paint(*args, **kwargs):
+        painting.set()
+        if searching.wait(20):
+            saw.add("painting")
+        return transfer(*args, **kwargs)
+
+    monkeypatch.setattr(engine.finder, "find", search)
+    monkeypatch.setattr(engine.backend, "transfer", paint)
+    return saw
+
+
+def test_faces_are_searched_beside_the_painting(engine, monkeypatch) -> None:
+    """protect=faces (the default): the search runs while the model paints, not before."""
+    from nst import StyleOptions
+
+    photo = load_image(PORTRAITS / "hopper.jpg")
+    saw = _search_meets_the_painting(engine, monkeypatch)
+    engine.stylize(photo, "udnie", StyleOptions(max_side=512))
+    assert saw == {"search", "painting"}, saw
+
+
+def test_the_bot_searches_faces_beside_the_painting(engine, monkeypatch) -> None:
+    """The bot's painting (which needs the faces for 🙂 even when they are painted over)."""
+    from bot.painting import paint_photo
+    from bot.records import FileRef, Render, Subject
+
+    data = (PORTRAITS / "hopper.jpg").read_bytes()
+    subject = Subject(FileRef("f", "u", "photo"), reply_to=1, ask=1)
+    saw = _search_meets_the_painting(engine, monkeypatch)
+    painting = paint_photo(engine, data, "udnie", Render.new(1, 1, subject, preset="udnie"), 512)
+    assert saw == {"search", "painting"} and painting.faces
