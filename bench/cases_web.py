@@ -261,7 +261,10 @@ def load(ctx: Context, users: int) -> list[Row]:
             met=(ratio >= TARGET_THROUGHPUT and not starved) if users == 8 else None,
             note=f"single image {fmt(single.median, 's')} (n={single.n}); useful parallelism "
                  f"{parallel} ({os.cpu_count()} cores / {_engine_threads()} interpreter threads); "
-                 f"{missing} users without a painting; {timeouts} webhook answers not 'done'"),
+                 f"{missing} users without a painting; {timeouts} webhook answers not 'done'; "
+                 "the lone painting searches faces on a thread of its own beside the model, so "
+                 "'1 / single' already counts part of the second core (bench/RESULTS-speed3.md: "
+                 "img/s under load side by side with the search before the painting)"),
         Row(f"load_{users}", f"{users} concurrent users: wait p95", s.p95 if s else float("nan"), "s",
             s.as_dict() if s else {}),
         Row(f"load_{users}", f"{users} concurrent users: last wait / mean wait",
