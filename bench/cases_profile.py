@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SIDE = 1280
 TARGET_OUTSIDE_SHARE = 0.40
+OTHERS = "everything else (webhook, PTB, store, getFile + download, upload)"
 
 
 class PhaseClock:
@@ -197,8 +198,7 @@ def webhook_profile(ctx: Context, presses: int | None = None) -> list[Row]:
         "rest of Engine.stylize (arrays, clipping)":
             med["stylize"] - med["model"] - med["upsampling"] - med["resize"] - med["protect"],
         "JPEG encode": med["encode"],
-        "everything else (webhook, PTB, store, getFile + download, upload)":
-            med["total"] - med["stylize"] - med["decode"] - med["encode"],
+        OTHERS: med["total"] - med["stylize"] - med["decode"] - med["encode"],
     }
     note = (f"medians of {len(samples)} presses; in-process Flask app (no gunicorn), fake Bot "
             "API over HTTP; the parts are medians of each phase, so they need not sum exactly")
@@ -209,8 +209,10 @@ def webhook_profile(ctx: Context, presses: int | None = None) -> list[Row]:
             note=note + f"; outside the model {fmt(med['total'] - med['model'], 's')} (issue 23 "
                  f"measured 125 ms of 169), the model {fmt(med['model'], 's')}: the default bold "
                  "brush paints a 384 px pass and rebuilds the full size, so the share would need "
-                 f"everything else under {fmt(med['model'] * 2 / 3, 's')}, less than decoding "
-                 "and encoding the photo alone"),
+                 f"everything else under {fmt(med['model'] * 2 / 3, 's')}; decoding and encoding "
+                 f"the photo take {fmt(med['decode'] + med['encode'], 's')}, the rebuild "
+                 f"{fmt(med['upsampling'], 's')}, webhook + PTB + store + Bot API round trips "
+                 f"{fmt(parts[OTHERS], 's')} (loopback; more on a real network)"),
         Row("e2e_profile", f"webhook → sendPhoto {SIDE} px: total (in-process app)", med["total"], "s",
             baseline="faces searched before the painting", baseline_value=before,
             ratio=med["total"] / before,
