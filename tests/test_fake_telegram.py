@@ -5,6 +5,7 @@ import asyncio
 import datetime as dtm
 import io
 import json
+import os
 import socket
 import threading
 import time
@@ -237,8 +238,9 @@ def test_user_files_and_get_file(tg):
 
 def test_a_held_download_is_seen_as_asked_for(tg):
     """wait_for_file_request returns while the download is still held, so a test can act
-    (kill a worker, …) inside it; stopping the fake ends the hold."""
-    fid = tg.add_file(image_bytes((90, 60)))
+    (kill a worker, …) inside it; stopping the fake ends the hold and lets the held answer
+    go out whole (a large file, so that closing the connections early cuts it off)."""
+    fid = tg.add_file(os.urandom(8 << 20), kind="document", file_path="documents/big.bin")
     path = run_bot(tg, lambda bot: bot.get_file(fid)).file_path
     url = path if path.startswith("http") else f"{tg.base_file_url}{tg.token}/{path}"
     tg.delay_next("file", 60)

@@ -40,6 +40,7 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
+        self._answering = 0                             # requests inside _serve right now
 
         self.calls: list[Call] = []
         self.errors: list[str] = []                     # tracebacks of bugs in the fake
@@ -89,6 +90,11 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
+            # Held answers wake on _stopping; let them go out whole before the connections
+            # close (a cut-off answer is a failure the code under test never saw).
+            deadline = time.monotonic() + 5
+            while self._answering and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
         self._server.shutdown()
         self._server.server_close()
         with self._lock:
@@ -108,6 +114,11 @@ class FakeTelegram(FaultsMixin, FilesMixin, UpdatesQueueMixin, CommandsMixin, Me
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    def _answering_one(self, add: bool) -> None:
+        with self._cond:
+            self._answering += 1 if add else -1
+            self._cond.notify_all()
 
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:

@@ -83,10 +83,14 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _dispatch(self, verb: str) -> None:
+        fake = self.server.fake
+        fake._answering_one(add=True)
         try:
-            self.server.fake._serve(self, verb)
+            fake._serve(self, verb)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
+        finally:
+            fake._answering_one(add=False)
 
     def read_body(self) -> bytes:
         """The whole body, or ConnectionAbortedError when the client hangs up before
