@@ -22,6 +22,15 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 
+class BotApplication(Application):
+    """PTB's Application, each update run as one unit of writes: what it stores about a
+    user is checked against /forget once, when it ends (State.checked_once)."""
+
+    async def process_update(self, update: object) -> None:
+        async with self.bot_data.state.checked_once():
+            await super().process_update(update)
+
+
 def build_application(config: BotConfig, *, engine: Engine | None = None,
                       store: Store | None = None, polling: bool = False) -> Application:
     """The bot with every handler registered and its services in ``bot_data``.
@@ -39,6 +48,7 @@ def build_application(config: BotConfig, *, engine: Engine | None = None,
         store = open_store(config.store_url)
     builder = (
         Application.builder()
+        .application_class(BotApplication)
         .token(config.token)
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)

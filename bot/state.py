@@ -24,7 +24,7 @@ painting of it) expires then, however often the user presses buttons in between.
 Every write on behalf of a user takes ``since``, the arrival time of the update that
 causes it, and is taken back when the user said /forget at or after that time (the
 /forget records its time before it wipes, so a write either sees the marker or is
-wiped).
+wiped); an update's writes are checked together, once (bot/writes.py).
 
 Store calls are synchronous (SQLite, GCS over HTTP), so every method here runs
 them on a worker thread to keep the event loop responsive.
@@ -36,21 +36,22 @@ import math
 import re
 import secrets
 import time
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 from bot.records import Delivered, FileRef, Render
 from bot.store import Doc, Store
+from bot.writes import FORGET_MEMORY, ForgetGuard
 
 SESSIONS, TOKENS, RENDERS, RESULTS = "sessions", "tokens", "renders", "results"
-ALBUMS, RATE, CACHE, FORGOTTEN = "albums", "rate", "cache", "forgotten"
+ALBUMS, RATE, CACHE = "albums", "rate", "cache"
 WEBAPP = "webapp"
 USER_NAMESPACES = (SESSIONS, TOKENS, RENDERS, RESULTS, ALBUMS, RATE, WEBAPP)
 
 RENDER_RATE, ACTION_RATE = "m", "a"   # rate keys: u{user}:m{minute} / u{user}:a{minute}
 RESULTS_KEPT = 20               # inline mode shows at most this many
 RECENT = "recent"               # key (after the user prefix) of the results index
-FORGET_MEMORY = 3600.0          # longer than any render can take
 ALBUM_TTL = 600.0
 MAX_CALLBACK_BYTES = 64
 # callback_data = "{action}:u{user}:{token}.{button}" — validated before any lookup.
@@ -97,6 +98,7 @@ class State:
         store_clock = getattr(store, "clock", None)
         self.clock: Callable[[], float] = clock or (
             store_clock if callable(store_clock) else time.time)
+        self.guard = ForgetGuard(store, self.clock)
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
@@ -112,10 +114,6 @@ class State:
         until = min(until_of(doc) or math.inf, since + self.input_ttl)
         return until - self.clock()
 
-    def _forgotten(self, user_id: int, since: float) -> bool:
-        doc = self.store.get(FORGOTTEN, f"u{user_id}")
-        return doc is not None and float(doc.get("at", 0)) >= since
-
     def _put(self, ns: str, user_id: int, key: str, doc: Doc, since: float) -> bool:
         """Write one document of the user (synchronous); False when it was not kept
         (already expired, or /forget came after `since`)."""
@@ -123,10 +121,7 @@ class State:
         if ttl <= 0:
             return False
         self.store.put(ns, key, doc, ttl)
-        if self._forgotten(user_id, since):
-            self.store.delete(ns, key)
-            return False
-        return True
+        return self.guard.stands(ns, user_id, key, since)
 
     def _update(self, ns: str, user_id: int, key: str, fn: Callable[[Doc | None], Doc | None],
                 since: float, ttl_of: Callable[[Doc], Any] | None = None) -> Doc | None:
@@ -141,8 +136,7 @@ class State:
         if ttl <= 0:
             return None
         stored = self.store.update(ns, key, fn, ttl)
-        if stored is not None and self._forgotten(user_id, since):
-            self.store.delete(ns, key)
+        if stored is not None and not self.guard.stands(ns, user_id, key, since):
             return None
         return stored
 
@@ -364,14 +358,23 @@ class State:
         The time of the /forget is written first: a render already running when it came
         checks it after its own writes and takes them back (forgotten_since)."""
         def wipe() -> int:
-            self.store.put(FORGOTTEN, f"u{user_id}", {"at": self.clock()}, FORGET_MEMORY)
+            self.guard.mark(user_id)
             return sum(self.store.delete_prefix(ns, user_prefix(user_id)) for ns in USER_NAMESPACES)
 
         return await self._run(wipe)
 
     async def forgotten_since(self, user_id: int, since: float) -> bool:
         """Did the user say /forget at or after `since` (a clock() time)?"""
-        return bool(await self._run(self._forgotten, user_id, since))
+        return bool(await self._run(self.guard.forgotten, user_id, since))
+
+    async def kept(self, user_id: int) -> bool:
+        """Do the user's writes of this update stand (no /forget since it arrived)? Asked
+        before showing what they make possible, e.g. a keyboard."""
+        return await self.guard.kept(user_id)
+
+    def checked_once(self) -> AbstractAsyncContextManager[None]:
+        """Around one update: its writes are checked against /forget together."""
+        return self.guard.checked_once()
 
     # -- bot-wide cache ------------------------------------------------------------------
     async def cached(self, key: str) -> Doc | None:

@@ -3,6 +3,8 @@ photo leaves behind expires 24 h after the photo arrived, however often its butt
 pressed; a /forget takes back every write of an update that arrived before it."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,6 +18,7 @@ from devkit.bot_harness import BotHarness, button
 from devkit.fake_telegram import FakeTelegram
 from tests.bot_harness import content_jpeg
 from devkit.clock import ManualClock
+from devkit.stores import CountingStore
 
 ALICE = {"id": 7401, "is_bot": False, "first_name": "Alice"}
 DAY = 24 * 3600.0
@@ -80,10 +83,13 @@ def state(tmp_path: Path, clock: ManualClock) -> Iterator[State]:
     store.close()
 
 
+@pytest.mark.parametrize("scope", ["each write checked", "one check per update"])
 def test_every_write_of_an_update_older_than_a_forget_is_taken_back(
-        state: State, clock: ManualClock) -> None:
+        state: State, clock: ManualClock, scope: str) -> None:
     import asyncio
 
+    one_update = (state.checked_once if scope == "one check per update"
+                  else contextlib.nullcontext)
     user, chat = 7402, 7402
     arrived = clock()
     ref = state.stamp(FileRef("F", "U", "photo"), arrived)
@@ -91,6 +97,10 @@ def test_every_write_of_an_update_older_than_a_forget_is_taken_back(
     ctx = subject.to_doc()
 
     async def writes(since: float) -> None:
+        async with one_update():
+            await update_writes(since)
+
+    async def update_writes(since: float) -> None:
         await state.set_session(chat, user, ctx, since=since)
         await state.issue(chat, user, ctx, [["pick", "p"]], since=since)
         render = await state.save_render(Render.new(user, chat, subject, preset="p"),
@@ -139,3 +149,96 @@ def test_the_expiry_is_absolute_whatever_is_written_later(state: State, clock: M
                 await state.recent_results(user)]
 
     assert asyncio.run(scenario()) == [None, None, []]
+
+
+def test_a_painting_reads_the_forget_marker_once_per_update(tg: FakeTelegram, tmp_path: Path,
+                                                            engine: Any) -> None:
+    """Photo + press: one /forget check for each update (before the keyboard is shown, and
+    after the press's last write), not one after every write — each is a Cloud Storage
+    read on App Engine."""
+    store = CountingStore(SqliteStore(tmp_path / "bot.sqlite3"))
+    h = BotHarness(tg, tmp_path, engine, store=store)
+    try:
+        h.feed(h.photo(ALICE, content_jpeg(side=160)))
+        keyboard = h.last("sendMessage").result
+        h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))
+        assert h.last("sendPhoto").ok
+        assert store.calls["get forgotten"] == 2, store.calls
+        assert store.scan(RENDERS, f"u{ALICE['id']}:") and store.scan(RESULTS, f"u{ALICE['id']}:")
+    finally:
+        h.close()
+
+
+def _user_docs(state: State, user: int) -> int:
+    return sum(len(state.store.scan(ns, f"u{user}:")) for ns in (SESSIONS, TOKENS, RENDERS))
+
+
+def test_a_forget_in_the_middle_of_an_update_takes_back_its_writes_before_and_after(
+        state: State, clock: ManualClock) -> None:
+    user, chat = 7404, 7404
+    subject = Subject(state.stamp(FileRef("F", "U", "photo"), clock()), 1, 1)
+
+    async def scenario() -> tuple[bool, int]:
+        arrived = clock()
+        async with state.checked_once():
+            await state.set_session(chat, user, subject.to_doc(), since=arrived)
+            clock.advance(1)
+            await state.forget(user)                 # lands between two writes of the update
+            clock.advance(1)
+            await state.save_render(Render.new(user, chat, subject, preset="p"), since=arrived)
+            kept = await state.kept(user)
+        return kept, _user_docs(state, user)
+
+    assert asyncio.run(scenario()) == (False, 0)
+
+
+@pytest.mark.parametrize("ending", ["fails", "is cancelled"])
+def test_an_update_that_ends_badly_still_has_its_writes_checked(
+        state: State, clock: ManualClock, ending: str) -> None:
+    user, chat = 7405, 7405
+    subject = Subject(state.stamp(FileRef("F", "U", "photo"), clock()), 1, 1)
+    written = asyncio.Event()
+
+    async def update(arrived: float) -> None:
+        async with state.checked_once():
+            await state.save_render(Render.new(user, chat, subject, preset="p"), since=arrived)
+            written.set()
+            if ending == "fails":
+                raise RuntimeError("the painting failed")
+            await asyncio.Event().wait()             # … until cancelled
+
+    async def scenario() -> int:
+        task = asyncio.create_task(update(clock()))
+        await asyncio.wait([task, asyncio.create_task(written.wait())],
+                           return_when=asyncio.FIRST_COMPLETED)
+        clock.advance(1)
+        await state.forget(user)
+        if ending == "is cancelled":
+            task.cancel()
+        with contextlib.suppress(RuntimeError, asyncio.CancelledError):
+            await task
+        return _user_docs(state, user)
+
+    assert asyncio.run(scenario()) == 0
+
+
+def test_a_write_after_its_update_ended_checks_itself(state: State, clock: ManualClock) -> None:
+    """Work an update leaves running (a task it started) writes after the update's check:
+    those writes are checked one by one again."""
+    user, chat = 7406, 7406
+    subject = Subject(state.stamp(FileRef("F", "U", "photo"), clock()), 1, 1)
+    go = asyncio.Event()
+
+    async def later(arrived: float) -> bool:
+        await go.wait()
+        return await state.set_session(chat, user, subject.to_doc(), since=arrived)
+
+    async def scenario() -> tuple[bool, int]:
+        async with state.checked_once():
+            straggler = asyncio.create_task(later(clock()))
+        clock.advance(1)
+        await state.forget(user)
+        go.set()
+        return await straggler, _user_docs(state, user)
+
+    assert asyncio.run(scenario()) == (False, 0)

@@ -103,6 +103,8 @@ async def offer_presets(context: BotContext, *, chat_id: int, user_id: int,
     rows = keyboards.preset_rows(t, all_presets, page, own_style=not mixing, glance=glance)
     token = await svc.state.issue(chat_id, user_id, ctx, keyboards.actions(rows),
                                   since=context.arrived)
+    if not await svc.state.kept(user_id):
+        return  # the user said /forget since this update came: its photo is not kept
     total = keyboards.pages(len(all_presets))
     if ctx.get("content", {}).get("kind") == "clip" and not mixing:
         text = t(texts.CHOOSE_STYLE_CLIP)
