@@ -59,6 +59,10 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,16}$")
 _CALLBACK_RE = re.compile(r"^([a-z]{1,10}):(u\d{1,20}:[A-Za-z0-9_-]{8,16})\.(\d{1,2})$")
 
 
+class _Expired(Exception):
+    """A compare-and-swap whose result would already be past its photo's expiry."""
+
+
 def user_prefix(user_id: int) -> str:
     return f"u{user_id}:"
 
@@ -128,14 +132,19 @@ class State:
         """Compare-and-swap one document of the user (synchronous), its lifetime from
         what it holds (`ttl_of` picks the part that decides); taken back (deleted) after
         a /forget that came after `since`. Returns what was stored."""
-        cur = self.store.get(ns, key)
-        probe = fn(cur)
-        if probe is None:
+        def lifetime(new: Doc) -> float:
+            return self._ttl(ttl_of(new) if ttl_of else new, since)
+
+        def apply(cur: Doc | None) -> Doc | None:
+            new = fn(cur)
+            if new is not None and lifetime(new) <= 0:
+                raise _Expired  # nothing to keep: leave the stored document as it is
+            return new
+
+        try:
+            stored = self.store.update(ns, key, apply, lifetime)
+        except _Expired:
             return None
-        ttl = self._ttl(ttl_of(probe) if ttl_of else probe, since)
-        if ttl <= 0:
-            return None
-        stored = self.store.update(ns, key, fn, ttl)
         if stored is not None and not self.guard.stands(ns, user_id, key, since):
             return None
         return stored

@@ -8,7 +8,7 @@ import collections
 import time
 from typing import Any, Callable
 
-from bot.store import Doc, Store
+from bot.store import Doc, Store, UpdateTtl
 
 
 class PassThroughStore(Store):
@@ -27,7 +27,7 @@ class PassThroughStore(Store):
         return self.inner.create(ns, key, doc, ttl)
 
     def update(self, ns: str, key: str, fn: Callable[[Doc | None], Doc | None],
-               ttl: float | None = None) -> Doc | None:
+               ttl: UpdateTtl = None) -> Doc | None:
         return self.inner.update(ns, key, fn, ttl)
 
     def delete(self, ns: str, key: str) -> bool:
@@ -76,7 +76,7 @@ class CountingStore(PassThroughStore):
         return self._timed(f"create {ns}", self.inner.create, ns, key, doc, ttl)
 
     def update(self, ns: str, key: str, fn: Callable[[Doc | None], Doc | None],
-               ttl: float | None = None) -> Doc | None:
+               ttl: UpdateTtl = None) -> Doc | None:
         return self._timed(f"update {ns}", self.inner.update, ns, key, fn, ttl)
 
     def delete(self, ns: str, key: str) -> bool:

@@ -164,6 +164,9 @@ def test_a_painting_reads_the_forget_marker_once_per_update(tg: FakeTelegram, tm
         h.feed(h.press(ALICE, keyboard, button(keyboard, "1.")))
         assert h.last("sendPhoto").ok
         assert store.calls["get forgotten"] == 2, store.calls
+        # A compare-and-swap reads its document once (inside Store.update), not once more
+        # beforehand to size its lifetime.
+        assert store.calls["get renders"] == store.calls["get results"] == 0, store.calls
         assert store.scan(RENDERS, f"u{ALICE['id']}:") and store.scan(RESULTS, f"u{ALICE['id']}:")
     finally:
         h.close()
@@ -242,3 +245,17 @@ def test_a_write_after_its_update_ended_checks_itself(state: State, clock: Manua
         return await straggler, _user_docs(state, user)
 
     assert asyncio.run(scenario()) == (False, 0)
+
+
+def test_an_update_older_than_the_promise_changes_nothing(state: State, clock: ManualClock) -> None:
+    """A compare-and-swap whose result could not live (its update arrived more than 24 h
+    ago, e.g. a queue's late retry) leaves the stored document as it was."""
+    user = 7407
+    ref = state.stamp(FileRef("F", "U", "photo"), clock())
+
+    async def scenario() -> list[str]:
+        await state.save_result(user, "r1", {"file_id": "P", "until": ref.until}, since=clock())
+        await state.save_result(user, "r2", {"file_id": "Q"}, since=clock() - DAY - 1)
+        return [rid for rid, _ in await state.recent_results(user)]
+
+    assert asyncio.run(scenario()) == ["r1"]

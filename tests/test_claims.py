@@ -14,7 +14,7 @@ import pytest
 from bot.config import BotConfig
 from bot.ledger import NS, UpdateLedger
 from bot.runtime import BotRuntime, Outcome
-from bot.store import Doc, Store, open_store
+from bot.store import Doc, Store, UpdateTtl, open_store
 from devkit.stores import PassThroughStore
 from devkit.bot_harness import button
 from devkit.clock import ManualClock
@@ -37,7 +37,7 @@ class GatedStore(PassThroughStore):
         self.gate = threading.Event()
 
     def update(self, ns: str, key: str, fn: Callable[[Doc | None], Doc | None],
-               ttl: float | None = None) -> Doc | None:
+               ttl: UpdateTtl = None) -> Doc | None:
         if self.armed and ns == "rate" and ":m" in key:
             self.armed = False
             self.entered.set()

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from bot.ledger import NS, UpdateLedger
-from bot.store import Doc, Store, StoreError, open_store
+from bot.store import Doc, Store, StoreError, UpdateTtl, open_store
 from devkit.stores import PassThroughStore
 from devkit.clock import ManualClock
 
@@ -164,7 +164,7 @@ class DownStore(PassThroughStore):
     down = False
 
     def update(self, ns: str, key: str, fn: Callable[[Doc | None], Doc | None],
-               ttl: float | None = None) -> Doc | None:
+               ttl: UpdateTtl = None) -> Doc | None:
         if self.down:
             raise StoreError("unreachable")
         return super().update(ns, key, fn, ttl)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store.base import Doc, Store, StoreError
+from bot.store.base import Doc, Store, StoreError, UpdateTtl
 
-__all__ = ["Doc", "Store", "StoreError", "open_store"]
+__all__ = ["Doc", "Store", "StoreError", "UpdateTtl", "open_store"]
 
 GCS_OPTIONS = ("timeout", "retry_deadline")
 

@@ -6,6 +6,13 @@ from abc import ABC, abstractmethod
 from typing import Any, Callable
 
 Doc = dict[str, Any]
+#: An update's lifetime: seconds, None (no expiry), or a function of the stored result.
+UpdateTtl = float | Callable[[Doc], float] | None
+
+
+def lifetime(ttl: UpdateTtl, doc: Doc) -> float | None:
+    """The seconds `doc` lives when stored with `ttl`."""
+    return ttl(doc) if callable(ttl) else ttl
 
 
 class StoreError(RuntimeError):
@@ -37,11 +44,12 @@ class Store(ABC):
         ns: str,
         key: str,
         fn: Callable[[Doc | None], Doc | None],
-        ttl: float | None = None,
+        ttl: UpdateTtl = None,
     ) -> Doc | None:
         """Compare-and-swap: apply `fn` to the current doc (None if absent) and store
         its result (None deletes), retrying if another writer got in between.
-        Returns what was stored."""
+        `ttl` may be a function of the result (its lifetime from what it holds: no read
+        beforehand to find out). Returns what was stored."""
 
     @abstractmethod
     def delete(self, ns: str, key: str) -> bool:

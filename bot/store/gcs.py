@@ -62,7 +62,7 @@ import uuid
 from typing import Any, Callable, Iterator
 from urllib.parse import quote, unquote
 
-from bot.store.base import Doc, Store, StoreError
+from bot.store.base import Doc, Store, StoreError, UpdateTtl, lifetime
 from nst.gcs import make_client, make_retry
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ class GcsStore(Store):
         ns: str,
         key: str,
         fn: Callable[[Doc | None], Doc | None],
-        ttl: float | None = None,
+        ttl: UpdateTtl = None,
     ) -> Doc | None:
         """CAS on the object generation. `ttl` applies to the stored result as in `put`
         (None = no expiry). `fn` may be called several times; its exceptions propagate."""
@@ -288,7 +288,8 @@ class GcsStore(Store):
                 return pending[1]  # that write did land (response lost, retry saw 412)
             current = env["doc"] if env is not None and self._live(env) else None
             new = fn(current)  # outside the error wrapper: the caller's exceptions pass
-            new_env, data = self._envelope(new, ttl) if new is not None else (None, b"")
+            new_env, data = (self._envelope(new, lifetime(ttl, new)) if new is not None
+                             else (None, b""))
             with self._errors("update"):
                 try:
                     if new_env is None:

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Callable, Iterator
 
-from bot.store.base import Doc, Store, StoreError
+from bot.store.base import Doc, Store, StoreError, UpdateTtl, lifetime
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class SqliteStore(Store):
         ns: str,
         key: str,
         fn: Callable[[Doc | None], Doc | None],
-        ttl: float | None = None,
+        ttl: UpdateTtl = None,
     ) -> Doc | None:
         """CAS under the database write lock. `ttl` applies to the stored result as in
         `put` (None = no expiry); an exception from `fn` rolls back and propagates."""
@@ -197,9 +197,10 @@ class SqliteStore(Store):
                 if row is not None:
                     conn.execute("DELETE FROM docs WHERE ns = ? AND key = ?", (ns, key))
                 return None
+            seconds = lifetime(ttl, new)
             conn.execute(
                 "INSERT OR REPLACE INTO docs (ns, key, doc, expires) VALUES (?, ?, ?, ?)",
-                (ns, key, _encode(new), None if ttl is None else now + ttl),
+                (ns, key, _encode(new), None if seconds is None else now + seconds),
             )
             return new
 

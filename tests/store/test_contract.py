@@ -79,6 +79,16 @@ def test_update(store, clock):
     assert store.update("ns", "c", bump) == {"n": 1}  # the expired doc read as absent
 
 
+def test_update_lifetime_can_come_from_the_result(store, clock):
+    """`ttl` as a function of what is stored: one read-modify-write, no read beforehand."""
+    assert store.update("ns", "t", lambda doc: {"keep": 10}, ttl=lambda doc: doc["keep"]) \
+        == {"keep": 10}
+    clock.advance(9)
+    assert store.get("ns", "t") == {"keep": 10}
+    clock.advance(2)
+    assert store.get("ns", "t") is None
+
+
 def test_update_returning_none_deletes(store):
     store.put("ns", "gone", {"v": 1})
     assert store.update("ns", "gone", lambda doc: None) is None
