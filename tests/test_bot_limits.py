@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from bot import texts
-from bot.state import RATE
+from bot.state import RATE, RENDERS
 from devkit.bot_harness import BotHarness, button
 from devkit.fake_telegram import FakeTelegram
 from tests.bot_harness import content_jpeg
@@ -90,16 +90,22 @@ def test_newer_press_replaces_a_waiting_one_for_the_same_result(tg, tmp_path: Pa
     h = BotHarness(tg, tmp_path, engine, workers=1)
     try:
         result = _painting(h, ALICE, side=640)
+        def version() -> int:
+            [(_, doc)] = h.store.scan(RENDERS, f"u{ALICE['id']}:")
+            return int(doc["version"])
+
         async def press_fast() -> None:   # in this order, each while the one before runs
             tasks = []
             for pct in ("25%", "50%", "75%"):
+                pressed = version() + 1
                 tasks.append(asyncio.create_task(h.process(h.press(ALICE, result,
                                                                    button(result, pct)))))
-                await asyncio.sleep(0.05)
+                while version() < pressed and not tasks[-1].done():   # it changed the render
+                    await asyncio.sleep(0.01)
             await asyncio.gather(*tasks)
 
         # The first press must still be running when the others come: with a fast engine
-        # a 640 px repaint can finish inside the 50 ms between presses, so its download waits.
+        # a 640 px repaint can finish before the next press is made, so its download waits.
         tg.delay_next("file", 1)
         h.run(press_fast())
         assert texts.TOO_MANY_PENDING not in h.texts()
