@@ -18,7 +18,7 @@ import math
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Iterator
+from typing import AsyncIterator, Callable
 
 from bot.store import Store
 
@@ -64,23 +64,8 @@ class Writes:
             return list(self._pending)
 
 
+#: The running update's writes (threads started with asyncio.to_thread see them too).
 _CURRENT: ContextVar[Writes | None] = ContextVar("bot_update_writes", default=None)
-
-
-def current() -> Writes | None:
-    """The running update's writes (threads started with asyncio.to_thread see it too)."""
-    return _CURRENT.get()
-
-
-@contextlib.contextmanager
-def collecting() -> Iterator[Writes]:
-    """Collect the writes of the code run inside (one update)."""
-    writes = Writes()
-    token = _CURRENT.set(writes)
-    try:
-        yield writes
-    finally:
-        _CURRENT.reset(token)
 
 
 class ForgetGuard:
@@ -106,7 +91,7 @@ class ForgetGuard:
         """After a write (synchronous): inside an update it joins the update's writes,
         checked together; elsewhere it is checked now and taken back after a later
         /forget. False when taken back."""
-        update_writes = current()
+        update_writes = _CURRENT.get()
         if update_writes is not None and update_writes.add(user_id, Written(ns, key, since)):
             return True
         if self.forgotten(user_id, since):
@@ -128,7 +113,7 @@ class ForgetGuard:
 
     async def kept(self, user_id: int) -> bool:
         """Do the user's writes of this update stand (no /forget since it arrived)?"""
-        update_writes = current()
+        update_writes = _CURRENT.get()
         if update_writes is None:
             return True  # every write was checked as it was made
         return await asyncio.to_thread(self._check, update_writes, user_id)
@@ -137,11 +122,13 @@ class ForgetGuard:
     async def checked_once(self) -> AsyncIterator[None]:
         """Run one update: its writes are checked together once it ends (or earlier where
         it asks `kept`), even when it fails or is cancelled."""
-        with collecting() as update_writes:
-            try:
-                yield
-            finally:
-                await asyncio.shield(asyncio.to_thread(self._settle, update_writes))
+        update_writes = Writes()
+        token = _CURRENT.set(update_writes)
+        try:
+            yield
+        finally:
+            _CURRENT.reset(token)
+            await asyncio.shield(asyncio.to_thread(self._settle, update_writes))
 
     def _settle(self, update_writes: Writes) -> None:
         for user_id in update_writes.close():
