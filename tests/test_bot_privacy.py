@@ -76,6 +76,22 @@ def test_a_photo_sent_before_a_forget_is_forgotten_even_when_run_after_it(
         "no painting keyboard for a forgotten photo"
 
 
+def test_an_album_sent_before_a_forget_is_not_painted_when_run_after_it(
+        timed: BotHarness, clock: ManualClock) -> None:
+    """The album's two photos (sent first) are processed after the /forget: no painting,
+    nothing kept."""
+    h = timed
+    group = h.tg.new_media_group_id()
+    photos = [h.photo(ALICE, content_jpeg(side=160), media_group_id=group) for _ in range(2)]
+    clock.advance(1)
+    h.feed(h.tg.text_update(None, ALICE, "/forget"))
+    clock.advance(1)
+    h.feed(*photos)
+    assert h.calls("sendPhoto") == [], "painted an album the user had said /forget after"
+    for ns in (SESSIONS, TOKENS, RENDERS, "albums"):
+        assert h.store.scan(ns, f"u{ALICE['id']}:") == [], ns
+
+
 @pytest.fixture
 def state(tmp_path: Path, clock: ManualClock) -> Iterator[State]:
     store = SqliteStore(tmp_path / "state.sqlite3", clock=clock)

@@ -143,7 +143,7 @@ async def new_content(context: BotContext, *, chat_id: int, user_id: int,
     state = context.bot_data.state
     ctx = Subject(state.stamp(ref, context.arrived), reply_to, ask_id).to_doc()
     if not await state.set_session(chat_id, user_id, ctx, since=context.arrived):
-        return  # the user said /forget since sending it: nothing of it is kept or shown
+        return  # not kept (past its 24 h; outside an update, a /forget): nothing shown
     await offer_presets(context, chat_id=chat_id, user_id=user_id, ctx=ctx, reply_to=ask_id)
 
 

@@ -140,8 +140,8 @@ async def _album_photo(update: Update, context: BotContext, ref: FileRef, group:
     mid = message.message_id
     joined = await state.album_join(user.id, group, mid, {"ref": ref.to_doc()},
                                     since=context.arrived)
-    if joined is None:
-        return  # the user said /forget since this photo arrived
+    if joined is None or not await state.kept(user.id):
+        return  # past its 24 h, or the user said /forget since this photo arrived
     album = joined
     if not album.get("starter"):
         deadline = time.monotonic() + ALBUM_WAIT
